@@ -1,0 +1,323 @@
+"""Frozen value objects that flow from collectors to the report writers and the TUI.
+
+Every collector produces these and nothing else, so the headless report and the
+command center can never disagree about what the evidence says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+PhaseStatus = Literal[
+    "pending",
+    "running",
+    "passed",
+    "failed",
+    "no-tests",
+    "error",
+    "timeout",
+    "crashed",
+    "interrupted",
+    "blocked",
+]
+FINAL_PHASE_STATUSES: tuple[str, ...] = (
+    "passed",
+    "failed",
+    "no-tests",
+    "error",
+    "timeout",
+    "crashed",
+    "interrupted",
+    "blocked",
+)
+
+Verdict = Literal["green", "red", "no-evidence", "interrupted"]
+GapStatus = Literal["green", "red", "no-evidence"]
+ServiceStatus = Literal["up", "degraded", "down"]
+ServiceKind = Literal["http", "websocket", "tcp"]
+
+FindingKind = Literal[
+    "false-green",
+    "no-tests",
+    "import-error",
+    "unregistered-marker",
+    "uncollected-tests",
+    "deprecation",
+    "port-mismatch",
+    "blocked",
+]
+
+UNASSIGNED_GAP = "unassigned"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's final outcome, as pytest reported it (setup, call and teardown folded)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    nodeid: str
+    outcome: str  # one of OUTCOMES
+    phase: str
+    duration_s: float = 0.0
+    message: str | None = None  # one-line crash message ("AssertionError: assert 1 == 2")
+    path: str | None = None  # file of the crash, relative to the project root when possible
+    line: int | None = None  # 1-based line of the crash or of the test definition
+    longrepr: str | None = None  # full traceback text for failures and errors
+    sections: tuple[tuple[str, str], ...] = ()  # captured output: ("Captured stdout call", text)
+    markers: tuple[str, ...] = ()  # marker names applied to the test
+    when: str = "call"  # the stage that decided the outcome: setup, call or teardown
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """A file or package pytest could not collect (ImportError, SyntaxError, strict markers...)."""
+
+    path: str  # the collector's node id, usually a file path
+    error_type: str  # "ImportError", "ModuleNotFoundError", "SyntaxError", "Failed", ...
+    message: str  # one line: "cannot import name 'create_auth_handler' from 'app.auth'"
+    longrepr: str = ""  # the full text pytest printed for it
+
+
+@dataclass(frozen=True)
+class WarningRecord:
+    """A warning pytest recorded during collection or a test."""
+
+    category: str  # "DeprecationWarning", "PytestUnknownMarkWarning", ...
+    message: str
+    path: str | None = None
+    line: int | None = None
+    nodeid: str | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts as the JSON report contract names them; `error` includes collection errors."""
+
+    collected: int = 0
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    deselected: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.passed + self.failed + self.error + self.skipped + self.xfailed + self.xpassed
+
+
+@dataclass(frozen=True)
+class PytestSession:
+    """One pytest session observed inside a phase (a wrapper runner may start several)."""
+
+    pid: int
+    exit_status: int | None  # None when the session never finished (killed, crashed)
+    collected: int = 0
+    deselected: int = 0
+    xdist_workers: int = 0
+
+
+@dataclass(frozen=True)
+class PytestSettings:
+    """The pytest settings a session really used, reported by claimcheck's plugin from inside it."""
+
+    rootdir: str
+    inifile: str | None = None
+    python_files: tuple[str, ...] = ("test_*.py", "*_test.py")
+    python_classes: tuple[str, ...] = ("Test",)
+    python_functions: tuple[str, ...] = ("test",)
+    markers: tuple[str, ...] = ()  # registered marker names (builtin and the project's)
+    strict_markers: bool = False
+    testpaths: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()  # the session's file/dir arguments, as pytest resolved them
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    """Everything known about one phase after it ended (or while it runs, for snapshots)."""
+
+    name: str
+    status: str  # one of PhaseStatus
+    exit_code: int | None  # the phase command's own exit code; None when it never exited itself
+    duration_s: float
+    counts: Counts
+    tests: tuple[TestResult, ...] = ()
+    collection_errors: tuple[CollectionError, ...] = ()
+    warnings: tuple[WarningRecord, ...] = ()
+    sessions: tuple[PytestSession, ...] = ()
+    reason: str | None = None  # why: "timed out after 900 s", "blocked by auth: connection refused"
+    argv: tuple[str, ...] = ()
+    output_tail: str = ""  # the last lines of the phase's own stdout/stderr, for crash diagnosis
+    started_at: float = 0.0  # epoch seconds
+    settings: PytestSettings | None = None  # from the first pytest session observed
+
+
+# ----------------------------------------------------------------------------------------
+# Events a running phase emits, in order. The TUI wraps each in a Textual message.
+
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    phase: str
+    argv: tuple[str, ...]
+    started_at: float
+
+
+@dataclass(frozen=True)
+class TestsCollected:
+    """pytest finished collecting in one session; `count` adds to the phase's total."""
+
+    __test__ = False
+
+    phase: str
+    count: int
+    deselected: int = 0
+
+
+@dataclass(frozen=True)
+class TestFinished:
+    __test__ = False
+
+    phase: str
+    result: TestResult
+
+
+@dataclass(frozen=True)
+class CollectionErrored:
+    phase: str
+    error: CollectionError
+
+
+@dataclass(frozen=True)
+class WarningRecorded:
+    phase: str
+    warning: WarningRecord
+
+
+@dataclass(frozen=True)
+class PhaseFinished:
+    phase: str
+    run: PhaseRun
+
+
+PhaseEvent = Union[
+    PhaseStarted, TestsCollected, TestFinished, CollectionErrored, WarningRecorded, PhaseFinished
+]
+
+
+# ----------------------------------------------------------------------------------------
+# Judgement
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something wrong with the evidence itself, with what to do about it."""
+
+    kind: str  # one of FindingKind
+    phase: str | None
+    path: str | None
+    line: int | None
+    message: str  # what is wrong and how to fix it, in a person's words
+    files: tuple[str, ...] = ()  # every file involved (import errors, deprecations)
+    count: int = 1  # how many occurrences were grouped into this finding
+
+
+@dataclass(frozen=True)
+class GapCell:
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.error + self.skipped
+
+    @property
+    def has_evidence(self) -> bool:
+        """True when at least one test in the cell executed (skips are not evidence)."""
+        return self.passed + self.failed + self.error > 0
+
+
+@dataclass(frozen=True)
+class GapRow:
+    name: str
+    title: str
+    status: str  # one of GapStatus
+    cells: dict[str, GapCell] = field(default_factory=dict)  # phase name -> cell
+
+
+# ----------------------------------------------------------------------------------------
+# Services (issue: health, events, port ownership)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """The process that listens on a port, or what little we could learn of it."""
+
+    port: int
+    pid: int | None
+    name: str | None  # None with pid None means "in use, owner unknown"
+    cmdline: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventCheck:
+    expected: tuple[str, ...]
+    seen: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceSample:
+    """One probe of one service. `url` is already redacted."""
+
+    name: str
+    kind: str  # one of ServiceKind
+    url: str
+    status: str  # one of ServiceStatus
+    detail: str
+    checked_at: float
+    http_status: int | None = None
+    latency_ms: float | None = None
+    events: EventCheck | None = None
+    listener: Listener | None = None
+    critical: bool = True
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One WebSocket frame (or a connection change) from a service's event stream."""
+
+    ts: float
+    service: str
+    direction: str  # "recv", "send", or "state" for connect/disconnect notes
+    event_type: str | None  # value of the service's event_key; None when not JSON or absent
+    payload: str  # text as received, truncated to a bound; binary frames shown as hex preview
+    is_json: bool = False
+    is_binary: bool = False
+    truncated: bool = False
+
+
+# ----------------------------------------------------------------------------------------
+# The whole run
+
+
+@dataclass(frozen=True)
+class RunReport:
+    project: str  # the project root, as given
+    started_at: float
+    duration_s: float
+    phases: tuple[PhaseRun, ...]
+    gaps: tuple[GapRow, ...]
+    findings: tuple[Finding, ...]
+    services: tuple[ServiceSample, ...]
+    verdict: str  # one of Verdict
+    exit_code: int
+    tool_version: str = ""

@@ -1,0 +1,27 @@
+"""Shared test helpers. Area-specific fixtures live beside the tests that use them."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write a small fixture project: {relative path: source (dedented)}."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path):
+    """Return a function that writes a fixture project into tmp_path/proj and returns its root."""
+
+    def make(files: dict[str, str], name: str = "proj") -> Path:
+        return write_project(tmp_path / name, files)
+
+    return make

@@ -1,0 +1,1 @@
+"""The claimcheck command line and Textual command center."""
