@@ -1,0 +1,177 @@
+"""Configuration: the public TOML shape, defaults, ${VAR} expansion, and one clear error per mistake."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectors.config import ConfigError, load_config
+
+EXAMPLE = """
+[tool.claimcheck]
+python = "${PY}"
+
+[tool.claimcheck.gaps]
+factory = { title = "Factory pattern integration conflicts", match = ["*factory*"] }
+auth    = { title = "Service authentication", match = ["*auth*"], markers = ["auth"] }
+
+[[tool.claimcheck.phases]]
+name = "unit"
+pytest = ["tests/unit", "-k", "not slow"]
+
+[[tool.claimcheck.phases]]
+name = "staging"
+command = ["python", "scripts/run_tests.py", "tests/e2e"]
+timeout = 900
+env = { STAGE = "${STAGE:-staging}" }
+requires = ["events"]
+
+[[tool.claimcheck.services]]
+name = "events"
+url = "ws://127.0.0.1:8765/ws"
+headers = { Authorization = "Bearer ${E2E_TOKEN}" }
+expect_events = ["agent_started", "agent_completed"]
+"""
+
+
+def project(make_project, pyproject: str, extra: dict[str, str] | None = None) -> Path:
+    files = {
+        "pyproject.toml": pyproject,
+        "tests/unit/test_a.py": "def test_a(): pass\n",
+        "tests/e2e/test_b.py": "def test_b(): pass\n",
+        "scripts/run_tests.py": "",
+    }
+    files.update(extra or {})
+    return make_project(files)
+
+
+def test_the_documented_example_loads(make_project) -> None:
+    root = project(make_project, EXAMPLE)
+    config = load_config(root, environ={"PY": sys.executable, "E2E_TOKEN": "s3cret-token"})
+
+    assert config.source == root / "pyproject.toml"
+    assert config.python == sys.executable
+    assert [p.name for p in config.phases] == ["unit", "staging"]
+    unit, staging = config.phases
+    assert unit.pytest == ("tests/unit", "-k", "not slow") and unit.command is None
+    assert staging.command == ("python", "scripts/run_tests.py", "tests/e2e")
+    assert staging.timeout == 900.0
+    assert dict(staging.env) == {"STAGE": "staging"}
+    assert staging.requires == ("events",)
+    assert [(g.name, g.title, g.match, g.markers) for g in config.gaps] == [
+        ("factory", "Factory pattern integration conflicts", ("*factory*",), ()),
+        ("auth", "Service authentication", ("*auth*",), ("auth",)),
+    ]
+    events = config.services[0]
+    assert events.kind == "websocket" and events.port == 8765
+    assert events.headers["Authorization"] == "Bearer s3cret-token"
+    assert "Bearer s3cret-token" in config.secrets
+
+
+def test_separate_config_file_has_keys_at_top_level(make_project, tmp_path: Path) -> None:
+    root = project(make_project, "[project]\nname = 'x'\n")
+    path = tmp_path / "claimcheck.toml"
+    path.write_text('[[phases]]\nname = "only"\npytest = ["tests/unit"]\n')
+    config = load_config(root, path)
+    assert [p.name for p in config.phases] == ["only"]
+    assert config.source == path
+
+
+def test_defaults_without_config_pick_known_test_folders(make_project) -> None:
+    root = make_project({
+        "pyproject.toml": "[project]\nname = 'x'\n",
+        "tests/unit/test_a.py": "", "tests/staging/test_b.py": "", "tests/other/test_c.py": "",
+    })
+    config = load_config(root)
+    assert config.source is None
+    assert [(p.name, p.pytest) for p in config.phases] == [
+        ("unit", ("tests/unit",)), ("staging", ("tests/staging",))]
+    assert config.gaps == ()
+
+
+def test_defaults_fall_back_to_one_plain_pytest_phase(make_project) -> None:
+    root = make_project({"test_x.py": ""})
+    assert [(p.name, p.pytest) for p in load_config(root).phases] == [("tests", ())]
+
+
+def test_unset_variable_without_default_is_a_warning_not_a_crash(make_project) -> None:
+    root = project(make_project, EXAMPLE)
+    config = load_config(root, environ={"PY": sys.executable})
+    assert config.services[0].headers["Authorization"] == "Bearer "
+    assert any("${E2E_TOKEN} is not set" in warning for warning in config.warnings)
+
+
+def test_url_credentials_are_masked_for_display(make_project) -> None:
+    root = project(make_project, """
+[[tool.claimcheck.services]]
+name = "api"
+url = "http://admin:hunter22@127.0.0.1:9000/health"
+""")
+    service = load_config(root).services[0]
+    assert service.display_url == "http://***@127.0.0.1:9000/health"
+    assert "hunter22" in load_config(root).secrets
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('[tool.claimcheck]\ncolour = "red"\n',
+         "tool.claimcheck.colour: unknown key"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = "tests/unit"\n',
+         "tool.claimcheck.phases[0].pytest: expected a list of strings, got 'tests/unit'"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = ["tests/unit"]\ncommand = ["x"]\n',
+         "tool.claimcheck.phases[0] (u): has both of 'pytest' and 'command'; expected exactly one"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\n',
+         "has neither of 'pytest' and 'command'"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n'
+         '[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n',
+         "tool.claimcheck.phases[1].name: phase name 'u' is used twice"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = ["tests/nowhere"]\n',
+         "tool.claimcheck.phases[0].pytest: path 'tests/nowhere' does not exist"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\ncommand = ["python", "scripts/gone.py"]\n',
+         "tool.claimcheck.phases[0].command: path 'scripts/gone.py' does not exist"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\ntimeout = "soon"\n',
+         "tool.claimcheck.phases[0].timeout: expected a number, got 'soon'"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\nrequires = ["db"]\n',
+         "tool.claimcheck.phases[0].requires: unknown service 'db'"),
+        ('[tool.claimcheck.gaps]\nauth = { title = "Auth" }\n',
+         "tool.claimcheck.gaps.auth: has neither 'match' nor 'markers'"),
+        ('[[tool.claimcheck.services]]\nname = "a"\nurl = "ftp://x"\n',
+         "tool.claimcheck.services[0].url: expected an http(s)://, ws(s):// or tcp://host:port URL"),
+        ('[[tool.claimcheck.services]]\nname = "a"\nurl = "http://x"\nexpect_status = 999\n',
+         "tool.claimcheck.services[0].expect_status: expected an HTTP status"),
+        ('[[tool.claimcheck.services]]\nname = "a"\nurl = "http://x"\nsend = "hi"\n',
+         "tool.claimcheck.services[0].send: only applies to ws:// or wss:// services"),
+        ('[tool.claimcheck]\npython = ".venv/bin/python"\n',
+         "tool.claimcheck.python: interpreter '.venv/bin/python' does not exist"),
+        ("[tool.claimcheck\n", "not valid TOML"),
+    ],
+)
+def test_each_mistake_names_file_key_and_expectation(make_project, body: str, expected: str) -> None:
+    root = project(make_project, body)
+    with pytest.raises(ConfigError) as caught:
+        load_config(root)
+    message = str(caught.value)
+    assert message.startswith(f"{root / 'pyproject.toml'}: ")
+    assert expected in message
+
+
+def test_header_value_is_not_echoed_in_a_type_error(make_project) -> None:
+    root = project(make_project, """
+[[tool.claimcheck.services]]
+name = "a"
+url = "http://127.0.0.1:1/"
+headers = { Authorization = 12345678 }
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_config(root)
+    assert "headers.Authorization: expected a string" in str(caught.value)
+    assert "12345678" not in str(caught.value)
+
+
+def test_missing_config_file_is_named(make_project, tmp_path: Path) -> None:
+    root = project(make_project, "")
+    with pytest.raises(ConfigError, match="nope.toml: config file does not exist"):
+        load_config(root, tmp_path / "nope.toml")

@@ -1,0 +1,152 @@
+"""`claimcheck --report`: the collectors under `asyncio.run`, a report on stdout, an exit code.
+
+Never imports Textual. Progress goes to stderr only when stderr is a terminal, so CI logs and
+piped output stay clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import traceback
+from typing import TextIO
+
+from collectors.config import Config, ConfigError, load_config
+from collectors.models import (
+    CollectionErrored,
+    PhaseEvent,
+    PhaseFinished,
+    PhaseStarted,
+    ServiceSample,
+    TestFinished,
+    TestsCollected,
+)
+from collectors.pytest_run import EnvironmentProblem
+from collectors.report import (
+    render_json,
+    render_junit,
+    render_markdown,
+    render_text,
+    write_atomic,
+)
+from collectors.secrets import Redactor, strip_control
+from collectors.session import run_evidence, test_gaps
+from tui.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Options, color_enabled
+
+
+class Progress:
+    """One status line on stderr, rewritten at most ten times a second."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self.stream = stream
+        self.redactor = redactor
+        self.phase = ""
+        self.collected = 0
+        self.outcomes: dict[str, int] = {}
+        self.last_draw = 0.0
+
+    def __call__(self, event: PhaseEvent) -> None:
+        if isinstance(event, PhaseStarted):
+            self.phase, self.collected, self.outcomes = event.phase, 0, {}
+            self._line(f"{event.phase}: starting", force=True)
+        elif isinstance(event, TestsCollected):
+            self.collected += event.count
+        elif isinstance(event, TestFinished):
+            outcome = event.result.outcome
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            self._line(self._counts())
+        elif isinstance(event, CollectionErrored):
+            self.outcomes["collection error"] = self.outcomes.get("collection error", 0) + 1
+        elif isinstance(event, PhaseFinished):
+            run = event.run
+            reason = f" ({run.reason})" if run.reason else ""
+            self._line(f"{run.name}: {run.status}{reason} {self._counts(final=True)}", force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def service(self, sample: ServiceSample) -> None:
+        self._line(f"service {sample.name}: {sample.status} - {sample.detail}", force=True)
+        self.stream.write("\n")
+
+    def _counts(self, final: bool = False) -> str:
+        done = sum(v for k, v in self.outcomes.items() if k != "collection error")
+        parts = [f"{done}/{self.collected}" if not final else f"{done} done"]
+        parts += [f"{count} {name}" for name, count in sorted(self.outcomes.items())]
+        return f"{self.phase}: " + ", ".join(parts) if not final else ", ".join(parts)
+
+    def _line(self, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        text = strip_control(self.redactor(text))
+        self.stream.write("\r\x1b[2K" + text[:200])
+        self.stream.flush()
+
+
+def render(report, config: Config, fmt: str, *, color: bool) -> str:  # noqa: ANN001
+    redactor = Redactor(config.secrets)
+    if fmt == "json":
+        return render_json(report, gaps_of=test_gaps(config), redactor=redactor)
+    if fmt == "markdown":
+        return render_markdown(report, redactor=redactor)
+    if fmt == "junit":
+        return render_junit(report, redactor=redactor)
+    return render_text(report, color=color, redactor=redactor)
+
+
+def run_headless(options: Options) -> int:
+    try:
+        config = load_config(options.project, options.config)
+    except ConfigError as error:
+        print(f"claimcheck: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    redactor = Redactor(config.secrets)
+    for warning in config.warnings:
+        print(f"claimcheck: warning: {warning}", file=sys.stderr)
+
+    progress = Progress(sys.stderr, redactor) if sys.stderr.isatty() else None
+    try:
+        report = asyncio.run(
+            run_evidence(
+                config,
+                phases=options.phases or None,
+                on_event=progress,
+                on_service=progress.service if progress else None,
+                force=options.force,
+                services_only=options.services_only,
+            )
+        )
+    except (ConfigError, EnvironmentProblem) as error:
+        print(f"claimcheck: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("claimcheck: interrupted before any evidence was gathered", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the last line of defence: exit 3, not a traceback
+        print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        if os.environ.get("CLAIMCHECK_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+
+    to_terminal = options.output is None
+    text = render(report, config, options.format,
+                  color=options.format == "text" and to_terminal and color_enabled(sys.stdout))
+    if options.output is not None:
+        try:
+            write_atomic(options.output, text)
+        except OSError as error:
+            print(f"claimcheck: cannot write {options.output}: {error.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        if sys.stderr.isatty():
+            print(f"claimcheck: {report.verdict}: report written to {options.output}",
+                  file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    return report.exit_code
+
