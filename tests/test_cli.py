@@ -1,0 +1,205 @@
+"""The command line end to end: real `claimcheck` subprocesses on fixture projects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from collectors import __version__
+
+PYPROJECT = """
+[tool.pytest.ini_options]
+markers = ["auth: authentication"]
+
+[tool.claimcheck.gaps]
+auth = { title = "Service authentication", match = ["*auth*"] }
+
+[[tool.claimcheck.phases]]
+name = "unit"
+pytest = ["tests/unit"]
+
+[[tool.claimcheck.phases]]
+name = "integration"
+pytest = ["tests/integration"]
+"""
+
+MIXED = {
+    "pyproject.toml": PYPROJECT,
+    "tests/unit/test_auth.py": """
+        def test_login():
+            assert True
+
+        def test_logout():
+            assert 1 + 1 == 3, "logout left the session open"
+    """,
+    "tests/unit/test_misc.py": "def test_ok():\n    pass\n",
+    "tests/integration/test_flow.py": """
+        from app.auth import create_auth_handler
+
+        def test_flow():
+            assert create_auth_handler()
+    """,
+    "tests/integration/test_other.py": "def test_other():\n    pass\n",
+    "app/__init__.py": "",
+    "app/auth.py": "def make_handler():\n    return 1\n",
+}
+
+
+def claimcheck(root: Path, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "--project", str(root), *args],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_version_and_help() -> None:
+    version = subprocess.run([sys.executable, "-m", "tui.cli", "--version"],
+                             capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"claimcheck {__version__}"
+    usage = subprocess.run([sys.executable, "-m", "tui.cli", "--help"],
+                           capture_output=True, text=True)
+    assert usage.returncode == 0
+    for flag in ("--report", "--format", "--output", "--phase", "--services-only", "--config"):
+        assert flag in usage.stdout
+
+
+def test_bad_flag_is_a_usage_error_exit_4(tmp_path: Path) -> None:
+    result = claimcheck(tmp_path, "--report", "--format", "yaml")
+    assert result.returncode == 4
+    assert "invalid choice: 'yaml'" in result.stderr
+
+
+def test_bad_config_exits_4_with_one_message_and_no_traceback(make_project) -> None:
+    root = make_project({"pyproject.toml": '[[tool.claimcheck.phases]]\nname = "u"\n'})
+    result = claimcheck(root, "--report")
+    assert result.returncode == 4
+    assert result.stderr.strip() == (
+        f"claimcheck: {root / 'pyproject.toml'}: tool.claimcheck.phases[0] (u): has neither of "
+        "'pytest' and 'command'; expected exactly one"
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_unknown_phase_exits_4(make_project) -> None:
+    root = make_project(MIXED)
+    result = claimcheck(root, "--report", "--phase", "nope")
+    assert result.returncode == 4
+    assert "--phase 'nope': no such phase; expected one of unit, integration" in result.stderr
+
+
+def test_missing_pytest_json_report_in_project_interpreter_says_what_to_install(
+    make_project, tmp_path: Path
+) -> None:
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    root = make_project({
+        "pyproject.toml": f'[tool.claimcheck]\npython = "{venv / "bin" / "python"}"\n',
+        "tests/test_a.py": "def test_a():\n    pass\n",
+    })
+    result = claimcheck(root, "--report")
+    assert result.returncode == 4
+    assert "pip install" in result.stderr and "pytest-json-report" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def mixed_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    from conftest import write_project
+
+    root = write_project(tmp_path_factory.mktemp("mixed"), MIXED)
+    result = claimcheck(root, "--report", "--format", "json")
+    return json.loads(result.stdout), result
+
+
+def test_json_report_contract(mixed_json) -> None:
+    report, result = mixed_json
+    assert result.returncode == 1
+    assert report["schema"] == "claimcheck.report/1"
+    assert report["verdict"] == "red" and report["exit_code"] == 1
+
+    unit, integration = report["phases"]
+    assert unit["name"] == "unit" and unit["status"] == "failed" and unit["exit_code"] == 1
+    assert unit["counts"] == {"collected": 3, "passed": 2, "failed": 1, "error": 0, "skipped": 0,
+                              "xfailed": 0, "xpassed": 0, "deselected": 0}
+    tests = {t["nodeid"]: t for t in unit["tests"]}
+    logout = tests["tests/unit/test_auth.py::test_logout"]
+    assert logout["outcome"] == "failed" and logout["gaps"] == ["auth"]
+    assert "logout left the session open" in logout["message"]
+    assert tests["tests/unit/test_misc.py::test_ok"]["gaps"] == ["unassigned"]
+
+    assert integration["status"] == "failed"  # a collection error is an error: never green
+    assert integration["counts"]["error"] == 1 and integration["counts"]["passed"] == 1
+    (error,) = integration["collection_errors"]
+    assert error["path"] == "tests/integration/test_flow.py"
+    assert error["error_type"] == "ImportError"
+    assert "cannot import name 'create_auth_handler'" in error["message"]
+
+    gaps = {g["name"]: g for g in report["gaps"]}
+    assert gaps["auth"]["status"] == "red"
+    assert gaps["auth"]["cells"]["unit"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 0}
+    assert gaps["unassigned"]["cells"]["integration"]["error"] == 1
+
+    kinds = {(f["kind"], f["phase"]) for f in report["findings"]}
+    assert ("import-error", "integration") in kinds
+    for finding in report["findings"]:
+        assert set(finding) >= {"kind", "phase", "path", "line", "message"}
+
+
+def test_text_report_shows_phases_matrix_findings_and_failures(make_project) -> None:
+    root = make_project(MIXED)
+    result = claimcheck(root, "--report", env={"NO_COLOR": "1"})
+    assert result.returncode == 1
+    text = result.stdout
+    assert "\x1b[" not in text  # not a terminal: no colour
+    for expected in ("unit", "integration", "auth", "tests/unit/test_auth.py::test_logout",
+                     "logout left the session open", "create_auth_handler"):
+        assert expected in text
+    assert result.stderr == ""  # progress only when stderr is a terminal
+
+
+def test_markdown_and_junit_and_atomic_output(make_project, tmp_path: Path) -> None:
+    root = make_project(MIXED)
+    out = tmp_path / "out" / "report.md"
+    out.parent.mkdir()
+    result = claimcheck(root, "--report", "--format", "markdown", "--output", str(out))
+    assert result.returncode == 1 and result.stdout == ""
+    markdown = out.read_text()
+    assert markdown.lstrip().startswith("#") and "|" in markdown
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.md"]  # no temp file left
+
+    junit = claimcheck(root, "--report", "--format", "junit", "--phase", "unit")
+    suites = ET.fromstring(junit.stdout)
+    (suite,) = suites.iter("testsuite")
+    assert suite.get("name") == "unit" and suite.get("failures") == "1"
+
+
+def test_phase_selection_and_green_exit_0(make_project) -> None:
+    root = make_project({
+        "pyproject.toml": PYPROJECT,
+        "tests/unit/test_a.py": "def test_a():\n    pass\n",
+        "tests/integration/test_b.py": "def test_b():\n    assert False\n",
+    })
+    result = claimcheck(root, "--report", "--format", "json", "--phase", "unit")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["verdict"] == "green"
+    assert [p["name"] for p in report["phases"]] == ["unit"]
+
+
+def test_no_tests_is_exit_5_never_green(make_project) -> None:
+    root = make_project({
+        "pyproject.toml": '[[tool.claimcheck.phases]]\nname = "unit"\npytest = ["tests"]\n',
+        "tests/test_a.py": "import pytest\n\n@pytest.mark.skip('later')\ndef test_a():\n    pass\n",
+    })
+    result = claimcheck(root, "--report", "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 5
+    assert report["verdict"] == "no-evidence" and report["phases"][0]["status"] == "no-tests"
+    assert any(f["kind"] == "no-tests" for f in report["findings"])
