@@ -1,0 +1,497 @@
+"""Static audit: test code that pytest will silently never collect.
+
+A passing phase proves nothing about tests pytest never saw. The usual ways they go missing
+make no noise: a class named ``CriticalWebSocketTests`` under ``python_classes = ["Test*"]``,
+a ``Test`` class with an ``__init__`` (one easily-missed PytestCollectionWarning), a file
+named ``websocket_checks.py`` under ``python_files = ["test_*.py"]``. This module finds them by
+reading the source with ``ast`` (never importing it, so it is safe on a broken tree and needs no
+running phase), against the settings the project's pytest really used (`PytestSettings`).
+
+Name matching follows pytest exactly: a ``python_classes`` / ``python_functions`` entry matches
+a name that starts with it, or, when it holds ``*``, ``?`` or ``[``, that fnmatch-es it
+(case-sensitive); a ``python_files`` entry is an fnmatch glob over the file's basename, or over
+its path when the entry holds a ``/``. Files named explicitly on the command line are collected
+whatever their name, so they are never reported as "not matching python_files".
+
+This audit, not `collectors.judge`, owns the ``__init__`` constructor case (see judge's module
+docstring), so each such class is reported exactly once.
+
+Bounded work: one walk that prunes hidden, virtualenv, ``node_modules``, ``__pycache__``,
+``site-packages``, ``build`` and ``dist`` folders; each file read once; files that cannot
+contain a test function, or whose classes are all correctly named with no constructor (regexes
+over the bytes, see `_quick_verdict`), are not parsed; files over 2 MB are skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from collectors.judge import inifile_name, plural
+from collectors.models import Finding, PytestSettings
+
+MAX_FILE_BYTES = 2_000_000
+SKIP_DIRS = frozenset(
+    {"node_modules", "__pycache__", "site-packages", "build", "dist", "venv", "CVS", "_darcs"}
+)
+_GLOB_CHARS = ("*", "?", "[")
+_DEFAULTS = PytestSettings(rootdir="")
+
+
+# ----------------------------------------------------------------------------------------
+# pytest's name rules
+
+
+def _is_glob(option: str) -> bool:
+    return any(char in option for char in _GLOB_CHARS)
+
+
+def matches_name(name: str, options: Sequence[str]) -> bool:
+    """pytest's python_classes / python_functions rule: prefix, or fnmatch when it is a glob."""
+    return any(
+        name.startswith(option) or (_is_glob(option) and fnmatchcase(name, option))
+        for option in options
+    )
+
+
+def matches_file(relpath: str, patterns: Sequence[str]) -> bool:
+    """pytest's python_files rule: a glob on the basename, or on the path when it has a '/'."""
+    posix = relpath.replace("\\", "/")
+    basename = posix.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        if "/" in pattern:
+            if fnmatchcase("/" + posix, "*/" + pattern.lstrip("/")):
+                return True
+        elif fnmatchcase(basename, pattern):
+            return True
+    return False
+
+
+def _setting(settings: PytestSettings, name: str) -> str:
+    """`python_classes = ["Test*"] (set in pyproject.toml)`: the value and where it comes from."""
+    value: tuple[str, ...] = getattr(settings, name)
+    shown = "[" + ", ".join(f'"{item}"' for item in value) + "]"
+    if value == getattr(_DEFAULTS, name):
+        where = "pytest's default"
+    else:
+        inifile = inifile_name(settings)
+        where = f"set in {inifile}" if inifile else "set on the command line"
+    return f"{name} = {shown} ({where})"
+
+
+# ----------------------------------------------------------------------------------------
+# One module
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    name: str
+    line: int
+    test_methods: int
+    constructor: str | None  # "__init__", "__new__" or "@dataclass": what makes pytest skip it
+    dunder_test: bool | None  # the class body's own `__test__ = ...`, None when absent
+    bases: tuple[str, ...]  # simple names of the bases ("TestCase" for unittest.TestCase)
+
+    @property
+    def is_testcase(self) -> bool:
+        return any(base.endswith("TestCase") for base in self.bases)
+
+
+@dataclass(frozen=True)
+class ModuleScan:
+    relpath: str
+    classes: tuple[ClassInfo, ...]
+    test_functions: int  # module-level functions pytest would treat as tests
+    imports_test_framework: bool  # imports pytest or unittest: a strong hint it holds tests
+
+
+def _simple_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        return _simple_name(node.func)
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript):  # Generic[T]
+        return _simple_name(node.value)
+    return ""
+
+
+def _is_test_function(node: ast.stmt, functions: Sequence[str]) -> bool:
+    """A def pytest would collect: its name matches and it is not a fixture."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    if not matches_name(node.name, functions):
+        return False
+    return not any(_simple_name(decorator) == "fixture" for decorator in node.decorator_list)
+
+
+def _dunder_test(body: Sequence[ast.stmt]) -> bool | None:
+    for statement in body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        if any(isinstance(target, ast.Name) and target.id == "__test__" for target in targets):
+            if isinstance(value, ast.Constant):
+                return bool(value.value)
+    return None
+
+
+def _class_info(node: ast.ClassDef, functions: Sequence[str]) -> ClassInfo:
+    constructor = None
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in (
+            "__init__", "__new__"
+        ):
+            constructor = statement.name
+            break
+    if constructor is None and any(_simple_name(d) == "dataclass" for d in node.decorator_list):
+        constructor = "@dataclass"
+    return ClassInfo(
+        name=node.name,
+        line=node.lineno,
+        test_methods=sum(_is_test_function(statement, functions) for statement in node.body),
+        constructor=constructor,
+        dunder_test=_dunder_test(node.body),
+        bases=tuple(_simple_name(base) for base in node.bases),
+    )
+
+
+def scan_module(relpath: str, tree: ast.Module, settings: PytestSettings) -> ModuleScan:
+    classes = tuple(
+        _class_info(node, settings.python_functions)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    )
+    functions = sum(_is_test_function(node, settings.python_functions) for node in tree.body)
+    imports = False
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            imports |= any(alias.name.split(".")[0] in ("pytest", "unittest")
+                           for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imports |= node.module.split(".")[0] in ("pytest", "unittest")
+    return ModuleScan(relpath, classes, functions, imports)
+
+
+def is_collected_class(info: ClassInfo, settings: PytestSettings) -> bool:
+    """Whether pytest (or its unittest plugin) picks the class up as a test class."""
+    if info.dunder_test is False:
+        return False
+    return (
+        info.is_testcase
+        or info.dunder_test is True
+        or matches_name(info.name, settings.python_classes)
+    )
+
+
+def _rename_hint(name: str, settings: PytestSettings) -> str:
+    prefix = next(
+        (option.rstrip("*") for option in settings.python_classes
+         if option and not _is_glob(option.rstrip("*"))),
+        None,
+    )
+    if not prefix:
+        return "rename it to match"
+    stem = name
+    for suffix in ("Tests", "Test"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return f"rename it to {prefix}{stem}"
+
+
+def _pattern_hint(name: str) -> str:
+    for suffix in ("Tests", "Test", "Suite"):
+        if name.endswith(suffix):
+            return f'"*{suffix}"'
+    return f'"{name}"'
+
+
+def _where_to_set(settings: PytestSettings) -> str:
+    return inifile_name(settings) or "your pytest config"
+
+
+def _class_findings(
+    scan: ModuleScan, settings: PytestSettings, phase: str | None, inherited: frozenset[str]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for info in scan.classes:
+        if not info.test_methods or info.dunder_test is False or info.is_testcase:
+            continue
+        methods = plural(info.test_methods, "test method")
+        if not is_collected_class(info, settings):
+            if info.name in inherited:
+                continue  # a mixin: its tests run through the Test class that inherits it
+            message = (
+                f"Class {info.name} in {scan.relpath}:{info.line} has {methods} that pytest "
+                f"never collects: its name does not match {_setting(settings, 'python_classes')}. "
+                f"Fix: {_rename_hint(info.name, settings)}, or add {_pattern_hint(info.name)} to "
+                f"python_classes in {_where_to_set(settings)}."
+            )
+        elif info.constructor is not None:
+            message = (
+                f"Class {info.name} in {scan.relpath}:{info.line} has {methods} that pytest "
+                f"skips because it defines {info.constructor} (pytest only emits a "
+                f"PytestCollectionWarning: cannot collect test class '{info.name}' because it "
+                f"has a {'__init__' if info.constructor == '@dataclass' else info.constructor} "
+                "constructor). Fix: remove the constructor and build that state in fixtures or "
+                "setup_method."
+            )
+        else:
+            continue
+        findings.append(
+            Finding(
+                kind="uncollected-tests",
+                phase=phase,
+                path=scan.relpath,
+                line=info.line,
+                message=message,
+                files=(scan.relpath,),
+                count=info.test_methods,
+            )
+        )
+    return findings
+
+
+def _file_rename_hint(name: str, patterns: Sequence[str]) -> str:
+    """' (e.g. test_checks.py)' from the first pattern shaped `prefix*.py` or `*suffix.py`."""
+    stem = name[:-3] if name.endswith(".py") else name
+    for pattern in patterns:
+        if "/" in pattern or pattern.count("*") != 1 or any(c in pattern for c in "?["):
+            continue
+        before, after = pattern.split("*")
+        if after.endswith(".py"):
+            return f" (e.g. {before}{stem}{after})"
+    return ""
+
+
+def _looks_like_test_code(scan: ModuleScan) -> bool:
+    """Keep app code with a `def test_connection()` helper out of the file check."""
+    return scan.imports_test_framework or "test" in scan.relpath.lower()
+
+
+def _file_finding(scan: ModuleScan, settings: PytestSettings, phase: str | None) -> Finding | None:
+    name = scan.relpath.rsplit("/", 1)[-1]
+    if name in ("conftest.py", "__init__.py") or not _looks_like_test_code(scan):
+        return None
+    test_classes = [
+        info for info in scan.classes
+        if info.test_methods and is_collected_class(info, settings)
+    ]
+    lost = scan.test_functions + sum(info.test_methods for info in test_classes)
+    if not lost:
+        return None
+    parts = []
+    if scan.test_functions:
+        parts.append(plural(scan.test_functions, "test function"))
+    if test_classes:
+        parts.append(f"{plural(len(test_classes), 'test class', 'test classes')} "
+                     f"({', '.join(info.name for info in test_classes)})")
+    return Finding(
+        kind="uncollected-tests",
+        phase=phase,
+        path=scan.relpath,
+        line=None,
+        message=(
+            f"{scan.relpath} holds {' and '.join(parts)} that pytest never collects: the file "
+            f"name does not match {_setting(settings, 'python_files')}. Fix: rename the file"
+            f"{_file_rename_hint(name, settings.python_files)} or add a pattern for it to "
+            f"python_files in "
+            f"{_where_to_set(settings)}."
+        ),
+        files=(scan.relpath,),
+        count=lost,
+    )
+
+
+def _findings_for(
+    scan: ModuleScan,
+    settings: PytestSettings,
+    phase: str | None,
+    explicit: bool,
+    inherited: frozenset[str],
+) -> list[Finding]:
+    if explicit or matches_file(scan.relpath, settings.python_files):
+        return _class_findings(scan, settings, phase, inherited)
+    finding = _file_finding(scan, settings, phase)
+    return [finding] if finding is not None else []
+
+
+def _inherited_by_collected(
+    scans: Iterable[ModuleScan], settings: PytestSettings
+) -> frozenset[str]:
+    return frozenset(
+        base
+        for scan in scans
+        for info in scan.classes
+        if is_collected_class(info, settings)
+        for base in info.bases
+    )
+
+
+def audit_source(
+    relpath: str,
+    text: str | bytes,
+    settings: PytestSettings,
+    *,
+    phase: str | None = None,
+    explicit: bool = False,
+) -> list[Finding]:
+    """Findings for one file's source; a file that does not parse has none (pytest reports it)."""
+    try:
+        tree = ast.parse(text, filename=relpath)
+    except (SyntaxError, ValueError):
+        return []
+    scan = scan_module(relpath.replace("\\", "/"), tree, settings)
+    inherited = _inherited_by_collected([scan], settings)
+    return _findings_for(scan, settings, phase, explicit, inherited)
+
+
+# ----------------------------------------------------------------------------------------
+# The tree
+
+
+def _prefilter(functions: Sequence[str]) -> re.Pattern[bytes] | None:
+    """A bytes regex every file with a test function must match; None when globs forbid it."""
+    if not functions or any(_is_glob(option) for option in functions):
+        return None
+    names = b"|".join(re.escape(option.encode()) for option in functions)
+    return re.compile(rb"def\s+(?:" + names + rb")")
+
+
+_CLASS_HEADER = re.compile(rb"^class\s+(\w+)\s*(?:\(([^)]*)\))?", re.MULTILINE)
+_CONSTRUCTOR_HINT = re.compile(rb"def\s+__(?:init|new)__\b|dataclass")
+
+
+def _header_bases(raw: bytes) -> list[str]:
+    bases = []
+    for part in raw.decode("utf-8", "replace").split(","):
+        name = part.split("[", 1)[0].strip().rsplit(".", 1)[-1]
+        if name.isidentifier():
+            bases.append(name)
+    return bases
+
+
+def _class_bases(data: bytes) -> list[str]:
+    return [base for match in _CLASS_HEADER.finditer(data) if match.group(2)
+            for base in _header_bases(match.group(2))]
+
+
+def _quick_verdict(data: bytes, settings: PytestSettings) -> list[str] | None:
+    """For a file pytest collects: None when it needs a real parse, else its classes' bases.
+
+    Sound, not approximate: check 1 needs a module-level class (a `class` at column 0) whose
+    name python_classes rejects, check 2 needs a constructor or @dataclass; a file with neither
+    can yield no finding, so only its classes' bases (for the mixin rule) are read, by regex.
+    Most test files are like this, and skipping `ast.parse` for them is most of the speed.
+    """
+    if _CONSTRUCTOR_HINT.search(data):
+        return None
+    bases: list[str] = []
+    for match in _CLASS_HEADER.finditer(data):
+        if not matches_name(match.group(1).decode("utf-8", "replace"), settings.python_classes):
+            return None
+        if match.group(2):
+            bases += _header_bases(match.group(2))
+    return bases
+
+
+def _skip_dir(path: str, name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in SKIP_DIRS
+        or name.endswith((".egg", ".egg-info"))
+        or os.path.isfile(os.path.join(path, name, "pyvenv.cfg"))
+    )
+
+
+def _scan_roots(root: Path, settings: PytestSettings, paths: Sequence[str]) -> list[Path]:
+    wanted = [path.split("::", 1)[0] for path in paths if path and not path.startswith("-")]
+    if wanted:
+        return [root / path for path in wanted]
+    if settings.testpaths:
+        found: list[Path] = []
+        for entry in settings.testpaths:
+            found += sorted(root.glob(entry)) if _is_glob(entry) else [root / entry]
+        return found
+    return [root]
+
+
+def _python_files(starts: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
+    """(file, named explicitly) for every .py file under the starting points, once each."""
+    seen: set[str] = set()
+    for start in starts:
+        if start.is_file():
+            key = os.path.realpath(start)
+            if start.suffix == ".py" and key not in seen:
+                seen.add(key)
+                yield start, True
+            continue
+        if not start.is_dir():
+            continue
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = sorted(name for name in dirs if not _skip_dir(folder, name))
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    key = os.path.realpath(path)
+                    if key not in seen:
+                        seen.add(key)
+                        yield Path(path), False
+
+
+def _relpath(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def uncollected_tests(
+    root: Path,
+    settings: PytestSettings,
+    paths: Sequence[str] = (),
+    phase: str | None = None,
+) -> list[Finding]:
+    """Every test pytest would silently skip under `paths` (else testpaths, else the root)."""
+    root = Path(root)
+    prefilter = _prefilter(settings.python_functions)
+    scans: list[tuple[ModuleScan, bool]] = []
+    quick_bases: set[str] = set()
+    for path, explicit in _python_files(_scan_roots(root, settings, paths)):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if prefilter is not None and not prefilter.search(data):
+            # No test of its own, but `class TestAuth(AuthChecks): pass` still runs the
+            # mixin's tests: keep the bases so the mixin is not reported.
+            quick_bases.update(_class_bases(data))
+            continue
+        relpath = _relpath(path, root)
+        if explicit or matches_file(relpath, settings.python_files):
+            bases = _quick_verdict(data, settings)
+            if bases is not None:
+                quick_bases.update(bases)
+                continue
+        try:
+            tree = ast.parse(data, filename=str(path))
+        except (SyntaxError, ValueError):
+            continue  # pytest reports it as a collection error
+        scans.append((scan_module(relpath, tree, settings), explicit))
+    inherited = _inherited_by_collected((scan for scan, _ in scans), settings) | quick_bases
+    findings: list[Finding] = []
+    for scan, explicit in scans:
+        findings += _findings_for(scan, settings, phase, explicit, inherited)
+    return findings

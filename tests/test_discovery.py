@@ -1,0 +1,440 @@
+"""Static audit of tests pytest would silently not collect, on real files in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from collectors.discovery import audit_source, matches_file, matches_name, uncollected_tests
+from collectors.models import Finding, PytestSettings
+from tests.conftest import write_project
+
+TEST_STAR = PytestSettings(rootdir="/proj", inifile="/proj/pyproject.toml",
+                           python_classes=("Test*",))
+
+WS_SOURCE = """
+    import pytest
+
+
+    class CriticalWebSocketTests:
+        def test_connect(self):
+            pass
+
+        async def test_reconnect(self):
+            pass
+
+        def helper(self):
+            pass
+
+        @pytest.fixture
+        def test_looking_fixture(self):
+            pass
+
+
+    class TestManager:
+        def test_ok(self):
+            pass
+"""
+
+
+def audit(text: str, settings: PytestSettings = TEST_STAR,
+          relpath: str = "tests/integration/test_ws.py") -> list[Finding]:
+    return audit_source(relpath, textwrap.dedent(text).lstrip("\n"), settings, phase="integration")
+
+
+# ----------------------------------------------------------------------------------------
+# pytest's name rules
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        ("TestAuth", ("Test",), True),
+        ("Testing", ("Test",), True),  # a prefix, as pytest does it
+        ("AuthTest", ("Test",), False),
+        ("CriticalWebSocketTests", ("Test*",), False),
+        ("CriticalWebSocketTests", ("Test", "*Tests"), True),
+        ("testAuth", ("Test",), False),  # case-sensitive on POSIX
+        ("check_login", ("check_",), True),
+        ("TestA", ("Test?",), True),
+        ("TestAB", ("Test?",), False),  # a glob is matched whole: exactly one more character
+    ],
+)
+def test_matches_name_follows_pytest(name: str, options: tuple[str, ...], expected: bool) -> None:
+    assert matches_name(name, options) is expected
+
+
+@pytest.mark.parametrize(
+    ("relpath", "patterns", "expected"),
+    [
+        ("tests/test_a.py", ("test_*.py",), True),
+        ("tests/a_test.py", ("test_*.py", "*_test.py"), True),
+        ("tests/checks.py", ("test_*.py",), False),
+        ("tests/unit/check_a.py", ("tests/unit/check_*.py",), True),
+        ("other/unit/check_a.py", ("tests/unit/check_*.py",), False),
+        ("tests/Test_a.py", ("test_*.py",), False),
+    ],
+)
+def test_matches_file_follows_pytest(relpath: str, patterns: tuple[str, ...],
+                                     expected: bool) -> None:
+    assert matches_file(relpath, patterns) is expected
+
+
+# ----------------------------------------------------------------------------------------
+# 1. classes whose name python_classes excludes
+
+
+def test_class_not_matching_python_classes_is_reported_with_setting_and_fix() -> None:
+    [finding] = audit(WS_SOURCE)
+    assert finding == Finding(
+        kind="uncollected-tests",
+        phase="integration",
+        path="tests/integration/test_ws.py",
+        line=4,
+        message=(
+            "Class CriticalWebSocketTests in tests/integration/test_ws.py:4 has 2 test methods "
+            "that pytest never collects: its name does not match python_classes = [\"Test*\"] "
+            "(set in pyproject.toml). Fix: rename it to TestCriticalWebSocket, or add \"*Tests\" "
+            "to python_classes in pyproject.toml."
+        ),
+        files=("tests/integration/test_ws.py",),
+        count=2,
+    )
+
+
+def test_default_python_classes_is_named_as_the_default() -> None:
+    [finding] = audit(WS_SOURCE, PytestSettings(rootdir="/proj"))
+    assert 'python_classes = ["Test"] (pytest\'s default)' in finding.message
+    assert "in your pytest config." in finding.message
+
+
+def test_glob_python_classes_collects_what_it_matches() -> None:
+    settings = PytestSettings(rootdir="/proj", inifile="/proj/pytest.ini",
+                              python_classes=("*Tests",))
+    [finding] = audit(WS_SOURCE, settings)
+    # CriticalWebSocketTests matches "*Tests" now; TestManager does not (no prefix rule for it).
+    assert finding.line == 19
+    assert finding.message.startswith("Class TestManager in tests/integration/test_ws.py:19 has "
+                                      "1 test method that pytest never collects")
+    assert 'python_classes = ["*Tests"] (set in pytest.ini)' in finding.message
+    assert "Fix: rename it to match, or add" in finding.message
+
+
+def test_unittest_testcase_subclasses_are_collected_regardless_of_name() -> None:
+    assert audit("""
+        import unittest
+        from django.test import TestCase as DjangoTestCase
+
+
+        class LoginChecks(unittest.TestCase):
+            def test_a(self):
+                pass
+
+
+        class ApiChecks(DjangoTestCase):
+            def test_b(self):
+                pass
+    """) == []
+
+
+def test_dunder_test_false_opts_out_and_true_opts_in() -> None:
+    assert audit("""
+        class BaseSuite:
+            __test__ = False
+
+            def test_shared(self):
+                pass
+
+
+        class AuthSuite:
+            __test__ = True
+
+            def test_a(self):
+                pass
+    """) == []
+
+
+def test_mixin_used_by_a_collected_class_is_not_reported() -> None:
+    assert audit("""
+        class AuthChecks:
+            def test_login(self):
+                pass
+
+
+        class TestAuth(AuthChecks):
+            pass
+    """) == []
+
+
+def test_mixin_in_another_file_is_recognised_by_the_tree_walk(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        # The mixin sits in a collected file; the only class using it has no test of its own.
+        "tests/test_base.py": "class AuthChecks:\n    def test_login(self):\n        pass\n",
+        "tests/test_auth.py": "from tests.test_base import AuthChecks\n\n\n"
+                              "class TestAuth(\n    AuthChecks,\n):\n    pass\n",
+        "tests/test_orphans.py": "class OrphanChecks:\n    def test_x(self):\n        pass\n",
+    })
+    findings = uncollected_tests(root, TEST_STAR, ["tests"], "unit")
+    assert [(f.path, f.line, f.count) for f in findings] == [("tests/test_orphans.py", 1, 1)]
+
+
+def test_classes_without_test_methods_and_nested_classes_are_ignored() -> None:
+    assert audit("""
+        class Helper:
+            def check(self):
+                pass
+
+            @staticmethod
+            def build():
+                pass
+
+
+        def test_outer():
+            class InnerTests:
+                def test_inner(self):
+                    pass
+    """) == []
+
+
+# ----------------------------------------------------------------------------------------
+# 2. Test classes with a constructor
+
+
+@pytest.mark.parametrize(
+    ("body", "constructor"),
+    [
+        ("    def __init__(self):\n        self.x = 1\n", "__init__"),
+        ("    def __new__(cls):\n        return super().__new__(cls)\n", "__new__"),
+    ],
+)
+def test_test_class_with_constructor_is_reported(body: str, constructor: str) -> None:
+    source = f"class TestInit:\n{body}\n    def test_y(self):\n        pass\n"
+    [finding] = audit_source("tests/test_init.py", source, TEST_STAR)
+    assert (finding.path, finding.line, finding.count) == ("tests/test_init.py", 1, 1)
+    assert finding.message == (
+        f"Class TestInit in tests/test_init.py:1 has 1 test method that pytest skips because it "
+        f"defines {constructor} (pytest only emits a PytestCollectionWarning: cannot collect "
+        f"test class 'TestInit' because it has a {constructor} constructor). Fix: remove the "
+        "constructor and build that state in fixtures or setup_method."
+    )
+
+
+def test_dataclass_test_class_counts_as_init() -> None:
+    [finding] = audit("""
+        from dataclasses import dataclass
+
+
+        @dataclass
+        class TestRecord:
+            value: int = 0
+
+            def test_a(self):
+                pass
+    """)
+    assert "defines @dataclass" in finding.message
+    assert "because it has a __init__ constructor" in finding.message
+    assert finding.line == 5
+
+
+def test_constructor_in_class_without_tests_or_in_testcase_is_fine() -> None:
+    assert audit("""
+        import unittest
+
+
+        class TestHelpers:
+            def __init__(self):
+                pass
+
+
+        class TestLegacy(unittest.TestCase):
+            def __init__(self, *args):
+                super().__init__(*args)
+
+            def test_a(self):
+                pass
+    """) == []
+
+
+# ----------------------------------------------------------------------------------------
+# 3. files python_files excludes
+
+
+def test_file_not_matching_python_files_with_tests_is_reported() -> None:
+    source = textwrap.dedent("""
+        import pytest
+
+
+        def test_connect():
+            pass
+
+
+        def test_send():
+            pass
+
+
+        class TestStream:
+            def test_frames(self):
+                pass
+
+
+        class Helpers:
+            def test_not_counted(self):
+                pass
+    """)
+    [finding] = audit_source("tests/integration/websocket_checks.py", source, TEST_STAR,
+                             phase="integration")
+    assert finding == Finding(
+        kind="uncollected-tests",
+        phase="integration",
+        path="tests/integration/websocket_checks.py",
+        line=None,
+        message=(
+            "tests/integration/websocket_checks.py holds 2 test functions and 1 test class "
+            "(TestStream) that pytest never collects: the file name does not match "
+            "python_files = [\"test_*.py\", \"*_test.py\"] (pytest's default). Fix: rename the "
+            "file (e.g. test_websocket_checks.py) or add a pattern for it to python_files in "
+            "pyproject.toml."
+        ),
+        files=("tests/integration/websocket_checks.py",),
+        count=3,
+    )
+
+
+def test_file_check_skips_conftest_init_and_app_code_helpers() -> None:
+    source = "def test_connection(url):\n    return url\n"
+    assert audit_source("tests/conftest.py", source, TEST_STAR) == []
+    assert audit_source("tests/__init__.py", source, TEST_STAR) == []
+    # Application code with a test_* helper and no pytest import is not a test file.
+    assert audit_source("app/health.py", source, TEST_STAR) == []
+    assert len(audit_source("app/health.py", "import pytest\n" + source, TEST_STAR)) == 1
+
+
+def test_explicitly_named_file_is_collected_whatever_its_name() -> None:
+    source = "def test_a():\n    pass\n"
+    assert audit_source("tests/checks.py", source, TEST_STAR, explicit=True) == []
+
+
+def test_custom_python_files_and_functions_are_respected() -> None:
+    settings = PytestSettings(rootdir="/proj", python_files=("check_*.py",),
+                              python_functions=("check_",))
+    assert audit_source("tests/check_api.py", "def check_get():\n    pass\n", settings) == []
+    [finding] = audit_source("tests/test_api.py", "def check_get():\n    pass\n", settings)
+    assert 'python_files = ["check_*.py"] (set on the command line)' in finding.message
+    assert "rename the file (e.g. check_test_api.py)" in finding.message
+
+
+def test_unparsable_file_is_skipped() -> None:
+    assert audit_source("tests/test_broken.py", "class X(:\n", TEST_STAR) == []
+
+
+# ----------------------------------------------------------------------------------------
+# The tree walk
+
+
+def _tree(tmp_path: Path) -> Path:
+    bad_class = "class FooTests:\n    def test_x(self):\n        pass\n"
+    return write_project(tmp_path / "proj", {
+        "tests/unit/test_ok.py": "class TestOk:\n    def test_a(self):\n        pass\n",
+        "tests/integration/test_ws.py": bad_class,
+        "tests/integration/.hidden/test_h.py": bad_class,
+        "tests/node_modules/test_n.py": bad_class,
+        "tests/__pycache__/test_c.py": bad_class,
+        "tests/build/test_b.py": bad_class,
+        "tests/dist/test_d.py": bad_class,
+        "tests/venv/lib/test_v.py": bad_class,
+        "tests/myenv/pyvenv.cfg": "home = /usr\n",
+        "tests/myenv/lib/site-packages/test_s.py": bad_class,
+        "tests/site-packages/test_s.py": bad_class,
+        "app/test_app.py": bad_class,
+        "tests/integration/test_broken.py": "def test_x(:\n",
+    })
+
+
+def test_tree_walk_prunes_tool_folders_and_uses_the_phase_paths(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    findings = uncollected_tests(root, TEST_STAR, ["tests"], "unit")
+    assert [(f.phase, f.path, f.line) for f in findings] == [
+        ("unit", "tests/integration/test_ws.py", 1),
+    ]
+
+
+def test_tree_walk_falls_back_to_testpaths_then_root(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    in_app = PytestSettings(rootdir=str(root), python_classes=("Test*",), testpaths=("ap*",))
+    assert [f.path for f in uncollected_tests(root, in_app, [], None)] == ["app/test_app.py"]
+    everywhere = PytestSettings(rootdir=str(root), python_classes=("Test*",))
+    assert [f.path for f in uncollected_tests(root, everywhere, [], None)] == [
+        "app/test_app.py", "tests/integration/test_ws.py",
+    ]
+
+
+def test_tree_walk_accepts_node_ids_and_explicit_files(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "tests/checks.py": "def test_a():\n    pass\n",
+        "tests/other_checks.py": "def test_b():\n    pass\n",
+    })
+    # Named on the command line: collected whatever its name, so nothing to report for it.
+    assert uncollected_tests(root, TEST_STAR, ["tests/checks.py::test_a", "missing/"], "x") == []
+    assert [f.path for f in uncollected_tests(root, TEST_STAR, ["tests"], "x")] == [
+        "tests/checks.py", "tests/other_checks.py",
+    ]
+
+
+def test_overlapping_paths_scan_each_file_once(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    findings = uncollected_tests(root, TEST_STAR, ["tests", "tests/integration"], "unit")
+    assert [f.path for f in findings] == ["tests/integration/test_ws.py"]
+
+
+def test_glob_python_functions_disable_the_prefilter_but_still_work(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {
+        "tests/test_a.py": "class Checks:\n    def verify_x(self):\n        pass\n",
+    })
+    settings = PytestSettings(rootdir=str(root), python_functions=("*_x",))
+    [finding] = uncollected_tests(root, settings, ["tests"], None)
+    assert finding.message.startswith("Class Checks in tests/test_a.py:1 has 1 test method")
+
+
+def test_audit_agrees_with_real_pytest_collection(tmp_path: Path) -> None:
+    """What the audit calls uncollected is exactly what pytest leaves out."""
+    root = write_project(tmp_path / "proj", {
+        "pyproject.toml": '[tool.pytest.ini_options]\npython_classes = ["Test*"]\n',
+        "tests/test_ws.py": """
+            class CriticalWebSocketTests:
+                def test_lost(self):
+                    pass
+
+
+            class TestInit:
+                def __init__(self):
+                    pass
+
+                def test_lost_too(self):
+                    pass
+
+
+            class TestKept:
+                def test_kept(self):
+                    pass
+        """,
+        "tests/ws_checks.py": "import pytest\n\n\ndef test_lost_file():\n    pass\n",
+    })
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert collected == ["tests/test_ws.py::TestKept::test_kept"]
+    settings = PytestSettings(rootdir=str(root), inifile=str(root / "pyproject.toml"),
+                              python_classes=("Test*",))
+    findings = uncollected_tests(root, settings, ["tests"], None)
+    assert sorted((f.path, f.line, f.count) for f in findings) == [
+        ("tests/test_ws.py", 1, 1), ("tests/test_ws.py", 6, 1), ("tests/ws_checks.py", None, 1),
+    ]
