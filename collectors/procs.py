@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 import psutil
+
+from collectors.models import Listener
 
 
 def kill_tree(pid: int, timeout: float = 3.0) -> list[int]:
@@ -45,3 +48,71 @@ def descendants(pid: int | None = None) -> list[psutil.Process]:
         return psutil.Process(os.getpid() if pid is None else pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+# ----------------------------------------------------------------------------------------
+# Who listens on which port
+
+
+def listeners() -> dict[int, Listener]:
+    """Every TCP port in LISTEN state on this machine, with its owner where we may know it.
+
+    A socket whose owner cannot be read (another user's process, no privileges) is still listed,
+    with pid and name None: the port is in use, owner unknown, which is not the same as free.
+    Where the system-wide table is refused (macOS without root), each process we may inspect is
+    asked instead.
+    """
+    try:
+        rows = [(conn.laddr, conn.pid) for conn in psutil.net_connections(kind="inet")
+                if _is_tcp_listen(conn)]
+    except psutil.AccessDenied:
+        rows = _listen_rows_per_process()
+    table: dict[int, Listener] = {}
+    owners: dict[int, tuple[str | None, tuple[str, ...]]] = {}
+    for laddr, pid in rows:
+        if not laddr:
+            continue
+        port = laddr.port
+        if port in table and table[port].pid is not None:
+            continue  # the same port on IPv4 and IPv6: keep the entry that names its owner
+        if pid is not None and pid not in owners:
+            owners[pid] = _owner(pid)
+        name, cmdline = owners.get(pid, (None, ())) if pid is not None else (None, ())
+        table[port] = Listener(port=port, pid=pid, name=name, cmdline=cmdline)
+    return table
+
+
+def listener_on(port: int) -> Listener | None:
+    """The listener on `port`, or None when nothing listens there."""
+    return listeners().get(port)
+
+
+def _is_tcp_listen(conn: object) -> bool:
+    return (getattr(conn, "type", None) == socket.SOCK_STREAM
+            and getattr(conn, "status", None) == psutil.CONN_LISTEN)
+
+
+def _listen_rows_per_process() -> list[tuple[object, int | None]]:
+    """The slow path: ask each process we are allowed to inspect for its listening sockets."""
+    rows: list[tuple[object, int | None]] = []
+    for proc in psutil.process_iter():
+        try:
+            conns = proc.net_connections(kind="inet")
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        rows.extend((conn.laddr, proc.pid) for conn in conns if _is_tcp_listen(conn))
+    return rows
+
+
+def _owner(pid: int) -> tuple[str | None, tuple[str, ...]]:
+    """Process name and command line; whatever the system refuses stays None or empty."""
+    try:
+        proc = psutil.Process(pid)
+        name = proc.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None, ()
+    try:
+        cmdline = tuple(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        cmdline = ()
+    return name, cmdline

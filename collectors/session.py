@@ -30,6 +30,7 @@ from collectors.models import (
 )
 from collectors.pytest_run import check_interpreter, run_phase
 from collectors.report import verdict_and_exit
+from collectors.secrets import Redactor
 
 EventSink = Callable[[PhaseEvent], None]
 ServiceSink = Callable[[ServiceSample], None]
@@ -112,7 +113,7 @@ def collect_findings(
             continue
         audited.add(key)
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name))
-    findings.extend(port_findings(config.services, samples))
+    findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
     return tuple(_dedupe(findings))
 
 
@@ -189,11 +190,12 @@ async def run_evidence(
     selected = select_phases(config, phases)
     emit = on_event or (lambda event: None)
     latest: dict[str, ServiceSample] = {}
+    redactor = Redactor(config.secrets)
 
     async def probe_services(services: Sequence) -> None:
         if not services:
             return
-        for sample in await probe(services):  # type: ignore[misc]
+        for sample in await probe(services, redactor=redactor):  # type: ignore[misc]
             latest[sample.name] = sample
             if on_service is not None:
                 on_service(sample)
@@ -225,4 +227,7 @@ async def run_evidence(
         if current is not None:
             current.uncancel()
     ordered = [latest[s.name] for s in config.services if s.name in latest]
-    return assemble_report(config, runs, ordered, started_at, interrupted=interrupted)
+    # Judgement reads test files and the machine's sockets: keep it off the event loop.
+    return await asyncio.to_thread(
+        assemble_report, config, runs, ordered, started_at, interrupted=interrupted
+    )
