@@ -214,8 +214,19 @@ class _Reader:
         return result
 
 
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSW|PASSPHRASE|PWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|_KEY$|^KEY$",
+    re.IGNORECASE,
+)
+
+
 def _looks_secret(name: str) -> bool:
-    return bool(re.search(r"TOKEN|SECRET|PASS|KEY|AUTH|CRED", name, re.IGNORECASE))
+    """A variable whose name says it holds a secret (E2E_TOKEN, DB_PASSWORD, STRIPE_API_KEY).
+
+    Deliberately not "AUTH": AUTH_PORT or AUTH_URL are not secrets, and masking a port number
+    would blank it out of every report.
+    """
+    return bool(_SECRET_NAME.search(name))
 
 
 def _describe(value: Any) -> str:

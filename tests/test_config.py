@@ -175,3 +175,15 @@ def test_missing_config_file_is_named(make_project, tmp_path: Path) -> None:
     root = project(make_project, "")
     with pytest.raises(ConfigError, match="nope.toml: config file does not exist"):
         load_config(root, tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("E2E_TOKEN", True), ("DB_PASSWORD", True), ("STRIPE_API_KEY", True), ("SIGNING_KEY", True),
+     ("AUTH_PORT", False), ("AUTH_URL", False), ("KEYCLOAK_HOST", False), ("STAGE", False)],
+)
+def test_only_secret_looking_variables_are_redacted(make_project, name: str, secret: bool) -> None:
+    root = project(make_project, f'[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n'
+                                 f'env = {{ X = "${{{name}}}" }}\n')
+    config = load_config(root, environ={name: "value-8081"})
+    assert ("value-8081" in config.secrets) is secret

@@ -1,0 +1,148 @@
+"""`claimcheck demo`: the command center on a sample of a real incident, from a plain install.
+
+The sample project ships inside the package (`tui/demo_project`). The demo copies it to a
+temporary folder (tests write nothing into site-packages), starts the sample services on
+loopback, points the shipped `${VAR}` placeholders at their ports through the environment, and
+then runs exactly what `claimcheck` or `claimcheck --report` would run on a real project.
+Everything it starts it stops, on a normal quit, an exception, Ctrl+C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Iterator
+
+from collectors.procs import descendants, kill_tree
+from tui.cli import Options
+from tui.demo_services import DemoServices, start_services
+
+SAMPLE = Path(__file__).resolve().parent / "demo_project"
+PROJECT_NAME = "agent-backend"
+TOKEN_VARIABLE = "DEMO_E2E_TOKEN"
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".claimcheck")
+
+
+def copy_sample(destination: Path) -> Path:
+    """Copy the shipped sample into `destination/agent-backend` and return that folder."""
+    target = destination / PROJECT_NAME
+    shutil.copytree(SAMPLE, target, ignore=_IGNORED)
+    return target
+
+
+def run_demo(options: Options) -> int:
+    """Run the demo the way `options` asks (TUI, or headless with --report) and clean up."""
+    # A token the test suite may fix in advance to check it never appears in any output.
+    token = os.environ.get(TOKEN_VARIABLE) or secrets.token_urlsafe(18)
+    services: DemoServices | None = None
+    with tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp, _terminate_as_interrupt():
+        try:
+            project = copy_sample(Path(tmp))
+            services = start_services(token)
+            atexit.register(services.stop)
+            _prepare_environment(services)
+            options.project = project
+            options.config = None
+            if options.report or options.services_only:
+                print(_banner(services, project), file=sys.stderr, flush=True)
+                from tui.headless import run_headless
+
+                return run_headless(options)
+            from tui.app import run_app
+
+            return run_app(options)
+        finally:
+            with _signals_ignored():
+                if services is not None:
+                    services.stop()
+                    atexit.unregister(services.stop)
+                _end_leftovers()
+
+
+def _prepare_environment(services: DemoServices) -> None:
+    """Fill the sample's `${VAR}`s: the config loader and every phase read this environment.
+
+    (`python` in the staging runner's command needs nothing here: the phase runner already
+    swaps a leading `python` for the configured interpreter.)
+    """
+    os.environ.update(services.env())
+
+
+def _banner(services: DemoServices, project: Path) -> str:
+    return (
+        f"claimcheck demo: sample project {project}; services on 127.0.0.1: "
+        f"auth :{services.identity_port}, backend :{services.backend_port} (down), "
+        f"backend's auth :{services.identity_expected_port} (nothing there), "
+        f"e2e-gateway :{services.gateway_port}, agent-events :{services.events_port}"
+    )
+
+
+def _end_leftovers() -> None:
+    """End every process the demo still has: pytest runs, the project's runner, services.
+
+    The phase runner kills its own trees when cancelled; this is the backstop for the paths
+    where it never got the chance (an exception while starting, a second signal).
+    """
+    for child in descendants():
+        kill_tree(child.pid, timeout=3.0)
+
+
+_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _install(handler: object, names: tuple[str, ...]) -> dict[int, object]:
+    previous: dict[int, object] = {}
+    for name in names:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, handler)  # type: ignore[arg-type]
+    return previous
+
+
+def _restore(previous: dict[int, object]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl+C or SIGTERM must not cut the cleanup short and orphan a service."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = _install(signal.SIG_IGN, _SIGNALS + ("SIGINT",))
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt while the demo runs.
+
+    Python's default for SIGTERM is to die on the spot, skipping `finally` and `atexit`, which
+    would leave the auth subprocess and any running pytest behind. As an interrupt, it unwinds
+    through the same path as Ctrl+C and exits 2.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = _install(interrupt, _SIGNALS)
+    try:
+        yield
+    finally:
+        _restore(previous)
