@@ -1,0 +1,56 @@
+"""Turning untrusted text into something safe to draw.
+
+Test names, messages, tracebacks and WebSocket payloads are data. They become `rich.text.Text`
+(never markup), lose terminal control sequences, and pass the project's redactor, so a node id
+like `test_x[bold red]` shows as typed and a secret in a health detail never reaches the screen.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+
+from collectors.secrets import strip_control
+
+Redact = Callable[[str], str]
+
+
+def clean(text: str | None, redact: Redact | None = None) -> str:
+    """Plain text with control sequences removed and secrets masked."""
+    if not text:
+        return ""
+    text = strip_control(text)
+    return redact(text) if redact else text
+
+
+def data_text(text: str | None, style: str = "", redact: Redact | None = None,
+              *, one_line: bool = False, limit: int | None = None,
+              keep_tail: bool = False) -> Text:
+    """A `Text` holding `text` verbatim (no markup parsing), cleaned, optionally to one line.
+
+    `keep_tail` shortens from the front: the end of a node id (the test's name) matters most.
+    """
+    value = clean(text, redact)
+    if one_line:
+        value = value.strip().splitlines()[0] if value.strip() else ""
+    if limit is not None and len(value) > limit:
+        if keep_tail:
+            value = "…" + value[len(value) - limit + 1:]
+        else:
+            value = value[: max(0, limit - 1)] + "…"
+    return Text(value, style=style, no_wrap=one_line, end="")
+
+
+def duration(seconds: float | None) -> str:
+    """Elapsed time the way a person reads it: 4.2s, 3:07, 1:02:03."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{max(seconds, 0.0) * 1000:.0f} ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

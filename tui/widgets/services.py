@@ -1,0 +1,132 @@
+"""Each service's status now, how long it has been that way, and the last few probes.
+
+Drawn as a small list rather than a table: the detail of a service that is not up (the one
+thing someone needs to read) gets its own wrapped line instead of being cut off in the last
+column of a narrow side panel. Keeps a short history per service (a latency sparkline coloured
+by status, × for down) because "it was flapping" is evidence too.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from collectors.models import ServiceSample
+from tui.widgets._text import Redact, data_text, duration
+
+HISTORY = 20
+BARS = "▁▂▃▄▅▆▇█"
+STATUS_STYLES = {"up": "bold #3fb950", "degraded": "bold #d29922", "down": "bold #f85149"}
+MARKS = {"up": "●", "degraded": "◐", "down": "○"}
+
+
+@dataclass
+class _Track:
+    status: str
+    changed_at: float
+    samples: deque[ServiceSample] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+def sparkline(samples: list[ServiceSample]) -> Text:
+    """Latency bars scaled to the worst recent probe; × where the service was down."""
+    latencies = [s.latency_ms for s in samples if s.latency_ms is not None]
+    top = max(latencies) if latencies else 0.0
+    text = Text(no_wrap=True, end="")
+    for sample in samples:
+        style = STATUS_STYLES.get(sample.status, "").replace("bold ", "")
+        if sample.status == "down" or sample.latency_ms is None:
+            text.append("×" if sample.status == "down" else "·", style)
+            continue
+        index = 0 if top <= 0 else min(len(BARS) - 1, int(len(BARS) * sample.latency_ms / top))
+        text.append(BARS[max(index, 0)], style)
+    return text
+
+
+class ServicesPanel(Static, can_focus=True):
+    """Status, latency, time since the last change, history, and the detail when not up."""
+
+    def __init__(self, services: tuple[str, ...] = (), redact: Redact | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._names = list(services)
+        self.redact = redact
+        self._tracks: dict[str, _Track] = {}
+        self._now = 0.0
+        self.wide = False
+
+    def on_mount(self) -> None:
+        self._redraw()
+
+    def status_of(self, name: str) -> str | None:
+        track = self._tracks.get(name)
+        return track.status if track else None
+
+    def line_of(self, name: str) -> str:
+        """The plain text shown for one service (its lines joined), for tests and search."""
+        return "\n".join(text.plain for text in self._lines_for(name))
+
+    def show_sample(self, sample: ServiceSample, now: float) -> None:
+        track = self._tracks.get(sample.name)
+        if track is None:
+            track = self._tracks[sample.name] = _Track(sample.status, sample.checked_at)
+        elif track.status != sample.status:
+            track.status, track.changed_at = sample.status, sample.checked_at
+        track.samples.append(sample)
+        if sample.name not in self._names:
+            self._names.append(sample.name)
+        self._now = now
+        self._redraw()
+
+    def tick(self, now: float) -> None:
+        """Refresh the 'since' times; called once a second."""
+        self._now = now
+        if self._tracks:
+            self._redraw()
+
+    def set_wide(self, wide: bool) -> None:
+        if wide != self.wide:
+            self.wide = wide
+            self._redraw()
+
+    def _lines_for(self, name: str) -> list[Text]:
+        width = max((len(n) for n in self._names), default=4)
+        track = self._tracks.get(name)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if track is None:
+            line.append("◌ ", "dim")
+            line.append_text(data_text(name.ljust(width), "bold"))
+            line.append("  waiting for the first probe", "dim")
+            return [line]
+        sample = track.samples[-1]
+        style = STATUS_STYLES.get(sample.status, "")
+        line.append(MARKS.get(sample.status, "?") + " ", style)
+        line.append_text(data_text(name.ljust(width), "bold"))
+        line.append(f"  {sample.status:<8}", style)
+        latency = f"{sample.latency_ms:.0f} ms" if sample.latency_ms is not None else "—"
+        line.append(f" {latency:>7}")
+        line.append(f"  {duration(max(0.0, self._now - track.changed_at)):>5}", "dim")
+        line.append("  ")
+        line.append_text(sparkline(list(track.samples)[-(HISTORY if self.wide else 10):]))
+        if self.wide and sample.url:
+            line.append("  ")
+            line.append_text(data_text(sample.url, "dim", self.redact))
+        lines = [line]
+        if sample.status != "up" and sample.detail:
+            detail = Text("  └ ", "dim")
+            detail.append_text(data_text(sample.detail, style.replace("bold ", ""), self.redact,
+                                         limit=400))
+            lines.append(detail)
+        return lines
+
+    def _redraw(self) -> None:
+        if not self._names:
+            self.update(Text("no services configured", "dim italic"))
+            return
+        lines: list[Text] = []
+        for name in self._names:
+            lines.extend(self._lines_for(name))
+        self.update(Group(*lines))
