@@ -203,3 +203,20 @@ def test_no_tests_is_exit_5_never_green(make_project) -> None:
     assert result.returncode == 5
     assert report["verdict"] == "no-evidence" and report["phases"][0]["status"] == "no-tests"
     assert any(f["kind"] == "no-tests" for f in report["findings"])
+
+
+def test_write_several_formats_from_one_run(make_project, tmp_path: Path) -> None:
+    root = make_project(MIXED)
+    junit, data = tmp_path / "j.xml", tmp_path / "r.json"
+    result = claimcheck(root, "--report", "--phase", "unit",
+                        "--write", f"junit={junit}", "--write", f"json={data}")
+    assert result.returncode == 1
+    assert "FAILED tests/unit/test_auth.py::test_logout" in result.stdout
+    assert ET.parse(junit).getroot().find("testsuite").get("failures") == "1"
+    assert json.loads(data.read_text())["phases"][0]["counts"]["failed"] == 1
+
+
+def test_write_rejects_an_unknown_format(tmp_path: Path) -> None:
+    result = claimcheck(tmp_path, "--report", "--write", "yaml=x.yml")
+    assert result.returncode == 4
+    assert "expected FORMAT=PATH with FORMAT one of text, json, markdown, junit" in result.stderr

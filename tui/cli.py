@@ -36,6 +36,7 @@ class Options:
     report: bool = False
     format: str = "text"
     output: Path | None = None
+    writes: list[tuple[str, Path]] = field(default_factory=list)  # extra (format, path) outputs
     services_only: bool = False
     force: bool = False
     # serve
@@ -54,6 +55,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _format_and_path(value: str) -> tuple[str, Path]:
+    fmt, sep, path = value.partition("=")
+    if not sep or fmt not in FORMATS or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}, got {value!r}"
+        )
+    return fmt, Path(path)
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", dest="phases", action="append", default=[], metavar="NAME",
                         help="run only this phase (repeatable)")
@@ -63,6 +73,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="report format for --report (default: text)")
     parser.add_argument("--output", type=Path, metavar="PATH",
                         help="write the report to PATH (atomically) instead of stdout")
+    parser.add_argument("--write", dest="writes", action="append", default=[],
+                        type=_format_and_path, metavar="FORMAT=PATH",
+                        help="also write the report in FORMAT to PATH (repeatable), e.g. "
+                             "--write junit=junit.xml --write markdown=summary.md")
     parser.add_argument("--services-only", action="store_true",
                         help="probe the configured services without running any tests")
     parser.add_argument("--force", action="store_true",

@@ -133,6 +133,13 @@ def run_headless(options: Options) -> int:
             print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
         return EXIT_INTERNAL
 
+    for fmt, path in options.writes:
+        try:
+            write_atomic(path, render(report, config, fmt, color=False))
+        except OSError as error:
+            print(f"claimcheck: cannot write {path}: {error.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+
     to_terminal = options.output is None
     text = render(report, config, options.format,
                   color=options.format == "text" and to_terminal and color_enabled(sys.stdout))
