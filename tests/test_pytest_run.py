@@ -1,0 +1,671 @@
+"""The phase runner against real pytest subprocesses on fixture projects written into tmp_path.
+
+Every fixture project carries its own pytest.ini so pytest's rootdir is pinned to it, never to
+claimcheck's repository. Pure parts (status, command building, error parsing) are tested in
+tests/test_pytest_run_units.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from collectors.config import Config, PhaseConfig
+from collectors.models import (
+    CollectionErrored,
+    Counts,
+    PhaseFinished,
+    PhaseRun,
+    PhaseStarted,
+    TestFinished,
+    TestsCollected,
+)
+from collectors.pytest_run import PLUGIN_DIR, EnvironmentProblem, check_interpreter, run_phase
+
+# Plugins this machine autoloads that no fixture project uses: blocking them cuts pytest's
+# start-up from seconds to under one (hypothesis alone imports for ~1.5 s). pytest-xdist and
+# pytest-json-report stay autoloaded, as in a real project.
+UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
+                  "-p no:anyio -p no:asyncio")
+PYTEST_INI = f"[pytest]\naddopts = {UNUSED_PLUGINS}\n"
+HAS_XDIST = importlib.util.find_spec("xdist") is not None
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without anything an outer pytest or claimcheck set."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
+
+
+def config_for(root: Path) -> Config:
+    return Config(root=root, source=None, python=sys.executable, phases=(), gaps=())
+
+
+async def run(root: Path, *, pytest_args: tuple[str, ...] | None = None,
+              command: tuple[str, ...] | None = None, timeout: float | None = 120,
+              events: list[Any] | None = None, **kwargs: Any) -> PhaseRun:
+    phase = PhaseConfig(name="unit", pytest=pytest_args, command=command, timeout=timeout)
+    sink = events if events is not None else []
+    return await run_phase(phase, config_for(root), sink.append, env=clean_env(), **kwargs)
+
+
+def outcomes(run_: PhaseRun) -> dict[str, str]:
+    return {test.nodeid: test.outcome for test in run_.tests}
+
+
+def gone(pid: int) -> bool:
+    """True when `pid` no longer runs (a zombie waiting for a reaper counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def describe(pid: int) -> str:
+    try:
+        proc = psutil.Process(pid)
+        return f"{pid} {proc.status()} ppid={proc.ppid()} pgid={os.getpgid(pid)} {proc.cmdline()}"
+    except (psutil.Error, OSError) as exc:
+        return f"{pid}: {exc}"
+
+
+def pytest_final_counts(root: Path, *args: str) -> dict[str, int]:
+    """Run plain pytest on `root` and read its own "collected" and final summary lines."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=root, env=clean_env(), capture_output=True, text=True, check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    counts: dict[str, int] = {}
+    collected = next(line for line in lines if line.startswith("collected "))
+    counts["collected"] = int(collected.split()[1])
+    selected = re.search(r"(\d+) deselected", collected)
+    counts["deselected"] = int(selected.group(1)) if selected else 0
+    for number, word in re.findall(r"(\d+) (failed|passed|skipped|xfailed|xpassed|errors?)",
+                                   lines[-1]):
+        counts["error" if word.startswith("error") else word] = int(number)
+    return counts
+
+
+# ----------------------------------------------------------------------------------------
+# One test per status
+
+
+async def test_passed_phase_reports_tests_settings_and_event_order(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI + "markers =\n    api(name): talks to the API\n",
+        "tests/test_ok.py": """
+            import pytest
+            def test_one():
+                assert True
+            @pytest.mark.api
+            def test_two():
+                assert True
+        """,
+    })
+    events: list[Any] = []
+    result = await run(root, pytest_args=("tests",), events=events)
+
+    assert result.status == "passed", result.output_tail
+    assert result.reason is None
+    assert result.exit_code == 0
+    assert result.counts == Counts(collected=2, passed=2)
+    assert [t.nodeid for t in result.tests] == ["tests/test_ok.py::test_one",
+                                                 "tests/test_ok.py::test_two"]
+    assert result.tests[1].markers == ("api",)
+    assert result.tests[0].path == "tests/test_ok.py"
+    assert result.tests[0].line == 2
+    assert len(result.sessions) == 1 and result.sessions[0].exit_status == 0
+    assert result.settings is not None
+    assert result.settings.rootdir == str(root)
+    assert result.settings.inifile == str(root / "pytest.ini")
+    assert "api" in result.settings.markers and "xfail" in result.settings.markers
+    assert result.settings.strict_markers is False
+    assert "-q" in result.argv and "--no-summary" in result.argv
+    assert "--continue-on-collection-errors" in result.argv
+
+    kinds = [type(event).__name__ for event in events]
+    assert kinds == ["PhaseStarted", "TestsCollected", "TestFinished", "TestFinished",
+                     "PhaseFinished"]
+    assert events[1] == TestsCollected("unit", 2, 0)
+    assert events[-1].run == result
+
+
+MIXED_PROJECT = {
+    "pytest.ini": PYTEST_INI,
+    "tests/test_mixed.py": """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture exploded")
+
+        def test_pass():
+            pass
+
+        def test_fail():
+            assert 1 == 2
+
+        @pytest.mark.parametrize("name", ["[bold red]x", "plain"])
+        def test_param(name):
+            assert name == "plain"
+
+        def test_skip():
+            pytest.skip("not today")
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_xfail():
+            assert False
+
+        @pytest.mark.xfail(reason="fixed already")
+        def test_xpass():
+            pass
+
+        def test_setup_error(broken):
+            pass
+
+        def test_deselect_me():
+            pass
+    """,
+    "tests/test_broken.py": "import not_a_module_anywhere\n",
+}
+
+
+async def test_failed_phase_and_counts_equal_pytests_own_summary(make_project):
+    root = make_project(MIXED_PROJECT)
+    args = ("tests", "-k", "not deselect_me")
+    result = await run(root, pytest_args=args)
+
+    assert result.status == "failed", result.output_tail
+    assert result.exit_code == 1
+    expected = pytest_final_counts(root, "--continue-on-collection-errors", *args)
+    assert expected == {"collected": 9, "deselected": 1, "failed": 2, "passed": 2,
+                        "skipped": 1, "xfailed": 1, "xpassed": 1, "error": 2}
+    counts = result.counts
+    assert {"collected": counts.collected, "deselected": counts.deselected,
+            "failed": counts.failed, "passed": counts.passed, "skipped": counts.skipped,
+            "xfailed": counts.xfailed, "xpassed": counts.xpassed,
+            "error": counts.error} == expected
+
+    by_id = {test.nodeid: test for test in result.tests}
+    bold = by_id["tests/test_mixed.py::test_param[[bold red]x]"]  # byte-exact, markup intact
+    assert bold.outcome == "failed"
+    assert bold.message == "AssertionError: assert '[bold red]x' == 'plain'"
+    assert by_id["tests/test_mixed.py::test_fail"].message == "assert 1 == 2"  # pytest's words
+    assert by_id["tests/test_mixed.py::test_fail"].line == 11  # the failing assert
+    assert "assert 1 == 2" in (by_id["tests/test_mixed.py::test_fail"].longrepr or "")
+    setup_error = by_id["tests/test_mixed.py::test_setup_error"]
+    assert (setup_error.outcome, setup_error.when) == ("error", "setup")
+    assert setup_error.message == "RuntimeError: fixture exploded"
+    assert by_id["tests/test_mixed.py::test_skip"].message == "not today"
+    assert by_id["tests/test_mixed.py::test_skip"].longrepr is None
+    assert by_id["tests/test_mixed.py::test_xfail"].outcome == "xfailed"
+    assert by_id["tests/test_mixed.py::test_xpass"].outcome == "xpassed"
+    assert [e.path for e in result.collection_errors] == ["tests/test_broken.py"]
+
+
+async def test_the_stream_alone_records_what_pytest_json_report_records(make_project):
+    root = make_project(MIXED_PROJECT)
+    with_report = await run(root, pytest_args=("tests",))
+    stream_only = await run(root, pytest_args=("tests", "-p", "no:pytest_jsonreport"))
+
+    def comparable(result: PhaseRun) -> list[tuple[Any, ...]]:
+        return [(t.nodeid, t.outcome, t.message, t.path, t.line, t.when, t.markers)
+                for t in result.tests]
+
+    assert len(with_report.tests) == 9
+    assert comparable(stream_only) == comparable(with_report)
+    assert stream_only.counts == with_report.counts
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "reason"),
+    [
+        ({"tests/test_none.py": "x = 1\n"}, ("tests",), "nothing collected"),
+        ({"tests/test_two.py": "def test_a(): pass\ndef test_b(): pass\n"},
+         ("tests", "-k", "no_such_test"), "all 2 collected tests deselected"),
+        ({"tests/test_two.py": "import pytest\npytestmark = pytest.mark.skip('later')\n"
+                               "def test_a(): pass\ndef test_b(): pass\n"},
+         ("tests",), "all 2 tests skipped"),
+    ],
+    ids=["nothing-collected", "all-deselected", "all-skipped"],
+)
+async def test_no_tests_phase_says_why(make_project, files, args, reason):
+    root = make_project({"pytest.ini": PYTEST_INI, **files})
+    result = await run(root, pytest_args=args)
+    assert result.status == "no-tests"
+    assert result.reason == reason
+
+
+async def test_no_pytest_session_is_no_tests_even_with_exit_zero(make_project):
+    root = make_project({"pytest.ini": PYTEST_INI, "run.py": "print('all good!')\n"})
+    result = await run(root, command=("python", "run.py"))
+    assert result.exit_code == 0
+    assert result.status == "no-tests"
+    assert result.reason == "no pytest session observed"
+    assert "all good!" in result.output_tail
+
+
+async def test_command_failing_before_pytest_is_crashed(make_project):
+    root = make_project({"pytest.ini": PYTEST_INI, "run.py": "raise SystemExit(3)\n"})
+    result = await run(root, command=("python", "run.py"))
+    assert (result.status, result.exit_code) == ("crashed", 3)
+    assert result.reason == "command exited with 3 before any pytest session started"
+
+
+async def test_command_that_cannot_start_is_crashed(make_project):
+    root = make_project({"pytest.ini": PYTEST_INI})
+    events: list[Any] = []
+    result = await run(root, command=("./no-such-runner",), events=events)
+    assert result.status == "crashed"
+    assert result.reason is not None and "cannot start './no-such-runner'" in result.reason
+    assert [type(e) for e in events] == [PhaseStarted, PhaseFinished]
+
+
+async def test_collection_errors_are_reported_and_other_files_still_run(make_project):
+    root = make_project({
+        "pytest.ini": f"[pytest]\naddopts = --strict-markers {UNUSED_PLUGINS}\n",
+        "app/__init__.py": "",
+        "app/auth.py": "def login():\n    return True\n",
+        "tests/test_auth.py": "from app.auth import create_auth_handler\n"
+                              "def test_auth(): pass\n",
+        "tests/test_agent.py": "import app.factories.agent_factory\n"
+                               "def test_agent(): pass\n",
+        "tests/test_load.py": "import pytest\n@pytest.mark.scalability\n"
+                              "def test_load(): pass\n",
+        "tests/test_syntax.py": "def test_broken(:\n    pass\n",
+        "tests/test_fine.py": "def test_fine():\n    pass\n",
+    })
+    events: list[Any] = []
+    result = await run(root, pytest_args=("tests",), events=events)
+
+    assert result.status == "error", result.output_tail
+    assert result.reason == "4 collection errors"
+    assert result.counts.passed == 1 and result.counts.error == 4
+    assert outcomes(result) == {"tests/test_fine.py::test_fine": "passed"}
+    errors = {error.path: error for error in result.collection_errors}
+    assert set(errors) == {"tests/test_auth.py", "tests/test_agent.py", "tests/test_load.py",
+                           "tests/test_syntax.py"}
+    auth = errors["tests/test_auth.py"]
+    assert auth.error_type == "ImportError"
+    assert auth.message.startswith("cannot import name 'create_auth_handler' from 'app.auth' (")
+    agent = errors["tests/test_agent.py"]
+    assert (agent.error_type, agent.message) == ("ModuleNotFoundError",
+                                                 "No module named 'app.factories'")
+    load = errors["tests/test_load.py"]
+    assert (load.error_type, load.message) == (
+        "Failed", "'scalability' not found in `markers` configuration option")
+    assert errors["tests/test_syntax.py"].error_type == "SyntaxError"
+    assert "ImportError while importing test module" in auth.longrepr
+    assert result.settings is not None and result.settings.strict_markers is True
+    streamed = [event.error for event in events if isinstance(event, CollectionErrored)]
+    assert sorted(streamed, key=lambda e: e.path) == sorted(result.collection_errors,
+                                                            key=lambda e: e.path)
+
+
+async def test_timeout_kills_the_whole_tree_and_keeps_streamed_results(make_project, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_hang.py": f"""
+            import subprocess, sys, time
+            from pathlib import Path
+            MARKS = Path({str(marks)!r})
+            SLEEP = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+            def test_quick():
+                pass
+
+            def test_hangs():
+                child = subprocess.Popen(SLEEP)
+                (MARKS / "child").write_text(str(child.pid))
+                # a grandchild whose parent exits at once: an orphan only the group still holds
+                subprocess.run(
+                    [sys.executable, "-c",
+                     "import subprocess, sys; p = subprocess.Popen(sys.argv[2:]); "
+                     "open(sys.argv[1], 'w').write(str(p.pid))",
+                     str(MARKS / "orphan"), *SLEEP], check=True)
+                time.sleep(600)
+        """,
+    })
+    result = await run(root, pytest_args=("tests",), timeout=5)
+
+    assert result.status == "timeout"
+    assert result.reason == "timed out after 5 s"
+    assert result.exit_code is None
+    assert outcomes(result) == {"tests/test_hang.py::test_quick": "passed"}
+    assert result.sessions[0].exit_status is None
+    pids = [result.sessions[0].pid]
+    for name in ("child", "orphan"):
+        assert (marks / name).exists(), f"the hanging test never started its {name} process"
+        pids.append(int((marks / name).read_text()))
+    assert all(gone(pid) for pid in pids), [describe(p) for p in pids if not gone(p)]
+
+
+async def test_pytest_killed_mid_phase_is_crashed_and_keeps_earlier_results(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_crash.py": """
+            import os
+            def test_before():
+                pass
+            def test_dies():
+                os._exit(7)
+            def test_never_runs():
+                pass
+        """,
+    })
+    result = await run(root, pytest_args=("tests",))
+    assert result.status == "crashed"
+    assert result.reason is not None and "started but never finished" in result.reason
+    assert result.exit_code == 7
+    assert outcomes(result) == {"tests/test_crash.py::test_before": "passed"}
+    assert result.counts.collected == 3
+
+
+async def test_cancelling_the_task_kills_the_tree_and_reports_interrupted(make_project,
+                                                                          tmp_path):
+    pid_file = tmp_path / "child.pid"
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_wait.py": f"""
+            import subprocess, sys, time
+            from pathlib import Path
+
+            def test_spawns():
+                child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+                Path({str(pid_file)!r}).write_text(str(child.pid))
+
+            def test_waits_forever():
+                time.sleep(600)
+        """,
+    })
+    events: list[Any] = []
+    first_result = asyncio.Event()
+    started_pids: list[int] = []
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        if isinstance(event, TestFinished):
+            first_result.set()
+
+    phase = PhaseConfig(name="unit", pytest=("tests",), timeout=120)
+    task = asyncio.create_task(run_phase(phase, config_for(root), on_event, env=clean_env()))
+    await asyncio.wait_for(first_result.wait(), timeout=60)
+    started_pids.extend(p.pid for p in psutil.Process().children(recursive=True))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    finished = [event for event in events if isinstance(event, PhaseFinished)]
+    assert len(finished) == 1 and events[-1] is finished[0]
+    result = finished[0].run
+    assert result.status == "interrupted"
+    assert result.exit_code is None
+    assert outcomes(result) == {"tests/test_wait.py::test_spawns": "passed"}
+    child = int(pid_file.read_text())
+    assert child in started_pids  # the tree really contained it while the phase ran
+    assert all(gone(pid) for pid in started_pids)
+
+
+# ----------------------------------------------------------------------------------------
+# Command phases: the project's own runner
+
+
+async def test_wrapper_swallowing_exit_status_with_two_sessions_is_still_failed(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "scripts/run_tests.py": """
+            import subprocess, sys
+            import pytest
+            pytest.main(["-q", "tests/a"])  # in this process
+            subprocess.run([sys.executable, "-m", "pytest", "tests/b"])  # in a new one
+            sys.exit(0)  # whatever happened
+        """,
+        "tests/a/test_a.py": "def test_ok(): pass\ndef test_bad(): assert 1 == 2\n",
+        "tests/b/test_b.py": """
+            import subprocess, sys
+            def test_runs_its_own_pytest():
+                # a test that runs pytest itself: that inner session is not the phase's
+                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "inner"],
+                                      capture_output=True, text=True)
+                assert done.returncode == 1, done.stdout
+        """,
+        "inner/test_inner.py": "def test_inner(): assert False\n",
+    })
+    events: list[Any] = []
+    result = await run(root, command=("python", "scripts/run_tests.py"), events=events)
+
+    assert result.exit_code == 0
+    assert result.status == "failed", result.output_tail
+    assert outcomes(result) == {"tests/a/test_a.py::test_ok": "passed",
+                                "tests/a/test_a.py::test_bad": "failed",
+                                "tests/b/test_b.py::test_runs_its_own_pytest": "passed"}
+    assert [s.exit_status for s in result.sessions] == [1, 0]
+    assert len({s.pid for s in result.sessions}) == 2
+    assert result.counts == Counts(collected=3, passed=2, failed=1)
+    assert [e.count for e in events if isinstance(e, TestsCollected)] == [2, 1]
+
+
+async def test_extra_args_reach_a_command_phases_pytest(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "run.py": "import pytest\npytest.main(['tests'])\n",
+        "tests/test_x.py": "def test_keep(): pass\ndef test_drop(): pass\n",
+    })
+    result = await run(root, command=("python", "run.py"), extra_args=("-k", "keep"))
+    assert outcomes(result) == {"tests/test_x.py::test_keep": "passed"}
+    assert result.counts.deselected == 1
+
+
+# ----------------------------------------------------------------------------------------
+# Streaming, output, xdist
+
+
+async def test_results_stream_while_later_tests_still_run(make_project, tmp_path):
+    go = tmp_path / "go"
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_stream.py": f"""
+            import time
+            from pathlib import Path
+
+            def test_quick():
+                pass
+
+            def test_waits_for_claimcheck():
+                # claimcheck's caller creates the file when it has seen test_quick's result
+                for _ in range(1200):
+                    if Path({str(go)!r}).exists():
+                        return
+                    time.sleep(0.05)
+                raise AssertionError("test_quick's result was not streamed while we ran")
+        """,
+    })
+    running_at_receipt: list[list[str]] = []
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, TestFinished) and event.result.nodeid.endswith("test_quick"):
+            running_at_receipt.append([" ".join(child.cmdline())
+                                       for child in psutil.Process().children()])
+            go.write_text("seen")
+
+    phase = PhaseConfig(name="unit", pytest=("tests",), timeout=120)
+    result = await run_phase(phase, config_for(root), on_event, env=clean_env())
+    (running,) = running_at_receipt
+    assert any("-m pytest" in cmdline for cmdline in running), running
+    assert outcomes(result) == {"tests/test_stream.py::test_quick": "passed",
+                                "tests/test_stream.py::test_waits_for_claimcheck": "passed"}
+
+
+async def test_a_flood_of_output_never_blocks_the_phase(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_loud.py": """
+            def test_loud():
+                for number in range(50_000):
+                    print(f"line {number} " + "x" * 40)
+        """,
+    })
+    result = await run(root, pytest_args=("tests", "-s"))  # -s: straight into our pipe
+    assert result.status == "passed"
+    lines = result.output_tail.splitlines()
+    assert len(lines) <= 200
+    assert any(line.startswith("line 49999 ") for line in lines)
+
+
+async def test_captured_output_is_kept_for_failures_only(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_out.py": """
+            def test_quiet_pass():
+                print("nobody needs this")
+            def test_loud_fail():
+                print("the clue")
+                assert False
+        """,
+    })
+    result = await run(root, pytest_args=("tests",))
+    by_id = {test.nodeid: test for test in result.tests}
+    assert by_id["tests/test_out.py::test_quiet_pass"].sections == ()
+    sections = dict(by_id["tests/test_out.py::test_loud_fail"].sections)
+    assert sections["Captured stdout call"] == "the clue\n"
+
+
+@pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist is not installed")
+async def test_xdist_counts_equal_a_serial_run(make_project):
+    root = make_project({
+        "pytest.ini": PYTEST_INI + "markers =\n    api: api tests\n",
+        "tests/test_one.py": """
+            import pytest
+            @pytest.mark.api
+            def test_a(): pass
+            def test_b(): assert False
+            def test_c(): pytest.skip("no")
+            def test_dropped(): pass
+        """,
+        "tests/test_two.py": "def test_d(): pass\ndef test_e(): pass\n",
+        "tests/test_bad.py": "import missing_module_xyz\n",
+    })
+    args = ("tests", "-k", "not dropped")
+    serial = await run(root, pytest_args=args)
+    parallel = await run(root, pytest_args=(*args, "-n", "2"))
+    assert serial.counts == Counts(collected=6, passed=3, failed=1, error=1, skipped=1,
+                                   deselected=1)
+    assert parallel.counts == serial.counts
+    assert outcomes(parallel) == outcomes(serial)
+    assert parallel.sessions[0].xdist_workers == 2
+    assert [t.markers for t in parallel.tests if t.nodeid.endswith("test_a")] == [("api",)]
+    assert parallel.status == serial.status == "failed"
+
+
+# ----------------------------------------------------------------------------------------
+# The interpreter
+
+
+def test_check_interpreter_names_a_missing_interpreter(tmp_path):
+    bogus = str(tmp_path / "no" / "python")
+    config = Config(root=tmp_path, source=None, python=bogus, phases=(), gaps=())
+    with pytest.raises(EnvironmentProblem) as caught:
+        check_interpreter(config)
+    assert bogus in str(caught.value)
+    assert "pip install pytest pytest-json-report" in str(caught.value)
+
+
+def test_check_interpreter_names_what_to_install(tmp_path):
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    config = Config(root=tmp_path, source=None, python=python, phases=(), gaps=())
+    with pytest.raises(EnvironmentProblem) as caught:
+        check_interpreter(config)
+    assert f"{python} -m pip install pytest pytest-json-report" in str(caught.value)
+    assert "No module named 'pytest'" in str(caught.value)
+
+
+def test_check_interpreter_accepts_this_one(tmp_path):
+    check_interpreter(config_for(tmp_path))  # claimcheck's own interpreter has both
+
+
+# ----------------------------------------------------------------------------------------
+# The plugin on its own
+
+
+def run_with_plugin(root: Path, stream_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = clean_env()
+    env["CLAIMCHECK_STREAM_DIR"] = str(stream_dir)
+    env["PYTHONPATH"] = str(PLUGIN_DIR)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "claimcheck_stream", *args],
+                          cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_plugin_switches_json_report_on_and_writes_one_event_per_line(make_project, tmp_path):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_p.py": """
+            import warnings
+            def test_warns():
+                warnings.warn("old api", DeprecationWarning)
+            def test_fails():
+                assert 1 == 2
+        """,
+    })
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    done = run_with_plugin(root, stream, "-q", "tests")
+    assert done.returncode == 1, done.stdout
+
+    (events_file,) = stream.glob("*.jsonl")
+    events = read_events(events_file)
+    assert [e["event"] for e in events] == ["session_start", "collection_finish", "test",
+                                            "warning", "test", "session_finish"]
+    start, finish = events[0], events[-1]
+    report = Path(start["json_report"])
+    assert report == events_file.with_suffix(".json")  # pointed at before json-report configured
+    recorded = json.loads(report.read_text(encoding="utf-8"))
+    assert recorded["summary"]["failed"] == 1 and recorded["summary"]["passed"] == 1
+    assert "keywords" not in recorded["tests"][0]  # the omits keep it cheap
+    assert finish["exitstatus"] == 1 and finish["collected"] == 2
+    warning = events[3]
+    assert (warning["category"], warning["message"]) == ("DeprecationWarning", "old api")
+    assert warning["nodeid"] == "tests/test_p.py::test_warns"
+    assert not (root / ".report.json").exists()
+
+
+def test_plugin_leaves_the_projects_own_json_report_where_it_wants_it(make_project, tmp_path):
+    root = make_project({"pytest.ini": PYTEST_INI, "tests/test_p.py": "def test_a(): pass\n"})
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    done = run_with_plugin(root, stream, "--json-report", "--json-report-file=mine.json",
+                           "tests")
+    assert done.returncode == 0, done.stdout
+    (events_file,) = stream.glob("*.jsonl")
+    assert read_events(events_file)[0]["json_report"] == str(root / "mine.json")
+    assert json.loads((root / "mine.json").read_text())["summary"]["passed"] == 1
+    assert not list(stream.glob("*.json"))
+
+
+def test_plugin_stays_silent_without_its_environment_variable(make_project, tmp_path):
+    root = make_project({"pytest.ini": PYTEST_INI, "tests/test_p.py": "def test_a(): pass\n"})
+    env = clean_env()
+    env["PYTHONPATH"] = str(PLUGIN_DIR)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "claimcheck_stream", "tests"],
+                          cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+    assert not (root / ".report.json").exists()
+    assert "JSON report" not in done.stdout

@@ -1,0 +1,138 @@
+"""Pure parts of the phase runner: status judgement, command building, collection-error text."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectors._plugin.claimcheck_stream import exception_from_text
+from collectors.config import Config, PhaseConfig
+from collectors.models import Counts, PytestSession
+from collectors.pytest_run import ENV_DIR, PLUGIN_DIR, build_command, judge_status
+
+DONE = (PytestSession(pid=1, exit_status=0),)
+
+
+def judge(counts: Counts, sessions=DONE, exit_code: int | None = 0, collection_errors: int = 0,
+          **kwargs) -> tuple[str, str | None]:
+    return judge_status(counts, collection_errors=collection_errors, sessions=sessions,
+                        exit_code=exit_code, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("counts", "kwargs", "expected"),
+    [
+        (Counts(collected=2, passed=2), {}, ("passed", None)),
+        (Counts(collected=2, passed=1, xfailed=1), {}, ("passed", None)),
+        (Counts(collected=2, passed=1, failed=1),
+         {"sessions": (PytestSession(1, 1),), "exit_code": 1}, ("failed", None)),
+        (Counts(collected=2, passed=1, error=1), {}, ("failed", None)),  # a test error
+        (Counts(collected=2, passed=1, error=1), {"collection_errors": 1},
+         ("error", "1 collection error")),
+        (Counts(collected=2, passed=1, error=3), {"collection_errors": 1}, ("failed", None)),
+        (Counts(), {"sessions": (PytestSession(1, 5),), "exit_code": 5},
+         ("no-tests", "nothing collected")),
+        (Counts(collected=3, deselected=3), {}, ("no-tests", "all 3 collected tests deselected")),
+        (Counts(collected=3, skipped=3), {}, ("no-tests", "all 3 tests skipped")),
+        (Counts(), {"sessions": ()}, ("no-tests", "no pytest session observed")),
+        (Counts(), {"sessions": (), "exit_code": 4},
+         ("crashed", "command exited with 4 before any pytest session started")),
+        (Counts(collected=2, passed=1), {"sessions": (PytestSession(9, None),), "exit_code": 1},
+         ("crashed", "pytest session (pid 9) started but never finished")),
+        (Counts(collected=2, failed=1), {"exit_code": -9}, ("crashed", "killed by SIGKILL")),
+        (Counts(collected=2, passed=2), {"sessions": (PytestSession(1, 3),), "exit_code": 3},
+         ("crashed", "pytest internal error (exit status 3)")),
+        (Counts(collected=2, passed=1), {"sessions": (PytestSession(1, 2),), "exit_code": 2},
+         ("interrupted", "pytest was interrupted (exit status 2)")),
+        (Counts(collected=2, passed=1, failed=1), {"sessions": (PytestSession(1, 2),)},
+         ("failed", None)),
+        (Counts(collected=2, passed=2), {"timed_out_after": 900, "exit_code": None},
+         ("timeout", "timed out after 900 s")),
+        (Counts(collected=2, failed=2), {"timed_out_after": 2.5, "exit_code": None},
+         ("timeout", "timed out after 2.5 s")),
+        (Counts(collected=2, failed=2), {"cancelled": True, "exit_code": None},
+         ("interrupted", "cancelled before the phase finished")),
+        (Counts(collected=2, passed=2), {"sessions": (PytestSession(1, 1),), "exit_code": 1},
+         ("failed", "pytest exited with 1 although no test failed (a plugin such as "
+                    "--cov-fail-under, or a usage error)")),
+        (Counts(collected=2, passed=2), {"exit_code": 1},
+         ("failed", "command exited with 1 although no test failed")),
+    ],
+)
+def test_judge_status(counts, kwargs, expected):
+    assert judge(counts, **kwargs) == expected
+
+
+def test_a_phase_without_executed_tests_is_never_passed_whatever_the_exit_code():
+    for counts in (Counts(), Counts(collected=1, deselected=1), Counts(collected=1, skipped=1)):
+        status, _ = judge(counts, exit_code=0)
+        assert status == "no-tests"
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def config(tmp_path: Path) -> Config:
+    return Config(root=tmp_path, source=None, python=sys.executable, phases=(), gaps=())
+
+
+def test_pytest_phase_command_quiets_pytest_unless_the_user_chose_verbosity(tmp_path):
+    argv, env = build_command(PhaseConfig("u", pytest=("tests",)), config(tmp_path),
+                              env={"PATH": "/bin", "PYTHONPATH": "/x"}, stream_dir="/s")
+    assert argv == [sys.executable, "-m", "pytest", "-p", "claimcheck_stream",
+                    "--continue-on-collection-errors", "-q", "--no-summary", "tests"]
+    assert env[ENV_DIR] == "/s"
+    assert env["PYTHONPATH"] == f"{PLUGIN_DIR}:/x"
+    assert "PYTEST_ADDOPTS" not in env
+    for user in (("-v",), ("-vv",), ("-xq",), ("--verbosity=2",), ("--no-summary",),
+                 ("--quiet",)):
+        argv, _ = build_command(PhaseConfig("u", pytest=user), config(tmp_path), env={},
+                                stream_dir="/s")
+        assert argv[-len(user):] == list(user)
+        assert "-q" not in argv[:-len(user)] and "--no-summary" not in argv[:-len(user)], user
+    argv, _ = build_command(PhaseConfig("u", pytest=("-k", "vq")), config(tmp_path), env={},
+                            stream_dir="/s", extra_args=("--lf",))
+    assert argv[-5:] == ["-q", "--no-summary", "-k", "vq", "--lf"]
+
+
+def test_command_phase_injects_the_plugin_through_the_environment(tmp_path):
+    phase = PhaseConfig("e2e", command=("python", "scripts/run.py", "tests/e2e"),
+                        env={"APP_MODE": "test"})
+    argv, env = build_command(phase, config(tmp_path), extra_args=("--lf", "-k", "a b"),
+                              env={"PATH": "/bin", "PYTEST_ADDOPTS": "-x"}, stream_dir="/s")
+    assert argv == [sys.executable, "scripts/run.py", "tests/e2e"]
+    assert env["APP_MODE"] == "test"
+    assert shlex.split(env["PYTEST_ADDOPTS"]) == [
+        "-x", "-p", "claimcheck_stream", "--continue-on-collection-errors", "--lf", "-k", "a b"]
+    assert env["CLAIMCHECK_ADDOPTS_BEFORE"] == "-x"
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def test_exception_from_text_takes_the_real_error_of_a_wrapped_import():
+    text = (
+        "ImportError while importing test module '/p/tests/test_a.py'.\n"
+        "Hint: make sure your test modules/packages have valid Python names.\n"
+        "Traceback:\n"
+        "tests/test_a.py:1: in <module>\n"
+        "    import app.factories.agent_factory\n"
+        "E   ModuleNotFoundError: No module named 'app.factories.agent_factory'\n"
+    )
+    assert exception_from_text(text) == ("ModuleNotFoundError",
+                                         "No module named 'app.factories.agent_factory'")
+
+
+def test_exception_from_text_skips_source_lines_and_prefers_the_last_exception():
+    syntax = ('E     File "/p/t.py", line 1\nE       def t(:\nE             ^\n'
+              "E   SyntaxError: invalid syntax\n")
+    assert exception_from_text(syntax) == ("SyntaxError", "invalid syntax")
+    chained = ("E   KeyError: 'a'\n\nDuring handling of the above exception...\n\n"
+               "E   app.errors.ConfigMissing: no DATABASE_URL\nE   second line\n")
+    assert exception_from_text(chained) == ("ConfigMissing", "no DATABASE_URL")
+    assert exception_from_text("something odd happened\n") == ("Error",
+                                                               "something odd happened")
