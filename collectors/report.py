@@ -227,8 +227,9 @@ def _listener_text(sample: ServiceSample) -> str:
 
 def _service_detail(sample: ServiceSample) -> str:
     parts = [sample.detail] if sample.detail else []
-    if sample.events is not None and sample.events.missing:
-        parts.append("missing events: " + ", ".join(sample.events.missing))
+    missing = sample.events.missing if sample.events is not None else ()
+    if missing and not all(name in sample.detail for name in missing):
+        parts.append("missing events: " + ", ".join(missing))
     listener = _listener_text(sample)
     if listener:
         parts.append(f"listener: {listener}")
@@ -477,11 +478,16 @@ def _text_phases(console: Console, report: RunReport, safe: Callable[[str | None
             str(c.skipped), str(c.xfailed), str(c.xpassed), _duration(run.duration_s),
         )
     console.print(table)
-    for run in report.phases:
-        note = _phase_note(run)
+    _print_notes(console, ((run.name, run.status, _phase_note(run)) for run in report.phases), safe)
+
+
+def _print_notes(console: Console, notes: Iterable[tuple[str, str, str]],
+                 safe: Callable[[str | None], str]) -> None:
+    """`  name: note` lines under a table, so long reasons and details wrap instead of being cut."""
+    for name, status, note in notes:
         if note:
-            line = Text(f"  {safe(run.name)}: ", style="bold")
-            line.append(safe(note), style=_STATUS_STYLE.get(run.status, ""))
+            line = Text(f"  {safe(name)}: ", style="bold")
+            line.append(safe(note), style=_STATUS_STYLE.get(status, ""))
             console.print(line, soft_wrap=True)
 
 
@@ -583,12 +589,7 @@ def _text_services(console: Console, report: RunReport, safe: Callable[[str | No
             Text(safe(sample.url)),
         )
     console.print(table)
-    for sample in report.services:
-        detail = _service_detail(sample)
-        if detail:
-            line = Text(f"  {safe(sample.name)}: ", style="bold")
-            line.append(safe(detail), style=_STATUS_STYLE.get(sample.status, ""))
-            console.print(line, soft_wrap=True)
+    _print_notes(console, ((s.name, s.status, _service_detail(s)) for s in report.services), safe)
 
 
 # ----------------------------------------------------------------------------------------
