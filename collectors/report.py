@@ -29,6 +29,7 @@ from collectors.models import (
     Counts,
     Finding,
     GapCell,
+    GapRow,
     PhaseRun,
     RunReport,
     ServiceSample,
@@ -455,6 +456,12 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
         console.print(Text(f"  why: {safe(reason)}"), soft_wrap=True)
 
 
+def _title_adds_words(row: GapRow) -> bool:
+    """"Api" beside "api", or "Toml file" beside "toml_file", only repeats the name."""
+    simplified = re.sub(r"[\s_-]+", "", row.title or "").lower()
+    return bool(row.title) and simplified != re.sub(r"[\s_-]+", "", row.name).lower()
+
+
 def _section(console: Console, title: str) -> None:
     console.print()
     console.print(Text(title, style="bold underline"))
@@ -501,7 +508,7 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
         table.add_column(Text(safe(name)), justify="right", no_wrap=True)
     for row in report.gaps:
         label = Text(safe(row.name))
-        if row.title and row.title != row.name:
+        if _title_adds_words(row):
             label.append(f"  {safe(row.title)}", style="dim")
         cells = []
         for name in names:
@@ -670,7 +677,7 @@ def render_markdown(
         out.append(_md_row(["---", "---"] + ["---:"] * len(names)))
         for row in report.gaps:
             label = esc(row.name)
-            if row.title and row.title != row.name:
+            if _title_adds_words(row):
                 label += f" ({esc(row.title)})"
             cells = [esc(gap_cell_text(row.cells.get(name))) for name in names]
             out.append(_md_row([label, esc(row.status)] + cells))

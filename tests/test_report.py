@@ -393,7 +393,7 @@ def test_markdown_has_verdict_heading_tables_and_failures_in_details() -> None:
     assert lines[0] == "## claimcheck: ❌ red (exit 1)"
     assert "| unit | failed | 5 | 1 | 1 | 2 | 1 | 1.2 s |  |" in lines
     assert "| auth (Login \\| tokens) | red | 3/12 | — |" in lines
-    assert "| billing (Billing) | no-evidence | no evidence | — |" in lines
+    assert "| billing | no-evidence | no evidence | — |" in lines  # a title that only restates the name is not repeated
     details = lines.index("<details>")
     assert lines[details + 1] == "<summary>Failures (3)</summary>"
     assert lines[details + 2] == ""  # GitHub needs the blank line to render Markdown inside
