@@ -3,6 +3,7 @@
     python bench/bench_engine.py                      # all three suites, once each
     python bench/bench_engine.py --suites 2k --repeat 3
     python bench/bench_engine.py --pyc                # with .pyc caching on for both sides
+    python bench/bench_engine.py --stream-only        # also claimcheck with USE_JSON_REPORT off
 
 For each suite it runs (a) `python -m pytest -q` and (b) `claimcheck --report --format json
 --output FILE --project DIR` back to back, with the same environment, and prints ratios against
@@ -48,7 +49,10 @@ WATCH_INTERVAL_S = 0.01
 # Runs claimcheck's real entry point (what the `claimcheck` console script calls) and records
 # this process's own peak RSS and its waited-for children's (the pytest phase) separately.
 CLAIMCHECK_WRAPPER = """\
-import json, resource, sys
+import json, os, resource, sys
+if os.environ.get("BENCH_STREAM_ONLY") == "1":
+    import collectors.pytest_run
+    collectors.pytest_run.USE_JSON_REPORT = False
 from tui.cli import main
 try:
     code = main(sys.argv[2:])
@@ -74,7 +78,9 @@ class Measure:
     own_rss_mb: float | None = None  # claimcheck only: its own process
     child_rss_mb: float | None = None  # claimcheck only: the pytest phase it ran
     json_after_last_test_s: float | None = None  # claimcheck only: output mtime minus last test
+    json_at_s: float | None = None  # claimcheck only: output mtime minus claimcheck's start
     json_ok: str = ""  # claimcheck only: "" when the JSON matched the suite, else what differed
+    started_at: float | None = None  # wall clock when the bench started the process
 
 
 @dataclass
@@ -86,6 +92,7 @@ class SuiteResult:
     bare: list[Measure] = field(default_factory=list)
     claimcheck: list[Measure] = field(default_factory=list)
     bare_no_summary: list[Measure] = field(default_factory=list)
+    stream_only: list[Measure] = field(default_factory=list)  # claimcheck, USE_JSON_REPORT off
 
 
 def run_measured(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path,
@@ -115,6 +122,7 @@ def run_measured(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Pa
     last, pytest_exit = read_test_times(last_test_file)
     return Measure(
         wall_s=wall, exit_code=proc.returncode, peak_rss_mb=usage.ru_maxrss / 1024,
+        started_at=started,
         end_after_last_test_s=None if last is None else ended - last,
         pytest_exit_after_last_s=(None if last is None or pytest_exit is None
                                   else pytest_exit - last),
@@ -201,7 +209,8 @@ def check_bare_log(log: Path, expected: dict[str, int]) -> str:
 
 
 def bench_suite(name: str, root: Path, expected: dict[str, int], *, env: dict[str, str],
-                repeat: int, no_summary: bool, scratch: Path) -> SuiteResult:
+                repeat: int, no_summary: bool, scratch: Path,
+                stream_only: bool = False) -> SuiteResult:
     result = SuiteResult(name, SUITES[name][2], expected["tests"], expected["failed"])
     env = dict(env)
     last = scratch / f"{name}.last-test"
@@ -221,28 +230,44 @@ def bench_suite(name: str, root: Path, expected: dict[str, int], *, env: dict[st
                 [python, "-m", "pytest", "-q", "--no-summary"], cwd=root, env=env,
                 log=scratch / f"{name}.nosummary.log", last_test_file=last))
         print(f"  [{name} {attempt + 1}/{repeat}] claimcheck --report ...", flush=True)
-        output = scratch / f"{name}.report.json"
-        output.unlink(missing_ok=True)
-        rss_file = scratch / f"{name}.rss.json"
-        rss_file.unlink(missing_ok=True)
-        argv = [python, "-c", CLAIMCHECK_WRAPPER, str(rss_file), "--report", "--format", "json",
-                "--output", str(output), "--project", str(root)]
-        measure = run_measured(argv, cwd=scratch, env=env, log=scratch / f"{name}.cc.log",
-                               last_test_file=last, watch_children=True)
-        if rss_file.exists():
-            rss = json.loads(rss_file.read_text(encoding="utf-8"))
-            measure.own_rss_mb = rss["self_kb"] / 1024
-            measure.child_rss_mb = rss["children_kb"] / 1024
-        last_end, _ = read_test_times(last)
-        if output.exists() and last_end is not None:
-            measure.json_after_last_test_s = output.stat().st_mtime - last_end
-        measure.json_ok = check_report(output, expected)
-        if measure.exit_code not in (0, 1, 5) or measure.json_ok:
-            log = (scratch / f"{name}.cc.log").read_text(encoding="utf-8", errors="replace")
-            print(f"  claimcheck exit {measure.exit_code}: {measure.json_ok}\n{log[-2000:]}",
-                  file=sys.stderr)
+        measure = run_claimcheck(name, root, expected, env=env, scratch=scratch, last=last)
+        if stream_only:
+            print(f"  [{name} {attempt + 1}/{repeat}] claimcheck --report, USE_JSON_REPORT off "
+                  "...", flush=True)
+            result.stream_only.append(run_claimcheck(
+                name, root, expected, env={**env, "BENCH_STREAM_ONLY": "1"}, scratch=scratch,
+                last=last))
         result.claimcheck.append(measure)
     return result
+
+
+def run_claimcheck(name: str, root: Path, expected: dict[str, int], *, env: dict[str, str],
+                   scratch: Path, last: Path) -> Measure:
+    output = scratch / f"{name}.report.json"
+    output.unlink(missing_ok=True)
+    rss_file = scratch / f"{name}.rss.json"
+    rss_file.unlink(missing_ok=True)
+    argv = [sys.executable, "-c", CLAIMCHECK_WRAPPER, str(rss_file), "--report", "--format",
+            "json", "--output", str(output), "--project", str(root)]
+    measure = run_measured(argv, cwd=scratch, env=env, log=scratch / f"{name}.cc.log",
+                           last_test_file=last, watch_children=True)
+    if rss_file.exists():
+        rss = json.loads(rss_file.read_text(encoding="utf-8"))
+        measure.own_rss_mb = rss["self_kb"] / 1024
+        measure.child_rss_mb = rss["children_kb"] / 1024
+    last_end, _ = read_test_times(last)
+    if output.exists():
+        written = output.stat().st_mtime
+        if last_end is not None:
+            measure.json_after_last_test_s = written - last_end
+        if measure.started_at is not None:
+            measure.json_at_s = written - measure.started_at
+    measure.json_ok = check_report(output, expected)
+    if measure.exit_code not in (0, 1, 5) or measure.json_ok:
+        log = (scratch / f"{name}.cc.log").read_text(encoding="utf-8", errors="replace")
+        print(f"  claimcheck exit {measure.exit_code}: {measure.json_ok}\n{log[-2000:]}",
+              file=sys.stderr)
+    return measure
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -263,7 +288,8 @@ def summarize(results: Sequence[SuiteResult], pyc: bool) -> list[str]:
         + ("pyc caching ON for both (warm __pycache__)" if pyc else
            "PYTHONDONTWRITEBYTECODE=1 for both (no .pyc: pytest rewrites asserts every run)"),
         "",
-        f"{'suite':<6} {'tests':>6} {'fail':>5} | {'bare s':>7} {'cc s':>7} {'ratio':>6} | "
+        f"{'suite':<6} {'tests':>6} {'fail':>5} | {'bare s':>7} {'cc s':>7} {'ratio':>6} "
+        f"{'cc JSON s':>9} | "
         f"{'bare MB':>7} {'cc own MB':>9} {'cc pytest MB':>12} | {'JSON after last':>15} "
         f"{'cc pytest exit':>14} {'bare pytest exit':>16}",
     ]
@@ -276,19 +302,34 @@ def summarize(results: Sequence[SuiteResult], pyc: bool) -> list[str]:
         child = max((m.child_rss_mb or 0 for m in res.claimcheck), default=None)
         bare_rss = max((m.peak_rss_mb for m in res.bare), default=None)
         json_after = _median([m.json_after_last_test_s for m in res.claimcheck])
+        json_at = _median([m.json_at_s for m in res.claimcheck])
         bare_tail = _median([m.end_after_last_test_s for m in res.bare])
         cc_child_tail = _median([m.child_gone_after_last_s for m in res.claimcheck])
         lines.append(
             f"{res.name:<6} {res.tests:>6} {res.failures:>5} | {_fmt(bare):>7} {_fmt(cc):>7} "
-            f"{_fmt(ratio, 'x'):>6} | {_fmt(bare_rss, '', 0):>7} {_fmt(own, '', 0):>9} "
+            f"{_fmt(ratio, 'x'):>6} {_fmt(json_at):>9} | {_fmt(bare_rss, '', 0):>7} "
+            f"{_fmt(own, '', 0):>9} "
             f"{_fmt(child, '', 0):>12} | {_fmt(json_after, ' s'):>15} "
             f"{_fmt(cc_child_tail, ' s'):>14} "
             f"{_fmt(bare_tail, ' s'):>16}"
         )
         startup = _median([m.child_started_after_s for m in res.claimcheck])
         if startup is not None and cc_child_tail is not None and json_after is not None:
-            lines.append(f"{'':<6} claimcheck: {startup:.2f} s from start to its pytest child, "
-                         f"{json_after - cc_child_tail:.2f} s from pytest's exit to the JSON")
+            gap = json_after - cc_child_tail
+            when = (f"{gap:.2f} s after its pytest child exited" if gap >= 0 else
+                    f"{-gap:.2f} s before its pytest child exited (teardown in the background)")
+            lines.append(f"{'':<6} claimcheck: {startup:.2f} s from start to its pytest child; "
+                         f"JSON written {when}")
+        if res.stream_only:
+            wall = _median([m.wall_s for m in res.stream_only])
+            at = _median([m.json_at_s for m in res.stream_only])
+            after = _median([m.json_after_last_test_s for m in res.stream_only])
+            own_so = max((m.own_rss_mb or 0 for m in res.stream_only), default=None)
+            versus = f", {wall / cc:.2f}x claimcheck with it" if wall and cc else ""
+            lines.append(f"{'':<6} USE_JSON_REPORT=False: cc {_fmt(wall, ' s')} "
+                         f"({_fmt(wall / bare if wall and bare else None, 'x')} bare{versus}), "
+                         f"JSON at {_fmt(at, ' s')}, {_fmt(after, ' s')} after the last test, "
+                         f"own {_fmt(own_so, ' MB', 0)}")
         if res.bare_no_summary:
             no_summary = _median([m.wall_s for m in res.bare_no_summary])
             lines.append(f"{'':<6} bare pytest -q --no-summary: {_fmt(no_summary, ' s')}")
@@ -307,7 +348,7 @@ def summarize(results: Sequence[SuiteResult], pyc: bool) -> list[str]:
             checks.append(_check(f"{res.name}: claimcheck's own peak RSS < "
                                  f"{GOAL_OWN_RSS_MB:.0f} MB", own < GOAL_OWN_RSS_MB,
                                  f"{own:.0f} MB"))
-        bad = [m.json_ok for m in res.claimcheck if m.json_ok]
+        bad = [m.json_ok for m in [*res.claimcheck, *res.stream_only] if m.json_ok]
         if bad:
             checks.append(f"FAIL  {res.name}: claimcheck's JSON does not match the suite: {bad[0]}")
     return lines + [""] + checks
@@ -337,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-summary", action="store_true",
                         help="also time bare `pytest -q --no-summary`, to separate the cost of "
                              "pytest's own failure summary (pytest #13360)")
+    parser.add_argument("--stream-only", action="store_true",
+                        help="also run claimcheck with USE_JSON_REPORT = False (the stream alone "
+                             "as the record), to weigh pytest-json-report's cost in the same run")
     parser.add_argument("--save", type=Path, help="write every measurement as JSON to PATH")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.suites.split(",") if name.strip()]
@@ -361,7 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", "pytest", "-q", "--co"], cwd=root, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         results.append(bench_suite(name, root, expected, env=env, repeat=args.repeat,
-                                   no_summary=args.no_summary, scratch=work))
+                                   no_summary=args.no_summary, scratch=work,
+                                   stream_only=args.stream_only))
     print()
     print("\n".join(summarize(results, args.pyc)))
     if args.save:

@@ -28,7 +28,7 @@ from collectors.models import (
     ServiceSample,
     TestResult,
 )
-from collectors.pytest_run import check_interpreter, run_phase
+from collectors.pytest_run import check_interpreter, kill_stragglers, run_phase
 from collectors.report import verdict_and_exit
 from collectors.secrets import Redactor
 
@@ -184,7 +184,13 @@ async def run_evidence(
 
     A required service that is down when its phase is due keeps the phase from running
     (`blocked`), unless `force`. Cancellation (Ctrl-C) stops the running phase, which kills its
-    process tree, and the report says `interrupted` with everything gathered so far.
+    process tree, kills the earlier phases' stragglers too, and the report says `interrupted`
+    with everything gathered so far.
+
+    A `pytest` phase is judged as soon as its session has finished, while its process may
+    still be tearing down (and the next phase may already run beside it). This returns without
+    waiting for those stragglers, so the caller can write the report first; it must then await
+    `collectors.pytest_run.wait_for_stragglers()` before it exits (`--report` does).
     """
     started_at = time.time()
     selected = select_phases(config, phases)
@@ -226,6 +232,7 @@ async def run_evidence(
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
+        await kill_stragglers()  # Ctrl-C ends every pytest claimcheck started, not just the last
     ordered = [latest[s.name] for s in config.services if s.name in latest]
     # Judgement reads test files and the machine's sockets: keep it off the event loop.
     return await asyncio.to_thread(

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,15 @@ from collectors.models import (
     TestFinished,
     TestsCollected,
 )
-from collectors.pytest_run import PLUGIN_DIR, EnvironmentProblem, check_interpreter, run_phase
+from collectors.pytest_run import (
+    PLUGIN_DIR,
+    EnvironmentProblem,
+    check_interpreter,
+    kill_stragglers,
+    run_phase,
+    wait_for_stragglers,
+)
+from collectors.session import run_evidence
 
 # Plugins this machine autoloads that no fixture project uses: blocking them cuts pytest's
 # start-up from seconds to under one (hypothesis alone imports for ~1.5 s). pytest-xdist and
@@ -39,6 +48,13 @@ UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p
                   "-p no:anyio -p no:asyncio")
 PYTEST_INI = f"[pytest]\naddopts = {UNUSED_PLUGINS}\n"
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
+
+
+@pytest.fixture(autouse=True)
+async def no_stragglers_left():
+    """A pytest phase returns while its pytest still tears down: reap it before the next test."""
+    yield
+    await wait_for_stragglers()
 
 
 def clean_env() -> dict[str, str]:
@@ -669,3 +685,263 @@ def test_plugin_stays_silent_without_its_environment_variable(make_project, tmp_
     assert done.returncode == 0, done.stdout
     assert not (root / ".report.json").exists()
     assert "JSON report" not in done.stdout
+
+
+# ----------------------------------------------------------------------------------------
+# Early finish: a pytest phase is judged when its session ends, not when pytest exits
+
+
+def slow_teardown_conftest(marks: Path, then: str = "return") -> str:
+    """A conftest whose pytest_unconfigure holds the process until `marks/go` exists.
+
+    Nothing but the test creates `go`, and it does so only after run_phase has returned, so
+    the process is provably still alive (in its teardown) when the PhaseRun comes back.
+    """
+    return f"""
+        import os, time
+        from pathlib import Path
+        MARKS = Path({str(marks)!r})
+
+        def pytest_unconfigure(config):
+            (MARKS / "tearing-down").write_text(str(os.getpid()))
+            for _ in range(12000):  # 600 s: only claimcheck's reaper may end this sooner
+                if (MARKS / "go").exists():
+                    break
+                time.sleep(0.05)
+            {then}
+    """
+
+
+TWO_TESTS = "def test_ok():\n    pass\ndef test_bad():\n    assert 1 == 2\n"
+
+
+@pytest.fixture
+def marks(tmp_path: Path) -> Path:
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    return folder
+
+
+async def test_pytest_phase_is_judged_when_its_session_ends_not_when_pytest_exits(
+        make_project, marks):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_two.py": TWO_TESTS,
+    })
+    events: list[Any] = []
+    result = await run(root, pytest_args=("tests",), events=events)
+    pid = result.sessions[0].pid
+    try:
+        assert not gone(pid), "run_phase waited for pytest's teardown"
+        assert result.status == "failed", result.output_tail
+        assert result.exit_code == 1  # the session's exit status
+        assert result.counts == Counts(collected=2, passed=1, failed=1)
+        by_id = {test.nodeid: test for test in result.tests}
+        assert by_id["tests/test_two.py::test_bad"].message == "assert 1 == 2"
+        assert events[-1] == PhaseFinished("unit", result)
+    finally:
+        (marks / "go").write_text("go")
+    stragglers = await wait_for_stragglers()
+    assert [(s.phase, s.pid, s.session_exit, s.returncode, s.killed) for s in stragglers] == [
+        ("unit", pid, 1, 1, False)]
+    assert not stragglers[0].contradicts_session
+    assert gone(pid)
+    assert (marks / "tearing-down").read_text() == str(pid)  # it really was in its teardown
+    assert await wait_for_stragglers() == []
+
+
+async def test_a_crash_in_teardown_leaves_the_returned_run_as_the_session_saw_it(
+        make_project, marks):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks, then="os._exit(9)"),
+        "tests/test_one.py": "def test_ok():\n    pass\n",
+    })
+    result = await run(root, pytest_args=("tests",))
+    (marks / "go").write_text("go")
+    assert (result.status, result.exit_code) == ("passed", 0)
+    (straggler,) = await wait_for_stragglers()
+    assert (straggler.returncode, straggler.killed) == (9, False)
+    assert straggler.contradicts_session
+
+
+async def test_cancelling_the_wait_for_stragglers_kills_them(make_project, marks):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_two.py": TWO_TESTS,
+    })
+    result = await run(root, pytest_args=("tests",))
+    pid = result.sessions[0].pid
+    assert not gone(pid)
+    waiting = asyncio.create_task(wait_for_stragglers())
+    await asyncio.sleep(0)  # let it start waiting
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert gone(pid), describe(pid)
+    assert not (marks / "go").exists()  # killed, not released
+    assert await wait_for_stragglers() == []
+
+
+async def test_kill_stragglers_ends_a_teardown_that_would_never_finish(make_project, marks):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_one.py": "def test_ok():\n    pass\n",
+    })
+    result = await run(root, pytest_args=("tests",))
+    pid = result.sessions[0].pid
+    assert not gone(pid)
+    await kill_stragglers()
+    assert gone(pid), describe(pid)
+
+
+async def test_a_command_phase_still_waits_for_the_command_to_exit(make_project, marks):
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_one.py": "def test_ok():\n    pass\n",
+        "run.py": "import sys, pytest\nsys.exit(pytest.main(['tests']))\n",
+    })
+    task = asyncio.create_task(run(root, command=("python", "run.py")))
+    try:
+        for _ in range(1200):  # a bound against hanging, not a timing assertion
+            if (marks / "tearing-down").exists() or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert (marks / "tearing-down").exists()
+        assert not task.done(), "a command phase returned before its command exited"
+    finally:
+        (marks / "go").write_text("go")
+    result = await task
+    assert (result.status, result.exit_code) == ("passed", 0)
+    assert await wait_for_stragglers() == []
+
+
+async def test_interrupting_a_later_phase_also_kills_the_earlier_phases_straggler(
+        make_project, marks, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("PYTEST_", "CLAIMCHECK_")):
+            monkeypatch.delenv(name)
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/a/conftest.py": slow_teardown_conftest(marks),
+        "tests/a/test_a.py": TWO_TESTS,
+        "tests/b/test_b.py": """
+            import time
+            def test_quick():
+                pass
+            def test_waits_forever():
+                time.sleep(600)
+        """,
+    })
+    config = Config(root=root, source=None, python=sys.executable, gaps=(), phases=(
+        PhaseConfig(name="a", pytest=("tests/a",), timeout=120),
+        PhaseConfig(name="b", pytest=("tests/b",), timeout=120),
+    ))
+    first_pid: list[int] = []
+    alive_while_b_ran: list[bool] = []
+    b_running = asyncio.Event()
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, PhaseFinished) and event.phase == "a":
+            first_pid.append(event.run.sessions[0].pid)
+        if isinstance(event, TestFinished) and event.phase == "b":
+            alive_while_b_ran.append(not gone(first_pid[0]))
+            b_running.set()
+
+    task = asyncio.create_task(run_evidence(config, on_event=on_event))
+    try:
+        await asyncio.wait_for(b_running.wait(), timeout=120)
+    finally:
+        task.cancel()
+    report = await task
+    assert [(run_.name, run_.status) for run_ in report.phases] == [("a", "failed")]
+    assert report.exit_code == 2  # interrupted
+    assert alive_while_b_ran == [True]  # phase b started while a's pytest still tore down
+    assert gone(first_pid[0]), describe(first_pid[0])
+    assert not (marks / "go").exists()
+
+
+def test_claimcheck_report_is_written_before_pytest_has_finished_tearing_down(
+        make_project, marks, tmp_path):
+    root = make_project({
+        "pyproject.toml": f"""
+            [tool.pytest.ini_options]
+            addopts = "{UNUSED_PLUGINS}"
+
+            [[tool.claimcheck.phases]]
+            name = "unit"
+            pytest = ["tests"]
+        """,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_two.py": TWO_TESTS,
+    })
+    output = tmp_path / "report.json"
+    claimcheck = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "--report", "--format", "json", "--output",
+         str(output), "--project", str(root)],
+        env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        for _ in range(2400):  # a bound against hanging, not a timing assertion
+            if output.exists() or claimcheck.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert output.exists(), claimcheck.communicate(timeout=60)
+        children = psutil.Process(claimcheck.pid).children()
+        assert claimcheck.poll() is None, "claimcheck exited before its pytest did"
+        assert any("pytest" in " ".join(child.cmdline()) for child in children), children
+        report = json.loads(output.read_text(encoding="utf-8"))
+        assert report["totals"]["failed"] == 1 and report["totals"]["passed"] == 1
+    finally:
+        (marks / "go").write_text("go")
+    _, stderr = claimcheck.communicate(timeout=120)
+    assert claimcheck.returncode == 1, stderr
+    pytest_pid = int((marks / "tearing-down").read_text())
+    assert gone(pytest_pid)
+
+
+def test_plugin_writes_session_finish_after_every_plain_sessionfinish(make_project, tmp_path):
+    """claimcheck judges a pytest phase on this line alone, so it must come after
+    pytest-json-report saved its file and after plugins rewrote the exit status, and before
+    the terminal summary (which can take long) so claimcheck need not wait for it."""
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    seen = tmp_path / "seen.json"
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": f"""
+            import json, pytest
+            from pathlib import Path
+            STREAM, SEEN = Path({str(stream)!r}), Path({str(seen)!r})
+            seen = {{}}
+
+            def finish_written():
+                return any('"session_finish"' in path.read_text() for path in STREAM.glob("*.jsonl"))
+
+            @pytest.hookimpl(trylast=True)
+            def pytest_sessionfinish(session):
+                seen["json_saved_first"] = bool(list(STREAM.glob("*.json")))
+                seen["finish_before_plain"] = finish_written()
+                session.exitstatus = 0  # as pytest-custom-exit-code does
+
+            def pytest_terminal_summary():
+                seen["finish_before_summary"] = finish_written()
+                SEEN.write_text(json.dumps(seen))
+        """,
+        "tests/test_two.py": TWO_TESTS,
+    })
+    done = run_with_plugin(root, stream, "-q", "tests")
+    assert done.returncode == 0, done.stdout
+    assert json.loads(seen.read_text()) == {"json_saved_first": True,
+                                            "finish_before_plain": False,
+                                            "finish_before_summary": True}
+    (events_file,) = stream.glob("*.jsonl")
+    finish = read_events(events_file)[-1]
+    assert finish["event"] == "session_finish"
+    assert finish["exitstatus"] == 0 == done.returncode
+    assert finish["json_report_saved"] is True

@@ -11,7 +11,14 @@ import pytest
 from collectors._plugin.claimcheck_stream import exception_from_text
 from collectors.config import Config, PhaseConfig
 from collectors.models import Counts, PytestSession
-from collectors.pytest_run import ENV_DIR, PLUGIN_DIR, build_command, judge_status
+from collectors.pytest_run import (
+    ENV_DIR,
+    PLUGIN_DIR,
+    Straggler,
+    _Phase,
+    build_command,
+    judge_status,
+)
 
 DONE = (PytestSession(pid=1, exit_status=0),)
 
@@ -136,3 +143,46 @@ def test_exception_from_text_skips_source_lines_and_prefers_the_last_exception()
     assert exception_from_text(chained) == ("ConfigMissing", "no DATABASE_URL")
     assert exception_from_text("something odd happened\n") == ("Error",
                                                                "something odd happened")
+
+
+def phase_state(*events: tuple[str, dict]) -> _Phase:
+    state = _Phase("unit", Path("/project"), lambda event: None)
+    for key, event in events:
+        state.handle(key, event)
+    return state
+
+
+START = ("7-1", {"event": "session_start", "pid": 7})
+FINISH = ("7-1", {"event": "session_finish", "exitstatus": 1, "json_report_saved": True})
+
+
+def test_a_phase_is_settled_by_its_one_sessions_finish_line_only():
+    assert phase_state().settled_status() is None
+    assert phase_state(START).settled_status() is None
+    assert phase_state(START, FINISH).settled_status() == 1
+    second = ("8-1", {"event": "session_start", "pid": 8})
+    assert phase_state(START, FINISH, second).settled_status() is None  # not one session
+
+
+def test_a_json_report_is_merged_only_when_the_session_saw_it_saved(tmp_path):
+    stale = tmp_path / "stale.json"
+    stale.write_text('{"tests": [{"nodeid": "t.py::test_a", "outcome": "failed"}]}')
+    test = ("7-1", {"event": "test", "nodeid": "t.py::test_a", "outcome": "passed"})
+    start = ("7-1", {"event": "session_start", "pid": 7, "json_report": str(stale)})
+    finish = ("7-1", {"event": "session_finish", "exitstatus": 0, "json_report": str(stale),
+                      "json_report_saved": True})
+    unsaved = ("7-1", {"event": "session_finish", "exitstatus": 0, "json_report": str(stale),
+                       "json_report_saved": False})
+    assert [t.outcome for t in phase_state(start, test, finish).final_tests()] == ["failed"]
+    assert [t.outcome for t in phase_state(start, test, unsaved).final_tests()] == ["passed"]
+    assert [t.outcome for t in phase_state(start, test).final_tests()] == ["passed"]  # killed
+
+
+@pytest.mark.parametrize(
+    ("returncode", "killed", "contradicts"),
+    [(1, False, False), (None, False, False), (0, False, True), (-9, True, True)],
+)
+def test_a_straggler_contradicts_its_session_when_it_ends_otherwise(returncode, killed,
+                                                                     contradicts):
+    straggler = Straggler("unit", 7, session_exit=1, returncode=returncode, killed=killed)
+    assert straggler.contradicts_session is contradicts

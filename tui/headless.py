@@ -1,7 +1,9 @@
 """`claimcheck --report`: the collectors under `asyncio.run`, a report on stdout, an exit code.
 
 Never imports Textual. Progress goes to stderr only when stderr is a terminal, so CI logs and
-piped output stay clean.
+piped output stay clean. The report is written as soon as the phases are judged; only then does
+claimcheck wait for pytest processes still tearing down after their session ended (stragglers),
+so the report is not late by pytest's teardown and no pytest outlives claimcheck.
 """
 
 from __future__ import annotations
@@ -19,11 +21,17 @@ from collectors.models import (
     PhaseEvent,
     PhaseFinished,
     PhaseStarted,
+    RunReport,
     ServiceSample,
     TestFinished,
     TestsCollected,
 )
-from collectors.pytest_run import EnvironmentProblem
+from collectors.pytest_run import (
+    EnvironmentProblem,
+    Straggler,
+    kill_stragglers,
+    wait_for_stragglers,
+)
 from collectors.report import (
     render_json,
     render_junit,
@@ -109,16 +117,7 @@ def run_headless(options: Options) -> int:
 
     progress = Progress(sys.stderr, redactor) if sys.stderr.isatty() else None
     try:
-        report = asyncio.run(
-            run_evidence(
-                config,
-                phases=options.phases or None,
-                on_event=progress,
-                on_service=progress.service if progress else None,
-                force=options.force,
-                services_only=options.services_only,
-            )
-        )
+        return asyncio.run(_run_and_report(config, options, progress))
     except (ConfigError, EnvironmentProblem) as error:
         print(f"claimcheck: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -133,6 +132,48 @@ def run_headless(options: Options) -> int:
             print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
         return EXIT_INTERNAL
 
+
+async def _run_and_report(config: Config, options: Options, progress: Progress | None) -> int:
+    """Gather and judge the evidence, write the report, then wait for the stragglers."""
+    try:
+        report = await run_evidence(
+            config,
+            phases=options.phases or None,
+            on_event=progress,
+            on_service=progress.service if progress else None,
+            force=options.force,
+            services_only=options.services_only,
+        )
+        code = write_outputs(report, config, options)
+    except BaseException:
+        await kill_stragglers()  # no report to stand for them: end them now
+        raise
+    try:
+        stragglers = await wait_for_stragglers()
+    except asyncio.CancelledError:
+        # Ctrl-C while pytest tears down: the stragglers are killed, and the report already
+        # written stands, so its exit code does too.
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        return code
+    for straggler in stragglers:
+        if straggler.contradicts_session:
+            print(f"claimcheck: warning: {straggler_note(straggler)}", file=sys.stderr)
+    return code
+
+
+def straggler_note(straggler: Straggler) -> str:
+    """Why a finished phase's pytest ended otherwise than its session said; the report keeps
+    the session's result, because every test result was final when the session ended."""
+    what = ("was still tearing down long after its session ended and was killed"
+            if straggler.killed else f"exited with {straggler.returncode} in its teardown")
+    return (f"phase {straggler.phase}: pytest (pid {straggler.pid}) {what}; the report keeps its "
+            f"session's exit status {straggler.session_exit}")
+
+
+def write_outputs(report: RunReport, config: Config, options: Options) -> int:
+    """Write every requested format, then the main one to its file or stdout; the exit code."""
     for fmt, path in options.writes:
         try:
             write_atomic(path, render(report, config, fmt, color=False))
@@ -156,4 +197,3 @@ def run_headless(options: Options) -> int:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
     return report.exit_code
-

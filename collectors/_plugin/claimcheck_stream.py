@@ -16,7 +16,8 @@ pytest-json-report at `<dir>/<pid>-<n>.json`. Events, one object per line:
     test               nodeid, outcome, duration, message, path, line, longrepr, sections,
                        markers, when
     warning            category, message, filename, lineno, nodeid, when
-    session_finish     exitstatus, collected, deselected, xdist_workers, json_report
+    session_finish     exitstatus, collected, deselected, xdist_workers, json_report,
+                       json_report_saved (written after pytest-json-report saved its file)
 
 Under pytest-xdist only the controller writes; workers only attach marker names to their
 reports (which travel to the controller) and hand their deselection count back through
@@ -238,9 +239,28 @@ class _Writer:
             }
         )
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """trylast: pytest-json-report (tryfirst) has written its file by now."""
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+        """The session's last word, written once every plain `pytest_sessionfinish` has run.
+
+        A wrapper's code after `yield` runs after all plain implementations, so by then
+        pytest-json-report (a plain `tryfirst` one) has saved its file and any plugin that
+        rewrites `session.exitstatus` there has done so: claimcheck builds its result from this
+        line without waiting for the process to exit (`json_report_saved` says whether the file
+        was on disk when the line was written). `trylast` makes this the innermost wrapper, so
+        it comes before the terminal summary, which pytest prints in its own wrapper. After
+        this line the process only tears down (unconfigure, the interpreter freeing its heap),
+        which at 20,000 tests takes seconds and changes no test's result. An old-style
+        `hookwrapper`, not `wrapper=True`, because a project may run a pluggy older than 1.1.
+        """
+        outcome = yield
+        status = getattr(session, "exitstatus", exitstatus)
+        excinfo = getattr(outcome, "excinfo", None)
+        if excinfo and getattr(excinfo[1], "returncode", None) is not None:
+            status = excinfo[1].returncode  # pytest.exit(returncode=...) inside sessionfinish
+        self._session_finish(int(status))
+
+    def _session_finish(self, exitstatus: int) -> None:
         collected, deselected = self.collected, self.deselected
         if self.xdist_workers:
             deselected = self.xdist_deselected or 0
@@ -248,11 +268,13 @@ class _Writer:
         self._emit(
             {
                 "event": "session_finish",
-                "exitstatus": int(exitstatus),
+                "exitstatus": exitstatus,
                 "collected": collected,
                 "deselected": deselected,
                 "xdist_workers": len(self.xdist_workers),
                 "json_report": self.json_report,
+                "json_report_saved": bool(self.json_report
+                                          and os.path.exists(self.json_report)),
             }
         )
 
