@@ -220,11 +220,11 @@ async def test_injected_run_fills_every_panel() -> None:
         assert strip.get_cell("e2e", "status").plain == "blocked by auth"
 
         matrix = app.query_one(GapMatrix)
-        assert matrix.get_cell("auth", "unit").plain == "1/7"
-        assert matrix.get_cell("auth", "integration").plain == "0/11"
+        assert matrix.get_cell("auth", "unit").plain == "✖ 1/7"
+        assert matrix.get_cell("auth", "integration").plain == "✔ 11"
         assert matrix.get_cell("auth", "e2e").plain == "no evidence"
-        assert matrix.get_cell("router", "unit").plain == "1/2"  # import error + a skip
-        assert matrix.get_cell("websocket", "integration").plain == "1/1"
+        assert matrix.get_cell("router", "unit").plain == "✖ 1/2"  # import error + a skip
+        assert matrix.get_cell("websocket", "integration").plain == "✖ 1/1"
 
         failures = app.query_one(FailureList)
         assert set(failures.keys) == {
@@ -588,11 +588,11 @@ async def test_failure_list_is_bounded_with_a_more_row() -> None:
         await settle(app, pilot)
         table = app.query_one(FailureList)
         assert len(table.keys) == app_limit and table.hidden == 70
-        assert MORE_KEY in table.rows
+        assert table.has_more_row
         table.move_cursor(row=table.get_row_index(MORE_KEY))
         await pilot.press("3", "enter")
         await pilot.pause()
-        assert len(table.keys) == 120 and MORE_KEY not in table.rows
+        assert len(table.keys) == 120 and not table.has_more_row
 
 
 def test_merge_runs_lays_the_rerun_over_the_previous_by_nodeid() -> None:
@@ -613,3 +613,97 @@ def replace_status(run: PhaseRun, status: str) -> PhaseRun:
     from dataclasses import replace
 
     return replace(run, status=status)
+
+
+# ----------------------------------------------------------------------------------------
+# Layout at the sizes people use: the demo's four phases, progress, footers.
+
+
+def four_phase_config() -> Config:
+    """The demo's shape: four phases, gap titles as long as the demo's."""
+    return Config(
+        root=Path("/srv/agent-backend"), source=None, python="python",
+        phases=tuple(PhaseConfig(name, pytest=(f"tests/{name}",))
+                     for name in ("unit", "integration", "staging", "e2e")),
+        gaps=(GapConfig("factory", "Factory conflicts", match=("*factor*",)),
+              GapConfig("router", "Router fragmentation", match=("*router*",)),
+              GapConfig("websocket", "WebSocket interface mismatches", match=("*websocket*",)),
+              GapConfig("auth", "Service auth breakdown", match=("*auth*",))),
+    )
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24), (60, 24)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_phase_column_of_the_matrix_stays_in_view(size: tuple[int, int]) -> None:
+    app = new_app(four_phase_config())
+    async with app.run_test(size=size) as pilot:
+        tests = [failing("tests/unit/test_factory.py::test_a"),
+                 result("tests/unit/test_router.py::test_b"),
+                 result("tests/unit/test_websocket_x.py::test_c"),
+                 failing("tests/unit/test_auth.py::test_d")]
+        app.ingest(PhaseStarted("unit", (), T0))
+        for test in tests:
+            app.ingest(TestFinished("unit", test))
+        app.ingest(PhaseFinished("unit", PhaseRun("unit", "failed", 1, 1.0, counts_of(tests, 0),
+                                                  tests=tuple(tests))))
+        await settle(app, pilot)
+        matrix = app.query_one(GapMatrix)
+        assert [column.key.value for column in matrix.ordered_columns][1:] == [
+            "unit", "integration", "staging", "e2e"]
+        assert matrix.virtual_size.width <= matrix.scrollable_content_region.width
+        assert matrix.get_cell("auth", "unit").plain == "✖ 1/1"
+        assert matrix.get_cell("router", "unit").plain == "✔ 1"
+        nothing = matrix.get_cell("auth", "e2e")
+        assert nothing.plain in ("no evidence", "no ev.")
+        assert "dim" in str(nothing.style) and "#3fb950" not in str(nothing.style)
+        if nothing.plain == "no ev.":  # the short form is explained where it is shown
+            shot = app.export_screenshot()  # the panel title: "no ev." (dim italic) " = no evidence"
+            assert ">no&#160;ev.<" in shot and ">&#160;=&#160;no&#160;evidence<" in shot
+        title = matrix.get_cell("websocket", matrix.ordered_columns[0].key).plain
+        full = "● WebSocket interface mismatches"
+        assert title == full or (title.endswith("…") and full.startswith(title[:-1]))
+        if size[0] < 80:
+            assert title != full and len(title) >= 10
+
+
+async def test_progress_is_done_over_selected_so_a_finished_phase_looks_finished() -> None:
+    """A runner's second pytest session with every test deselected adds nothing to do."""
+    config = Config(root=Path("/srv/shop"), source=None, python="python",
+                    phases=(PhaseConfig("staging", command=("python", "run.py")),), gaps=())
+    tests = [result(f"tests/staging/test_s.py::test_{i}", phase="staging") for i in range(4)]
+    app = new_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        strip = app.query_one(PhaseStrip)
+        app.ingest(PhaseStarted("staging", (), T0))
+        app.ingest(TestsCollected("staging", 5, deselected=1))
+        for test in tests[:2]:
+            app.ingest(TestFinished("staging", test))
+        await settle(app, pilot)
+        assert strip.get_cell("staging", "progress").plain.endswith(" 2/4")
+        for test in tests[2:]:
+            app.ingest(TestFinished("staging", test))
+        app.ingest(TestsCollected("staging", 4, deselected=4))  # the smoke subset: none
+        run = PhaseRun("staging", "passed", 0, 1.0,
+                       Counts(collected=9, passed=4, deselected=5), tests=tuple(tests))
+        app.ingest(PhaseFinished("staging", run))
+        await settle(app, pilot)
+        assert strip.get_cell("staging", "progress").plain.endswith(" 4/4")
+
+
+async def test_detail_and_help_footers_show_only_the_keys_that_work_there() -> None:
+    from textual.widgets._footer import FooterKey
+
+    def footer() -> set[str]:
+        return {key.description for key in app.screen.query(FooterKey)}
+
+    app = new_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await inject_scenario(app, pilot)
+        assert {"rerun", "filter", "pause", "probe"} <= footer()
+        app.open_failure(app._failures[failure_key("unit", MARKUP_ID)])
+        await pilot.pause()
+        assert footer() == {"back", "copy node id", "quit"}
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert footer() == {"close"}

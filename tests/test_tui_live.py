@@ -116,8 +116,8 @@ async def test_a_real_run_streams_into_every_panel(tmp_path: Path) -> None:
         key = failure_key("unit", "tests/unit/test_auth.py::test_auth_rejects_bad_token")
         failures = app.query_one(FailureList)
         assert list(failures.keys) == [key]
-        assert app.query_one(GapMatrix).get_cell("auth", "unit").plain == "1/4"
-        assert app.query_one(GapMatrix).get_cell("auth", "integration").plain == "0/1"
+        assert app.query_one(GapMatrix).get_cell("auth", "unit").plain == "✖ 1/4"
+        assert app.query_one(GapMatrix).get_cell("auth", "integration").plain == "✔ 1"
         assert app.query_one(VerdictHeader).verdict == "red" == app.report.verdict
         result = app._failures[key]
         captured = "".join(text for _, text in result.sections)
@@ -210,3 +210,49 @@ timeout_s = 1
         await wait_until(pilot, lambda: app.samples["api"].checked_at > first, timeout=20)
         await pilot.press("q")
     await asyncio.sleep(0)
+
+
+async def test_quit_closes_the_event_stream_cleanly_and_ends_every_worker(tmp_path: Path) -> None:
+    """`q` waits for the stream's goodbye (close frame) while the loop still runs, so nothing is
+    left to close during interpreter teardown - where a dropped socket can hold the exit."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from tui.widgets.events import EventStream
+
+    codes: list[int | None] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send('{"type": "hello-from-stream"}')
+        await ws.wait_closed()
+        codes.append(ws.close_code)
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        root = write(tmp_path / "ws", {
+            "pyproject.toml": f"""
+[tool.claimcheck]
+phases = [{{ name = "unit", pytest = ["tests"] }}]
+
+[[tool.claimcheck.services]]
+name = "events"
+url = "ws://127.0.0.1:{port}/ws"
+stream = true
+interval_s = 60
+""",
+            "tests/test_x.py": "def test_x():\n    pass\n",
+        })
+        config = load_config(root)
+        app = ClaimcheckApp(config, Options(project=root, services_only=True), read_git=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            events = app.query_one(EventStream)
+            await wait_until(pilot, lambda: any("hello-from-stream" in line.plain
+                                                for line in events.kept), timeout=20)
+            await pilot.press("q")
+            await app.workers.wait_for_complete()
+        assert [w for w in app.workers if not w.is_finished] == []
+        for _ in range(50):  # the server notices the close on its next turns of the loop
+            if codes:
+                break
+            await asyncio.sleep(0.02)
+    assert codes and codes[0] in (1000, 1001)  # a close frame, not a dropped connection (1006)
+    assert descendants() == []

@@ -92,6 +92,7 @@ BAD = ("failed", "error")
 MAIN_SCREEN_ACTIONS = frozenset({"rerun_all", "rerun_failed", "rerun_phase", "filter", "back",
                                  "toggle_pause", "copy", "probe_now", "focus_panel", "help"})
 RUNNING = "running"
+QUIT_GRACE_S = 2.0  # at most this long for cancelled probes and streams to close their sockets
 
 Clock = Callable[[], float]
 
@@ -195,6 +196,11 @@ def counts_of(tests: Iterable[TestResult], errors: int, collected: int = 0) -> C
                   xfailed=tally["xfailed"], xpassed=tally["xpassed"])
 
 
+def selected(counts: Counts) -> int:
+    """Tests a phase meant to run: collected minus deselected, over all its sessions."""
+    return max(0, counts.collected - counts.deselected)
+
+
 def merge_runs(previous: PhaseRun | None, rerun: PhaseRun) -> PhaseRun:
     """A `--lf` rerun's results laid over the previous run, by node id.
 
@@ -206,7 +212,7 @@ def merge_runs(previous: PhaseRun | None, rerun: PhaseRun) -> PhaseRun:
     tests = {test.nodeid: test for test in previous.tests}
     tests.update((test.nodeid, test) for test in rerun.tests)
     merged = tuple(tests.values())
-    counts = counts_of(merged, len(rerun.collection_errors), previous.counts.collected)
+    counts = counts_of(merged, len(rerun.collection_errors), selected(previous.counts))
     status = rerun.status
     if status in ("passed", "failed", "no-tests"):
         status = "failed" if counts.failed or counts.error else ("passed" if merged else status)
@@ -322,9 +328,8 @@ class ClaimcheckApp(App[int]):
         yield strip
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                matrix = GapMatrix(self.phase_names, id="matrix", classes="panel")
-                matrix.border_title = "2 gaps × phases"
-                yield matrix
+                yield GapMatrix(self.phase_names, title="2 gaps × phases", id="matrix",
+                                classes="panel")
                 failures = FailureList(FAILURE_LIMIT, redact, id="failures", classes="panel")
                 failures.border_title = "3 failures"
                 yield failures
@@ -341,6 +346,11 @@ class ClaimcheckApp(App[int]):
                 yield events
         yield Input(placeholder="filter failures and events (esc clears)", id="filter")
         yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def _leaving(self) -> bool:
+        """Shutting down: a judge or git thread may still report, but the widgets are going."""
+        return self._exit or self._main_screen is None or not self._main_screen.is_attached
 
     def _main(self, selector: Any, expect: Any = None) -> Any:
         """A widget of the main screen, whichever screen (detail, help) is on top."""
@@ -470,7 +480,9 @@ class ClaimcheckApp(App[int]):
         live = self._phase(message.phase)
         if live.merging and live.collected:
             return  # the --lf session collects a subset; keep the phase's full total
-        live.collected += message.count
+        # pytest counts deselected items in "collected"; they will never run, so progress is
+        # done / selected (a runner's second session with everything deselected adds nothing).
+        live.collected += max(0, message.count - message.deselected)
         self._show_phase(message.phase)
 
     def on_collection_errors_found(self, message: CollectionErrorsFound) -> None:
@@ -536,9 +548,9 @@ class ClaimcheckApp(App[int]):
     def _add_failures(self, added: list[TestResult], removed: list[str]) -> None:
         """Record failures now; touch the table at most every TABLE_INTERVAL_S while streaming.
 
-        Any change to a DataTable re-renders all its visible rows, so rows are queued and
-        applied in bigger, rarer batches (`_flush_failure_rows`); the counts in the title
-        follow every flush.
+        The list draws only what is in view, but a batch still costs a repaint of the panel,
+        so rows are queued and applied in bigger, rarer batches (`_flush_failure_rows`); the
+        counts in the title follow every flush.
         """
         for key in removed:
             result = self._failures.pop(key)
@@ -638,7 +650,7 @@ class ClaimcheckApp(App[int]):
             live.run = run
             live.status = run.status
             live.duration_s = run.duration_s
-            live.collected = max(live.collected, run.counts.collected)
+            live.collected = selected(run.counts) or live.collected
             live.note = clean(run.reason or "", self.redactor)
             live.merging = False
             self._flush_failure_rows()
@@ -750,16 +762,22 @@ class ClaimcheckApp(App[int]):
                 self._refresh_header()
 
     def on_report_assembled(self, message: ReportAssembled) -> None:
+        if self._leaving:
+            return
         self.report = message.report
         self._refresh_header()
 
     def on_findings_updated(self, message: FindingsUpdated) -> None:
+        if self._leaving:
+            return
         self.findings = message.findings
         panel = self._main(FindingsPanel)
         panel.show_findings(message.findings)
         panel.border_title = f"4 findings ({panel.count})" if panel.count else "4 findings"
 
     def on_git_info_read(self, message: GitInfoRead) -> None:
+        if self._leaving:
+            return
         self._main(VerdictHeader).git = message.info
 
     @work(thread=True, group="git", exit_on_error=False)
@@ -844,6 +862,8 @@ class ClaimcheckApp(App[int]):
         self._main(EventStream).add_lines([line])
 
     def _tick(self) -> None:
+        if self._leaving:
+            return
         with self.batch_update():
             self._refresh_header()
             for name, live in self.phases.items():
@@ -1038,8 +1058,16 @@ class ClaimcheckApp(App[int]):
         await self.stop_phases()
         for timer in self._probe_timers.values():
             timer.stop()
-        self.workers.cancel_group(self, "probes")
-        self.workers.cancel_group(self, "streams")
+        # Close probes and streams while the loop still runs, so each WebSocket says goodbye
+        # (bounded by the collectors' close timeout) instead of being torn down with the loop.
+        cancelled = (self.workers.cancel_group(self, "probes")
+                     + self.workers.cancel_group(self, "streams"))
+        # (Worker.wait() returns at once for a cancelled worker: wait for its task instead.)
+        tasks = [task for worker in cancelled if (task := getattr(worker, "_task", None))]
+        if tasks:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(QUIT_GRACE_S):
+                    await asyncio.wait(tasks)
         await asyncio.to_thread(_kill_descendants)
         self.exit(self.exit_code_now())
 
@@ -1051,10 +1079,11 @@ class ClaimcheckApp(App[int]):
         return EXIT_NO_EVIDENCE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """On the detail and help screens only quit and help apply (hidden otherwise)."""
+        """The main screen's keys do nothing on the detail and help screens: hide them there,
+        so those footers show only what works (esc, c, q)."""
         if self._main_screen is not None and self.screen is not self._main_screen:
             if action in MAIN_SCREEN_ACTIONS:
-                return None
+                return False
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

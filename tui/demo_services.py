@@ -9,7 +9,7 @@ They reproduce the incident's service picture:
 - `e2e-gateway`: a WebSocket that refuses any handshake without `X-E2E-Bypass-Key` with
   403 "E2E bypass key required".
 - `agent-events`: a WebSocket that wants `Authorization: Bearer <token>` and streams the golden
-  path with `tool_completed` and `agent_completed` missing, then keeps sending periodic events.
+  path with `tool_completed` and `agent_completed` missing, one run every few seconds.
 
 The WebSocket servers run on an event loop in a daemon thread of the demo process, so they die
 with it whatever happens; the auth subprocess also exits when its stdin closes, which covers a
@@ -44,7 +44,12 @@ GOLDEN_PATH = ("agent_started", "agent_thinking", "tool_executing", "tool_comple
                "agent_completed")
 # What the sample backend really emits: tools start but never complete, runs never finish.
 EMITTED = ("agent_started", "agent_thinking", "tool_executing")
-STREAM_INTERVAL_S = 0.5
+# A believable pace: one (broken) agent run every 5 s, its events a moment apart, and one
+# "still waiting" beat in between - under one frame a second, so the event panel shows test,
+# phase and service news alongside the frames instead of scrolling them away.
+RUN_INTERVAL_S = 5.0
+EVENT_GAP_S = 0.15  # between a run's events; all three land well within a 1 s probe window
+WAITING_AFTER_S = 2.0  # the heartbeat that shows the run never completes
 READY_PREFIX = "READY "
 _START_TIMEOUT_S = 15.0
 
@@ -178,11 +183,21 @@ async def _gateway_handler(connection: ServerConnection) -> None:
 
 
 async def _events_handler(connection: ServerConnection) -> None:
-    """The golden path as the broken backend emits it, then a steady trickle for live views."""
+    """The golden path as the broken backend emits it, one run every `RUN_INTERVAL_S`."""
     try:
         await _emit_events(connection)
     except ConnectionClosed:
         pass
+
+
+async def _pause(connection: ServerConnection, seconds: float) -> None:
+    """Sleep between events, but wake as soon as the client has gone: closing the server
+    waits for every handler, and a handler asleep for seconds held the demo's exit."""
+    try:
+        await asyncio.wait_for(connection.wait_closed(), seconds)
+    except asyncio.TimeoutError:
+        return
+    raise ConnectionClosed(None, None)
 
 
 async def _emit_events(connection: ServerConnection) -> None:
@@ -191,15 +206,17 @@ async def _emit_events(connection: ServerConnection) -> None:
         run += 1
         run_id = f"run-{run:04d}"
         for seq, event_type in enumerate(EMITTED):
+            if seq:
+                await _pause(connection, EVENT_GAP_S)
             payload: dict[str, Any] = {"type": event_type, "run_id": run_id, "seq": seq}
             if event_type == "tool_executing":
                 payload["tool"] = "search"
             await connection.send(json.dumps(payload))
-        for beat in range(3):
-            await asyncio.sleep(STREAM_INTERVAL_S)
-            await connection.send(json.dumps({"type": "agent_thinking", "run_id": run_id,
-                                              "seq": len(EMITTED) + beat, "waiting_on": "search"}))
-        await asyncio.sleep(STREAM_INTERVAL_S)
+        spent = EVENT_GAP_S * (len(EMITTED) - 1)
+        await _pause(connection, WAITING_AFTER_S - spent)
+        await connection.send(json.dumps({"type": "agent_thinking", "run_id": run_id,
+                                          "seq": len(EMITTED), "waiting_on": "search"}))
+        await _pause(connection, RUN_INTERVAL_S - WAITING_AFTER_S)
 
 
 @dataclass

@@ -36,7 +36,11 @@ class PhaseStartedMsg(Message):
 
 @dataclass
 class TestsCollectedMsg(Message):
-    """A pytest session in a phase finished collecting; `count` adds to the phase's total."""
+    """A pytest session in a phase finished collecting.
+
+    `count` is what pytest calls collected (deselected items included); `count - deselected`
+    is what this session will run, and that is what adds to the phase's progress total.
+    """
 
     __test__ = False
 

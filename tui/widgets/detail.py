@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
+from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -36,6 +37,11 @@ def highlight_traceback(longrepr: str, redact: Redact | None = None,
         code = "\n".join(lines[:MAX_TRACEBACK_LINES])
     lexer = "pytb" if "Traceback (most recent call last)" in code else "python"
     text = Syntax(code, lexer, theme=theme, background_color="default").highlight(code)
+    # The theme paints its background behind each token (and the terminal's default behind
+    # the rest), which shows as patches on the block; the block's own background should show.
+    text.style = Style(color=_as_style(text.style).color)
+    text.spans = [Span(span.start, span.end, _without_background(span.style))
+                  for span in text.spans]
     text.no_wrap = False
     offset = 0
     for line in code.splitlines(keepends=True):
@@ -51,6 +57,16 @@ def highlight_traceback(longrepr: str, redact: Redact | None = None,
         text.append(note, "dim italic")
     text.rstrip()
     return text
+
+
+def _as_style(style: str | Style) -> Style:
+    return style if isinstance(style, Style) else Style.parse(style or "none")
+
+
+def _without_background(style: str | Style) -> Style:
+    style = _as_style(style)
+    return Style(color=style.color, bold=style.bold, italic=style.italic,
+                 underline=style.underline)
 
 
 class FailureDetailScreen(Screen[None]):

@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets._scroll import grow_virtual_size
+
 MAX_LINES = 2000
 _CACHE = 256  # rendered strips kept (a screenful or two)
 
@@ -82,7 +84,7 @@ class EventStream(ScrollView, can_focus=True):
     def _resize_view(self, follow: bool) -> None:
         for line in self._view[-64:]:
             self._widest = max(self._widest, line.cell_len)
-        self.virtual_size = Size(self._widest, len(self._view))
+        grow_virtual_size(self, Size(self._widest, len(self._view)))
         if follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()

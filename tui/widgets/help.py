@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 INTRO = (
     "claimcheck runs the test phases, probes the services and listens to their event streams, "
@@ -18,7 +18,8 @@ INTRO = (
 
 PANELS = (
     ("1", "phases", "status and progress per phase; R reruns the highlighted one"),
-    ("2", "gap matrix", "failed+errors/total per gap and phase; Enter filters the failures"),
+    ("2", "gap matrix", "✖ failed+errors/ran, ✔ ran (all passed), 'no evidence' or 'no ev.': "
+                        "nothing ran; Enter filters the failures"),
     ("3", "failures", "Enter opens the traceback, captured output and gaps; c copies the id"),
     ("4", "findings", "import errors by missing module, then other problems with the evidence"),
     ("5", "services", "status, latency, time since the last change, recent history"),
@@ -70,6 +71,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("panels", "bold"), classes="help-heading")
             yield Static(panels, classes="help-block")
             yield Static(Text("esc closes this help; ctrl+p opens the command palette", "dim"))
+        yield Footer(compact=True, show_command_palette=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

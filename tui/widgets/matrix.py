@@ -1,8 +1,11 @@
 """The gap x phase matrix: for each thing someone claims is fixed, what each phase says.
 
 Small (gaps x phases), so it is a DataTable updated cell by cell, and only cells whose text
-changed are touched. A cell where nothing ran says "no evidence" in a dim, distinct style so it
-can never be mistaken for a green zero.
+changed are touched. Every phase column must stay in view, so the table fits itself to its
+width: compact cells (`✖ 1/2` red, `✔ 4` green), then "no evidence" shortened to a dim
+`no ev.` (explained in the panel title), then gap titles cut with an ellipsis. Only when even
+that does not fit does the table scroll sideways. A cell where nothing ran is dim italic text,
+never a colour or a number, so it can never be mistaken for a green zero.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from tui.widgets._text import data_text
 
 GAP_COLUMN = "__gap__"
 NO_EVIDENCE = "no evidence"
+NO_EVIDENCE_SHORT = "no ev."
+MIN_TITLE = 10  # below this a gap title says nothing; scroll sideways instead
 STATUS_MARKS: dict[str, tuple[str, str]] = {
     "green": ("●", "#3fb950"),
     "red": ("●", "#f85149"),
@@ -34,16 +39,32 @@ class MatrixRow:
     cells: dict[str, GapCell] = field(default_factory=dict)  # phase -> cell (absent: nothing ran)
 
 
-def cell_text(cell: GapCell | None, running: bool = False) -> Text:
-    """'failed+errors/total', red or green; 'no evidence' (dim italic) where nothing executed."""
+def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False) -> Text:
+    """`✖ bad/ran` in red, `✔ ran` in green; 'no evidence' (dim italic) where nothing ran.
+
+    `compact` shortens only the no-evidence label ("no ev.", skips not counted): the numbers
+    are already as short as they get.
+    """
     if cell is None or not cell.has_evidence:
         if running:
             return Text("…", "#58a6ff")
-        label = NO_EVIDENCE if cell is None or not cell.skipped else f"{NO_EVIDENCE} ({cell.skipped} skip)"
+        if compact:
+            return Text(NO_EVIDENCE_SHORT, "dim italic")
+        label = NO_EVIDENCE
+        if cell is not None and cell.skipped:
+            label += f" ({cell.skipped} skip)"
         return Text(label, "dim italic")
     bad = cell.failed + cell.error
-    style = "bold #f85149" if bad else "#3fb950"
-    return Text(f"{bad}/{cell.total}", style)
+    if bad:
+        return Text(f"✖ {bad}/{cell.total}", "bold #f85149")
+    return Text(f"✔ {cell.total}", "#3fb950")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    compact: bool = False
+    title_limit: int | None = None  # characters of gap title shown; None: all
+    widths: tuple[int, ...] = ()  # each phase column's content width
 
 
 class GapMatrix(DataTable):
@@ -56,49 +77,128 @@ class GapMatrix(DataTable):
         gap: str
         phase: str | None
 
-    def __init__(self, phases: tuple[str, ...] = (), **kwargs: object) -> None:
+    def __init__(self, phases: tuple[str, ...] = (), title: str = "", **kwargs: object) -> None:
         super().__init__(cursor_type="cell", **kwargs)  # type: ignore[arg-type]
         self._phases = phases
-        self._shown: dict[tuple[str, str], str] = {}
-        self._titles: dict[str, str] = {}
+        self._title = title
+        self._rows: dict[str, MatrixRow] = {}  # gap -> row, in display order
+        self._running: frozenset[str] = frozenset()
+        self._layout: _Layout | None = None
+        self._shown: dict[tuple[str, str], tuple[str, str]] = {}
 
     def on_mount(self) -> None:
+        self._add_columns()
+        self._show_title()
+
+    def _add_columns(self) -> None:
         self.add_column("gap", key=GAP_COLUMN)
         for phase in self._phases:
-            self.add_column(Text(phase, "bold", no_wrap=True), key=phase)
+            self.add_column(data_text(phase, "bold", one_line=True), key=phase)
+
+    @property
+    def compact(self) -> bool:
+        return self._layout is not None and self._layout.compact
 
     def show_rows(self, rows: list[MatrixRow], running: frozenset[str] = frozenset()) -> None:
         """Bring the table in line with `rows`, adding new gaps and updating changed cells only."""
         for row in rows:
-            mark, mark_style = STATUS_MARKS.get(row.status, ("?", ""))
-            title = Text.assemble((mark + " ", mark_style), data_text(row.title, one_line=True))
-            texts = {phase: cell_text(row.cells.get(phase), phase in running)
-                     for phase in self._phases}
-            if row.gap not in self.rows:
-                self._titles[row.gap] = title.plain + mark_style
-                self.add_row(title, *(texts[p] for p in self._phases), key=row.gap)
-                for phase in self._phases:
-                    self._shown[(row.gap, phase)] = texts[phase].plain + str(texts[phase].style)
-                continue
-            if self._titles.get(row.gap) != title.plain + mark_style:
-                self._titles[row.gap] = title.plain + mark_style
-                self.update_cell(row.gap, GAP_COLUMN, title, update_width=self._grows(GAP_COLUMN, title))
-            for phase in self._phases:
-                signature = texts[phase].plain + str(texts[phase].style)
-                if self._shown.get((row.gap, phase)) != signature:
-                    self._shown[(row.gap, phase)] = signature
-                    self.update_cell(row.gap, phase, texts[phase],
-                                     update_width=self._grows(phase, texts[phase]))
-
-    def _grows(self, column: str, cell: Text) -> bool:
-        """Only a wider cell needs the column re-measured (which re-lays out the screen)."""
-        return cell.cell_len > self.columns[column].content_width  # type: ignore[index]
+            self._rows[row.gap] = row
+        self._running = running
+        self._draw()
 
     def reset_rows(self) -> None:
         """Drop every row (the column layout stays); the next `show_rows` adds them in order."""
         self.clear()
+        self._rows.clear()
         self._shown.clear()
-        self._titles.clear()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _texts(self, row: MatrixRow, layout: _Layout) -> dict[str, Text]:
+        mark, mark_style = STATUS_MARKS.get(row.status, ("?", ""))
+        limit = None if layout.title_limit is None else max(1, layout.title_limit - 2)
+        texts = {GAP_COLUMN: Text.assemble((mark + " ", mark_style),
+                                           data_text(row.title, one_line=True, limit=limit))}
+        for phase in self._phases:
+            texts[phase] = cell_text(row.cells.get(phase), phase in self._running,
+                                     layout.compact)
+        return texts
+
+    def _choose_layout(self) -> _Layout:
+        """The widest layout that shows every column: full, compact, compact + short titles."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return self._layout or _Layout()
+        pad = 2 * self.cell_padding
+        rows = list(self._rows.values())
+        full_titles = max((2 + data_text(row.title, one_line=True).cell_len for row in rows),
+                          default=3)
+        widths: tuple[int, ...] = ()
+        for compact in (False, True):
+            widths = tuple(
+                max([data_text(phase, one_line=True).cell_len]
+                    + [cell_text(row.cells.get(phase), phase in self._running, compact).cell_len
+                       for row in rows])
+                for phase in self._phases)
+            columns = sum(widths) + pad * len(widths)
+            if columns + max(3, full_titles) + pad <= width:
+                return _Layout(compact, None, widths)
+        room = width - columns - pad
+        return _Layout(True, max(MIN_TITLE, min(room, full_titles)), widths)
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        layout = self._choose_layout()
+        if layout != self._layout:
+            self._layout = layout
+            self._rebuild()
+            self._show_title()
+            return
+        for row in self._rows.values():
+            texts = self._texts(row, layout)
+            if row.gap not in self.rows:
+                self._add(row.gap, texts)
+                continue
+            for column, text in texts.items():
+                signature = (text.plain, str(text.style))
+                if self._shown.get((row.gap, column)) != signature:
+                    self._shown[(row.gap, column)] = signature
+                    self.update_cell(row.gap, column, text)
+
+    def _add(self, gap: str, texts: dict[str, Text]) -> None:
+        self.add_row(*texts.values(), key=gap)
+        for column, text in texts.items():
+            self._shown[(gap, column)] = (text.plain, str(text.style))
+
+    def _rebuild(self) -> None:
+        """New widths: re-add the (few) rows so columns are measured afresh; keep the cursor.
+
+        A DataTable column only ever grows, so a cell that got shorter ("no evidence" -> "✔ 4")
+        would otherwise leave its column too wide to fit the others."""
+        cursor = self.cursor_coordinate
+        self.clear(columns=True)
+        self._shown.clear()
+        self._add_columns()
+        assert self._layout is not None
+        for row in self._rows.values():
+            self._add(row.gap, self._texts(row, self._layout))
+        if self.row_count:
+            self.move_cursor(row=min(cursor.row, self.row_count - 1), column=cursor.column,
+                             animate=False)
+
+    def _show_title(self) -> None:
+        title = Text(self._title)
+        if self.compact:
+            title.append("  ")
+            title.append(NO_EVIDENCE_SHORT, "dim italic")
+            title.append(" = no evidence", "dim")
+        self.border_title = title
+
+    # ------------------------------------------------------------------ keys
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()

@@ -38,7 +38,7 @@ class PhaseView:
     name: str
     status: str = "pending"
     done: int = 0
-    collected: int = 0
+    collected: int = 0  # selected: collected minus deselected, summed over sessions
     passed: int = 0
     failed: int = 0
     errors: int = 0
@@ -56,7 +56,7 @@ def progress_bar(done: int, total: int, width: int = 8) -> str:
 
 
 class PhaseStrip(DataTable):
-    """Per-phase status, progress done/collected, counts and elapsed time."""
+    """Per-phase status, progress done/selected (collected minus deselected), counts, time."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -22,6 +23,7 @@ HISTORY = 20
 BARS = "▁▂▃▄▅▆▇█"
 STATUS_STYLES = {"up": "bold #3fb950", "degraded": "bold #d29922", "down": "bold #f85149"}
 MARKS = {"up": "●", "degraded": "◐", "down": "○"}
+DETAIL_PREFIX = "  └ "
 
 
 @dataclass
@@ -109,14 +111,18 @@ class ServicesPanel(Static, can_focus=True):
         latency = f"{sample.latency_ms:.0f} ms" if sample.latency_ms is not None else "—"
         line.append(f" {latency:>7}")
         line.append(f"  {duration(max(0.0, self._now - track.changed_at)):>5}", "dim")
-        line.append("  ")
-        line.append_text(sparkline(list(track.samples)[-(HISTORY if self.wide else 10):]))
+        # As much history as the panel has room for (a cut-off "▆█…" tells nothing).
+        room = (self.size.width or 80) - line.cell_len - 2
+        shown = min(HISTORY if self.wide else 10, room)
+        if shown >= 3:
+            line.append("  ")
+            line.append_text(sparkline(list(track.samples)[-shown:]))
         if self.wide and sample.url:
             line.append("  ")
             line.append_text(data_text(sample.url, "dim", self.redact))
         lines = [line]
         if sample.status != "up" and sample.detail:
-            detail = Text("  └ ", "dim")
+            detail = Text(DETAIL_PREFIX, "dim")
             detail.append_text(data_text(sample.detail, style.replace("bold ", ""), self.redact,
                                          limit=400))
             lines.append(detail)
@@ -126,7 +132,19 @@ class ServicesPanel(Static, can_focus=True):
         if not self._names:
             self.update(Text("no services configured", "dim italic"))
             return
-        lines: list[Text] = []
+        rows: list[Text | Table] = []
         for name in self._names:
-            lines.extend(self._lines_for(name))
-        self.update(Group(*lines))
+            for line in self._lines_for(name):
+                if line.plain.startswith(DETAIL_PREFIX):
+                    # the detail wraps under itself, not under the service's mark
+                    grid = Table.grid()
+                    grid.add_column(width=len(DETAIL_PREFIX), no_wrap=True)
+                    grid.add_column(ratio=1)
+                    grid.add_row(line[:len(DETAIL_PREFIX)], line[len(DETAIL_PREFIX):])
+                    rows.append(grid)
+                else:
+                    rows.append(line)
+        self.update(Group(*rows))
+
+    def on_resize(self) -> None:
+        self._redraw()
