@@ -18,6 +18,7 @@ Everything here is pure: a `PhaseRun` in, a list of `Finding` out, in a stable o
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import shlex
 from collections import Counter
@@ -120,9 +121,14 @@ def marker_registration(marker: str, settings: PytestSettings | None) -> str:
 
 
 def command_text(argv: Sequence[str], limit: int = 120) -> str:
+    """The command as a person reads it: an absolute program path shortened to its name
+    (`/root/.venv/bin/python` -> `python`), so the part that matters fits the line."""
     if not argv:
         return "the phase command"
-    text = shlex.join(argv)
+    program = argv[0]
+    if os.path.isabs(program):
+        program = os.path.basename(program) or program
+    text = shlex.join([program, *argv[1:]])
     return f"`{text if len(text) <= limit else text[: limit - 3] + '...'}`"
 
 

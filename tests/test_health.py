@@ -7,7 +7,6 @@ websockets' own server. Nothing here mocks httpx or websockets.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import os
 import socket
@@ -23,6 +22,7 @@ from typing import Any
 import aiohttp.web
 import httpx
 import pytest
+import trustme
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -314,44 +314,15 @@ async def test_unresolvable_name() -> None:
     assert sample.detail == "name not resolved"
 
 
-def _self_signed_context(tmp_path: Path) -> ssl.SSLContext:
-    """A server context with a self-signed cert for 127.0.0.1 (trustme when installed)."""
+def _self_signed_context() -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 from a CA the client does not trust."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        import trustme
-    except ImportError:
-        trustme = None
-    if trustme is not None:
-        trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
-        return context
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "claimcheck-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context.load_cert_chain(cert_path, key_path)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
     return context
 
 
-async def test_tls_verify_failure(tmp_path: Path) -> None:
-    runner, port = await _start_aiohttp(_self_signed_context(tmp_path))
+async def test_tls_verify_failure() -> None:
+    runner, port = await _start_aiohttp(_self_signed_context())
     try:
         sample = await probe_service(make_service(url=f"https://127.0.0.1:{port}/health"))
     finally:

@@ -147,6 +147,18 @@ def test_false_green_names_the_command_what_happened_and_the_fix() -> None:
     assert "errored" not in findings[0].message  # all 4 errors are the collection errors
 
 
+def test_false_green_names_the_program_not_its_full_path() -> None:
+    run = phase(
+        status="failed",
+        argv=("/opt/venvs/app/bin/python3.11", "run_tests.py", "tests/unit"),
+        counts=Counts(collected=2, passed=1, failed=1),
+        sessions=(PytestSession(pid=1, exit_status=1, collected=2),),
+    )
+    finding = phase_findings(run)[0]
+    assert finding.message.startswith("`python3.11 run_tests.py tests/unit` exited 0, but 1 test")
+    assert "/opt/venvs" not in finding.message
+
+
 def test_false_green_when_no_pytest_session_was_observed() -> None:
     run = phase(status="no-tests", counts=Counts(), sessions=())
     findings = phase_findings(run)
