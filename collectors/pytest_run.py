@@ -59,6 +59,7 @@ PLUGIN_NAME = "claimcheck_stream"
 ENV_DIR = "CLAIMCHECK_STREAM_DIR"
 ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"
 ENV_JSON_REPORT = "CLAIMCHECK_JSON_REPORT"
+ENV_OWNER = "CLAIMCHECK_OWNER_PID"  # the plugin ends the phase's process group when we die
 # pytest-json-report is the final record (outcomes and crash messages as it folds them). Measured
 # on 10,000 passing tests (min of 8, PYTHONDONTWRITEBYTECODE=1): bare `pytest -q` 9.88 s, with
 # claimcheck's plugin alone 10.39 s (1.05x), plus json-report with claimcheck's omits 11.49 s
@@ -229,6 +230,7 @@ def build_command(
     environ["PYTHONPATH"] = str(PLUGIN_DIR) + (os.pathsep + previous if previous else "")
     environ.pop(ENV_ADDOPTS_BEFORE, None)
     environ[ENV_JSON_REPORT] = "1" if USE_JSON_REPORT else "0"
+    environ[ENV_OWNER] = str(os.getpid())
 
     if phase.pytest is not None:
         user_args = [*phase.pytest, *extra_args]

@@ -167,13 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tui.serve import run_serve
 
             return run_serve(options, demo=command == "serve-demo")
-        if options.report or options.services_only:
-            from tui.headless import run_headless
+        from tui.signals import terminate_as_interrupt
 
-            return run_headless(options)
-        from tui.app import run_app
+        with terminate_as_interrupt():
+            if options.report or options.services_only:
+                from tui.headless import run_headless
 
-        return run_app(options)
+                return run_headless(options)
+            from tui.app import run_app
+
+            return run_app(options)
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

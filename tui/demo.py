@@ -16,15 +16,12 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import Iterator
 
 from collectors.procs import descendants, kill_tree
 from tui.cli import Options
 from tui.demo_services import DemoServices, start_services
+from tui.signals import signals_ignored, terminate_as_interrupt
 
 SAMPLE = Path(__file__).resolve().parent / "demo_project"
 PROJECT_NAME = "agent-backend"
@@ -44,7 +41,7 @@ def run_demo(options: Options) -> int:
     # A token the test suite may fix in advance to check it never appears in any output.
     token = os.environ.get(TOKEN_VARIABLE) or secrets.token_urlsafe(18)
     services: DemoServices | None = None
-    with tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp, _terminate_as_interrupt():
+    with tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp, terminate_as_interrupt():
         try:
             project = copy_sample(Path(tmp))
             services = start_services(token)
@@ -61,7 +58,7 @@ def run_demo(options: Options) -> int:
 
             return run_app(options)
         finally:
-            with _signals_ignored():
+            with signals_ignored():
                 if services is not None:
                     services.stop()
                     atexit.unregister(services.stop)
@@ -94,55 +91,3 @@ def _end_leftovers() -> None:
     """
     for child in descendants():
         kill_tree(child.pid, timeout=3.0)
-
-
-_SIGNALS = ("SIGTERM", "SIGHUP")
-
-
-def _install(handler: object, names: tuple[str, ...]) -> dict[int, object]:
-    previous: dict[int, object] = {}
-    for name in names:
-        number = getattr(signal, name, None)
-        if number is not None:
-            previous[number] = signal.signal(number, handler)  # type: ignore[arg-type]
-    return previous
-
-
-def _restore(previous: dict[int, object]) -> None:
-    for number, handler in previous.items():
-        signal.signal(number, handler)  # type: ignore[arg-type]
-
-
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """A second Ctrl+C or SIGTERM must not cut the cleanup short and orphan a service."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = _install(signal.SIG_IGN, _SIGNALS + ("SIGINT",))
-    try:
-        yield
-    finally:
-        _restore(previous)
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into KeyboardInterrupt while the demo runs.
-
-    Python's default for SIGTERM is to die on the spot, skipping `finally` and `atexit`, which
-    would leave the auth subprocess and any running pytest behind. As an interrupt, it unwinds
-    through the same path as Ctrl+C and exits 2.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = _install(interrupt, _SIGNALS)
-    try:
-        yield
-    finally:
-        _restore(previous)

@@ -23,14 +23,21 @@ Under pytest-xdist only the controller writes; workers only attach marker names 
 reports (which travel to the controller) and hand their deselection count back through
 `workeroutput`. Each line is flushed on its own so claimcheck can show results while the
 session still runs; nothing is fsynced, because only a live reader on the same machine needs it.
+
+When `CLAIMCHECK_OWNER_PID` is set, a daemon thread ends the phase's process group once that
+claimcheck has died, so not even a SIGKILLed claimcheck leaves a hanging phase behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import re
+import signal
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -40,6 +47,9 @@ ENV_DIR = "CLAIMCHECK_STREAM_DIR"
 ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"
 # "0": do not switch pytest-json-report on; the stream alone is the final record.
 ENV_JSON_REPORT = "CLAIMCHECK_JSON_REPORT"
+# The pid of the claimcheck that started this phase: when it is gone, so is the phase.
+ENV_OWNER = "CLAIMCHECK_OWNER_PID"
+OWNER_POLL_S = 0.5
 WORKER_FLAG = "claimcheck_stream"
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback
@@ -68,7 +78,52 @@ def pytest_configure(config: pytest.Config) -> None:
     directory = os.environ.get(ENV_DIR)
     if not directory:
         return
+    _watch_owner_once(os.environ.get(ENV_OWNER, ""))
     config.pluginmanager.register(_Writer(config, directory), "claimcheck_stream_writer")
+
+
+# ----------------------------------------------------------------------------------------
+# The owner watch: a claimcheck killed with SIGKILL (or by the OOM killer) runs no clean-up,
+# and its phase would go on running, a hanging test forever. The phase runs in its own process
+# group (claimcheck starts it in a new session), so ending that group ends the phase: pytest,
+# its xdist workers, a project's runner around it, whatever the tests started.
+
+_owner_watched = False
+
+
+def _watch_owner_once(raw_pid: str) -> None:
+    global _owner_watched
+    if _owner_watched or not raw_pid.isdigit() or not hasattr(os, "killpg"):
+        return
+    _owner_watched = True
+    thread = threading.Thread(target=_end_group_when_owner_dies,
+                              args=(int(raw_pid), os.getppid()),
+                              name="claimcheck-owner-watch", daemon=True)
+    thread.start()
+
+
+def owner_gone(owner: int, first_parent: int) -> bool:
+    """Whether the claimcheck with pid `owner` has died (a zombie counts as dead)."""
+    if first_parent == owner and os.getppid() != owner:
+        return True  # re-parented: the owner died, and its pid may already be someone else's
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, owned by another user
+    try:
+        with open(f"/proc/{owner}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _end_group_when_owner_dies(owner: int, first_parent: int) -> None:
+    while not owner_gone(owner, first_parent):
+        time.sleep(OWNER_POLL_S)
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def _marker_names_of(item: pytest.Item) -> list[str]:
