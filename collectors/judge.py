@@ -449,9 +449,7 @@ def deprecations(run: PhaseRun) -> list[Finding]:
         files = tuple(sorted({path for path in paths if path}))
         first_path = paths[0]
         first_line = records[0].line
-        at = f" First at {first_path}:{first_line}." if first_path and first_line else (
-            f" First in {first_path}." if first_path else "")
-        summary = text.strip().splitlines()[0] if text.strip() else "(no message)"
+        summary = text.strip().splitlines()[0].rstrip(".") if text.strip() else "(no message)"
         findings.append(
             Finding(
                 kind="deprecation",
@@ -460,7 +458,7 @@ def deprecations(run: PhaseRun) -> list[Finding]:
                 line=first_line,
                 message=(
                     f"{category} raised {plural(len(records), 'time')}"
-                    f"{' in ' + list_files(files) if files else ''}: {summary}.{at} Move to the "
+                    f"{' in ' + list_files(files) if files else ''}: {summary}. Move to the "
                     "replacement it names before the old API is removed (or -W error makes "
                     "these tests fail)."
                 ),

@@ -240,9 +240,14 @@ class GapCell:
         return self.passed + self.failed + self.error + self.skipped
 
     @property
+    def ran(self) -> int:
+        """Tests that executed to an outcome; a skip is not evidence."""
+        return self.passed + self.failed + self.error
+
+    @property
     def has_evidence(self) -> bool:
         """True when at least one test in the cell executed (skips are not evidence)."""
-        return self.passed + self.failed + self.error > 0
+        return self.ran > 0
 
 
 @dataclass(frozen=True)

@@ -203,11 +203,10 @@ def gap_cell_text(cell: GapCell | None) -> str:
     """
     if cell is None or cell.total == 0:
         return "—"
-    ran = cell.passed + cell.failed + cell.error
-    if not ran:
+    if not cell.ran:
         return "no evidence"
     bad = cell.failed + cell.error
-    return f"{bad}/{ran}" if bad else f"ok {ran}"
+    return f"{bad}/{cell.ran}" if bad else f"ok {cell.ran}"
 
 
 GAP_LEGEND = (
@@ -533,9 +532,7 @@ def _text_findings(console: Console, report: RunReport, safe: Callable[[str | No
             where = _where(finding)
             if where:
                 line.append(f"{safe(where)}: ", style="dim")
-            line.append(safe(finding.message))
-            if finding.count > 1:
-                line.append(f" (x{finding.count})", style="dim")
+            line.append(safe(finding.message))  # its message says what it counts, in words
             console.print(line, soft_wrap=True)
             extra = [f for f in finding.files if f != finding.path]
             if extra:
@@ -695,8 +692,6 @@ def render_markdown(
                 if where:
                     bits.append(md_code(r(where)))
                 bits.append(esc(finding.message))
-                if finding.count > 1:
-                    bits.append(f"(x{finding.count})")
                 extra = [f for f in finding.files if f != finding.path]
                 if extra:
                     shown = ", ".join(md_code(r(f)) for f in extra[:10])

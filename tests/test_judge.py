@@ -440,7 +440,7 @@ def test_deprecations_grouped_by_message_with_sorted_unique_files() -> None:
     ]
     assert findings[0].message.startswith(
         f"DeprecationWarning raised 3 times in tests/test_a.py, tests/test_b.py: {old}. "
-        "First at tests/test_b.py:8."
+        "Move to the replacement"
     )
 
 

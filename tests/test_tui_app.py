@@ -48,6 +48,13 @@ MARKUP_ID = "tests/unit/test_auth.py::test_login[bold red]"
 ESCAPE_OUTPUT = "before\x1b[2J\x1b[H\x1b]0;pwned\x07after\r\n"
 
 
+async def workers_done(app: ClaimcheckApp) -> None:
+    """Wait for every worker; one a newer judgement superseded (cancelled) counts as done."""
+    await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
+                         return_exceptions=True)
+
+
+
 def make_config(root: Path = Path("/srv/shop")) -> Config:
     return Config(
         root=root,
@@ -169,7 +176,7 @@ async def settle(app: ClaimcheckApp, pilot: Any) -> None:
     """Let the ~10 Hz flush, the message handlers and the judge thread finish."""
     app.flush()
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause()
 
 
@@ -223,7 +230,7 @@ async def test_injected_run_fills_every_panel() -> None:
         assert matrix.get_cell("auth", "unit").plain == "✖ 1/7"
         assert matrix.get_cell("auth", "integration").plain == "✔ 11"
         assert matrix.get_cell("auth", "e2e").plain == "no evidence"
-        assert matrix.get_cell("router", "unit").plain == "✖ 1/2"  # import error + a skip
+        assert matrix.get_cell("router", "unit").plain == "✖ 1/1"  # the import error; a skip never ran
         assert matrix.get_cell("websocket", "integration").plain == "✖ 1/1"
 
         failures = app.query_one(FailureList)
@@ -361,6 +368,24 @@ async def test_slash_filters_failures_and_events() -> None:
         assert events.shown and all("factor" in line.plain.lower() for line in events.shown)
         await pilot.press("escape")
         assert not box.display and events.filter_text == "" and len(failures.keys) == 5
+
+
+def first_row_text(widget: FailureList) -> str:
+    return "".join(segment.text for segment in widget.render_line(1))
+
+
+async def test_an_empty_failure_list_says_why_it_is_empty() -> None:
+    app = new_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        failures = app.query_one(FailureList)
+        await settle(app, pilot)
+        assert "no failed or errored test so far" in first_row_text(failures)
+        await inject_scenario(app, pilot)
+        assert "no failed" not in first_row_text(failures)  # a failure is on the first row
+        await pilot.press("slash", *"zzz-nothing")
+        await pilot.pause(0.3)
+        assert failures.row_count == 0
+        assert "nothing matches the filter" in first_row_text(failures)
 
 
 async def test_p_pauses_the_event_stream_and_resume_shows_what_arrived() -> None:

@@ -75,6 +75,13 @@ def test_sleeps_too():
 '''
 
 
+async def workers_done(app: ClaimcheckApp) -> None:
+    """Wait for every worker; one a newer judgement superseded (cancelled) counts as done."""
+    await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
+                         return_exceptions=True)
+
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for relative, text in files.items():
         path = root / relative
@@ -106,7 +113,7 @@ async def test_a_real_run_streams_into_every_panel(tmp_path: Path) -> None:
     app = ClaimcheckApp(config, Options(project=root), read_git=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.report is not None and not app.plan_running)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         strip = app.query_one(PhaseStrip)
         assert strip.get_cell("unit", "status").plain == "failed"
@@ -248,7 +255,7 @@ interval_s = 60
             await wait_until(pilot, lambda: any("hello-from-stream" in line.plain
                                                 for line in events.kept), timeout=20)
             await pilot.press("q")
-            await app.workers.wait_for_complete()
+            await workers_done(app)
         assert [w for w in app.workers if not w.is_finished] == []
         for _ in range(50):  # the server notices the close on its next turns of the loop
             if codes:

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -68,6 +71,7 @@ from tui.messages import (
     TestsFinished,
     WarningsRecorded,
 )
+from tui.signals import ENDING_SIGNALS
 from tui.widgets._text import clean, data_text
 from tui.widgets.detail import FailureDetailScreen
 from tui.widgets.events import EventStream
@@ -93,6 +97,7 @@ MAIN_SCREEN_ACTIONS = frozenset({"rerun_all", "rerun_failed", "rerun_phase", "fi
                                  "toggle_pause", "copy", "probe_now", "focus_panel", "help"})
 RUNNING = "running"
 QUIT_GRACE_S = 2.0  # at most this long for cancelled probes and streams to close their sockets
+QUIT_DEADLINE_S = 15.0  # a quit asked for by SIGTERM/SIGHUP ends by force after this long
 
 Clock = Callable[[], float]
 
@@ -232,6 +237,23 @@ def failure_of(phase: str, error: CollectionError) -> TestResult:
 # ----------------------------------------------------------------------------------------
 
 
+def while_shown(handler: Callable[..., None]) -> Callable[..., None]:
+    """Skip a drawing handler once the app is leaving.
+
+    Collectors keep reporting while the app shuts down (a phase being stopped, a judge thread
+    finishing), and Textual may still deliver those messages after the main screen's widgets
+    are gone: drawing then would raise NoMatches into the user's terminal at exit.
+    """
+
+    @functools.wraps(handler)
+    def guarded(self: "ClaimcheckApp", *args: Any) -> None:
+        if self._leaving:
+            return None
+        return handler(self, *args)
+
+    return guarded
+
+
 class ClaimcheckApp(App[int]):
     """Runs the phases, probes the services, follows the streams, and shows it side by side."""
 
@@ -273,8 +295,10 @@ class ClaimcheckApp(App[int]):
         read_git: bool = True,
         project_name: str | None = None,
         started_at: float | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
         self.config = config
         self.options = options or Options(project=config.root)
         self.autostart = autostart
@@ -312,6 +336,7 @@ class ClaimcheckApp(App[int]):
         self._probe_timers: dict[str, Any] = {}
         self._sampled = {service.name: asyncio.Event() for service in config.services}
         self._quitting = False
+        self._signal_quit: asyncio.Task[None] | None = None
         self._side = "events"  # the side panel shown when only one fits (narrow)
         self._filter_timer: Any = None
         self._main_screen: Screen[Any] | None = None
@@ -373,10 +398,13 @@ class ClaimcheckApp(App[int]):
             self.notify(clean(warning, self.redactor), severity="warning", markup=False)
         if self.read_git:
             self._read_git()
+        if self.handle_signals:
+            self._quit_on_ending_signals()
         if self.autostart:
             self.start_services()
             self.start_phases(self._selected_phases())
 
+    @while_shown
     def on_resize(self) -> None:
         wide = self.size.width >= 180
         self._main(FailureList).set_wide(wide)
@@ -422,6 +450,7 @@ class ClaimcheckApp(App[int]):
         self._flush_pending()
         self.call_later(self._flush_failure_rows)
 
+    @while_shown
     def _on_flush_timer(self) -> None:
         self._flush_pending()
         if (self._rows_added or self._rows_removed) and self._table_due():
@@ -451,6 +480,7 @@ class ClaimcheckApp(App[int]):
             self.phases[name] = PhaseLive(name)
         return self.phases[name]
 
+    @while_shown
     def on_phase_started_msg(self, message: PhaseStartedMsg) -> None:
         live = self._phase(message.phase)
         if not live.merging:
@@ -476,6 +506,7 @@ class ClaimcheckApp(App[int]):
         if stale:
             self._reset_failure_list()
 
+    @while_shown
     def on_tests_collected_msg(self, message: TestsCollectedMsg) -> None:
         live = self._phase(message.phase)
         if live.merging and live.collected:
@@ -485,6 +516,7 @@ class ClaimcheckApp(App[int]):
         live.collected += max(0, message.count - message.deselected)
         self._show_phase(message.phase)
 
+    @while_shown
     def on_collection_errors_found(self, message: CollectionErrorsFound) -> None:
         live = self._phase(message.phase)
         error = message.error
@@ -504,6 +536,7 @@ class ClaimcheckApp(App[int]):
     def on_warnings_recorded(self, message: WarningsRecorded) -> None:
         """Warnings are judged from the final run (deprecations...); nothing to draw live."""
 
+    @while_shown
     def on_tests_finished(self, message: TestsFinished) -> None:
         with self.batch_update():
             self._apply_results(message.results)
@@ -580,6 +613,7 @@ class ClaimcheckApp(App[int]):
         return (now - self._rows_flushed_at >= TABLE_INTERVAL_S
                 and now - self._key_at >= KEY_QUIET_S)
 
+    @while_shown
     def _flush_failure_rows(self) -> None:
         """Apply the queued failure rows to the table in one go."""
         if not (self._rows_added or self._rows_removed):
@@ -635,6 +669,7 @@ class ClaimcheckApp(App[int]):
         self._passes_logged += 1
         return lines
 
+    @while_shown
     def on_phase_finished_msg(self, message: PhaseFinishedMsg) -> None:
         live = self._phase(message.phase)
         run = merge_runs(live.run, message.run) if live.merging else message.run
@@ -672,6 +707,7 @@ class ClaimcheckApp(App[int]):
 
     # ------------------------------------------------------------------ services and streams
 
+    @while_shown
     def on_service_sampled(self, message: ServiceSampled) -> None:
         sample = message.sample
         previous = self.samples.get(sample.name)
@@ -691,6 +727,7 @@ class ClaimcheckApp(App[int]):
             self._log(line)
             self._judge()
 
+    @while_shown
     def on_stream_events_received(self, message: StreamEventsReceived) -> None:
         by_service: dict[str, list[StreamEvent]] = defaultdict(list)
         for event in message.events:
@@ -741,6 +778,7 @@ class ClaimcheckApp(App[int]):
         self.run_worker(assemble, group="judge", exclusive=True, thread=True,
                         exit_on_error=False, name="judge")
 
+    @while_shown
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "judge" and event.state == WorkerState.SUCCESS:
@@ -761,23 +799,20 @@ class ClaimcheckApp(App[int]):
                         self._show_phase(live.name)
                 self._refresh_header()
 
+    @while_shown
     def on_report_assembled(self, message: ReportAssembled) -> None:
-        if self._leaving:
-            return
         self.report = message.report
         self._refresh_header()
 
+    @while_shown
     def on_findings_updated(self, message: FindingsUpdated) -> None:
-        if self._leaving:
-            return
         self.findings = message.findings
         panel = self._main(FindingsPanel)
         panel.show_findings(message.findings)
         panel.border_title = f"4 findings ({panel.count})" if panel.count else "4 findings"
 
+    @while_shown
     def on_git_info_read(self, message: GitInfoRead) -> None:
-        if self._leaving:
-            return
         self._main(VerdictHeader).git = message.info
 
     @work(thread=True, group="git", exit_on_error=False)
@@ -861,9 +896,8 @@ class ClaimcheckApp(App[int]):
     def _log(self, line: Text) -> None:
         self._main(EventStream).add_lines([line])
 
+    @while_shown
     def _tick(self) -> None:
-        if self._leaving:
-            return
         with self.batch_update():
             self._refresh_header()
             for name, live in self.phases.items():
@@ -896,6 +930,9 @@ class ClaimcheckApp(App[int]):
         self._rows_added, self._rows_removed = [], []
         self._rows_flushed_at = time.monotonic()
         widget = self._main(FailureList)
+        filtered = self._gap_filter is not None or bool(self._filter)
+        widget.set_empty_note("nothing matches the filter (esc clears it)" if filtered
+                              else "no failed or errored test so far")
         widget.reset(matching, self._matching)
         self._title_failures()
 
@@ -1047,6 +1084,28 @@ class ClaimcheckApp(App[int]):
                 return result.phase
         phase = self._main(PhaseStrip).selected_phase
         return phase if phase in self.phase_names else None
+
+    def _quit_on_ending_signals(self) -> None:
+        """SIGTERM and SIGHUP (a closed SSH session) quit as `q` does, with exit code 2.
+
+        Handled on the event loop, not by raising KeyboardInterrupt wherever the signal lands,
+        which can leave Textual half torn down and the app running. Should the quit not end
+        within QUIT_DEADLINE_S (a terminal that is gone can block writes), the processes are
+        killed and claimcheck exits anyway.
+        """
+        loop = asyncio.get_running_loop()
+        for name in ENDING_SIGNALS:
+            with contextlib.suppress(AttributeError, NotImplementedError, RuntimeError,
+                                     ValueError):
+                loop.add_signal_handler(getattr(signal, name), self._on_ending_signal)
+
+    def _on_ending_signal(self) -> None:
+        self.interrupted = True
+        if self._quitting:
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(QUIT_DEADLINE_S, _exit_now)
+        self._signal_quit = loop.create_task(self.action_quit())
 
     async def action_quit(self) -> None:
         """Stop every phase (the runner kills its process tree), then leave."""
@@ -1224,6 +1283,12 @@ class ClaimcheckApp(App[int]):
 # ----------------------------------------------------------------------------------------
 
 
+def _exit_now() -> None:
+    """The last resort of a signalled quit that did not finish: no process left, exit 2."""
+    _kill_descendants()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def run_app(options: Options) -> int:
     """The interactive path: load the config, check the interpreter, run the command center."""
     from collectors.config import load_config
@@ -1242,7 +1307,7 @@ def run_app(options: Options) -> int:
     except ConfigError as exc:
         print(f"claimcheck: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    app = ClaimcheckApp(config, options)
+    app = ClaimcheckApp(config, options, handle_signals=True)
     try:
         result = app.run()
     finally:

@@ -86,6 +86,7 @@ class FailureList(ScrollView, can_focus=True):
         self._strips: dict[tuple[str, bool, bool], Strip] = {}
         self._phase_width = 5
         self.test_width = 48
+        self.empty_note = "no failed or errored test so far"
 
     # ------------------------------------------------------------------ what is shown
 
@@ -183,6 +184,13 @@ class FailureList(ScrollView, can_focus=True):
         self._hidden = max(0, total - len(self._keys))
         self.move_cursor(row=self.cursor_row)
         self._resized()
+
+    def set_empty_note(self, note: str) -> None:
+        """What the list says while it has no row (nothing failed, or nothing matches)."""
+        if note != self.empty_note:
+            self.empty_note = note
+            if not self.row_count:
+                self.refresh()
 
     def set_wide(self, wide: bool) -> None:
         """Show the where and time columns (at 200 columns there is room)."""
@@ -319,6 +327,8 @@ class FailureList(ScrollView, can_focus=True):
             return self._header(width, base)
         row = y - 1 + round(self.scroll_y)
         if row >= self.row_count:
+            if row == 0 and self.empty_note:
+                return self._strip(Text(f" {self.empty_note}", "dim italic"), width, base)
             return Strip.blank(width, base)
         key = self._keys[row] if row < len(self._keys) else MORE_KEY
         cursor = row == self.cursor_row

@@ -56,8 +56,8 @@ def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False
         return Text(label, "dim italic")
     bad = cell.failed + cell.error
     if bad:
-        return Text(f"✖ {bad}/{cell.total}", "bold #f85149")
-    return Text(f"✔ {cell.total}", "#3fb950")
+        return Text(f"✖ {bad}/{cell.ran}", "bold #f85149")
+    return Text(f"✔ {cell.ran}", "#3fb950")
 
 
 @dataclass(frozen=True)
