@@ -38,10 +38,10 @@ from tui.cli import Options  # noqa: E402
 from tui.demo import (  # noqa: E402
     _end_leftovers,
     _prepare_environment,
-    _terminate_as_interrupt,
     copy_sample,
 )
 from tui.demo_services import start_services  # noqa: E402
+from tui.signals import terminate_as_interrupt  # noqa: E402
 from tui.widgets.failures import FailureList, failure_key  # noqa: E402
 
 DETAIL_TEST = "tests/unit/test_auth.py::TestAuthService::test_token_expires_after_ttl"
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rsvg = require_rsvg()
         with (tempfile.TemporaryDirectory(prefix="claimcheck-shots-") as tmp,
-              _terminate_as_interrupt()):  # SIGTERM unwinds through the cleanup below
+              terminate_as_interrupt()):  # SIGTERM unwinds through the cleanup below
             project = copy_sample(Path(tmp))
             services = start_services(os.environ.get("DEMO_E2E_TOKEN") or "screenshot-token")
             _prepare_environment(services)

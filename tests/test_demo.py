@@ -226,3 +226,16 @@ def test_sample_copy_is_complete_and_leaves_the_package_untouched(tmp_path):
     copied = sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
     assert copied == shipped
     assert "scripts/run_tests.py" in copied and "pyproject.toml" in copied
+
+
+def test_the_screenshot_script_still_imports() -> None:
+    """`screenshots/make_screenshots.py` runs only by hand (it needs rsvg-convert): at least
+    its imports of the demo's internals must keep up with them."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "screenshots" / "make_screenshots.py"
+    spec = importlib.util.spec_from_file_location("make_screenshots", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.main)
