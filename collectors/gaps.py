@@ -39,7 +39,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from collectors.config import GapConfig
 from collectors.models import (
@@ -223,6 +223,23 @@ def gaps_for_test(
     if not gaps:
         return (default_gap(result.nodeid, phase_names),)
     return _configured_gaps(result.nodeid, result.markers, [_compile_gap(g) for g in gaps])
+
+
+def test_gap_namer(
+    gaps: Sequence[GapConfig], phase_names: Iterable[str] = ()
+) -> Callable[[str, Sequence[str]], tuple[str, ...]]:
+    """`gaps_for_test` with the configuration compiled once: (node id, markers) -> gap names.
+
+    For a report of 20,000 tests, where compiling per call would cost a tenth of a second.
+    """
+    if gaps:
+        matchers = [_compile_gap(gap) for gap in gaps]
+        return lambda nodeid, markers: _configured_gaps(nodeid, markers, matchers)
+    key = frozenset(name.lower() for name in phase_names)
+    return lambda nodeid, markers: (_default_gap_for_path(node_path(nodeid), key),)
+
+
+test_gap_namer.__test__ = False  # type: ignore[attr-defined]  # a factory, not a pytest test
 
 
 def gaps_for_path(

@@ -8,7 +8,7 @@ through `PYTHONPATH` and `PYTEST_ADDOPTS`, so a runner that swallows pytest's ex
 turn red tests green.
 
 A `pytest` phase is over, as far as evidence goes, when its session's `session_finish` line
-arrives: pytest-json-report has saved its file by then. Its process may need seconds more to
+arrives: pytest-json-report's document is on disk by then. Its process may need seconds more to
 tear down (pytest 8.4 runs `gc.collect()` five times at unconfigure, then the interpreter frees
 the whole heap), so the PhaseRun is built at once and the process becomes a *straggler*, reaped
 in the background. Whoever runs phases awaits `wait_for_stragglers()` (or `kill_stragglers()`)

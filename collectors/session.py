@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 from collectors import __version__
 from collectors.config import Config, ConfigError, PhaseConfig
 from collectors.discovery import uncollected_tests
-from collectors.gaps import gap_matrix, gaps_for_test
+from collectors.gaps import gap_matrix, test_gap_namer
 from collectors.health import port_findings, probe_all
 from collectors.judge import phase_findings
 from collectors.models import (
@@ -159,10 +159,10 @@ def assemble_report(
 
 def test_gaps(config: Config) -> Callable[[str, TestResult], list[str]]:
     """Per-test gap names for the JSON report, by the same rules as the matrix."""
-    phase_names = [phase.name for phase in config.phases]
+    namer = test_gap_namer(config.gaps, [phase.name for phase in config.phases])
 
     def gaps_of(phase: str, result: TestResult) -> list[str]:
-        return list(gaps_for_test(result, config.gaps, phase_names))
+        return list(namer(result.nodeid, result.markers))
 
     return gaps_of
 
