@@ -71,6 +71,13 @@ def test_version_and_help() -> None:
         assert flag in usage.stdout
 
 
+def test_python_m_tui_is_the_same_command() -> None:
+    """The README's fallback for a shell that does not find the `claimcheck` script."""
+    version = subprocess.run([sys.executable, "-m", "tui", "--version"],
+                             capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"claimcheck {__version__}"
+
+
 def test_bad_flag_is_a_usage_error_exit_4(tmp_path: Path) -> None:
     result = claimcheck(tmp_path, "--report", "--format", "yaml")
     assert result.returncode == 4
