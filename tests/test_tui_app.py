@@ -330,6 +330,19 @@ async def test_enter_on_a_failure_opens_the_detail_and_esc_goes_back() -> None:
             app.query_one(FailureList).keys)
 
 
+async def test_a_collection_error_detail_shows_no_run_time() -> None:
+    app = new_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await inject_scenario(app, pilot)
+        await pilot.press("3")
+        table = app.query_one(FailureList)
+        table.move_cursor(row=table.get_row_index(failure_key("unit", IMPORT_ERROR.path)))
+        await pilot.press("enter")
+        assert isinstance(app.screen, FailureDetailScreen)
+        facts = plain(app.screen.query_one("#detail-facts", Static))
+        assert "stage collect" in facts and "took" not in facts
+
+
 async def test_matrix_cell_filters_the_failure_list_and_esc_clears_it() -> None:
     app = new_app()
     async with app.run_test(size=(120, 40)) as pilot:

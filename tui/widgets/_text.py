@@ -43,11 +43,11 @@ def data_text(text: str | None, style: str = "", redact: Redact | None = None,
 
 
 def duration(seconds: float | None) -> str:
-    """Elapsed time the way a person reads it: 4.2s, 3:07, 1:02:03."""
+    """Elapsed time the way a person reads it, in at most 7 cells: 993ms, 4.2s, 3:07, 1:02:03."""
     if seconds is None:
         return ""
     if seconds < 1:
-        return f"{max(seconds, 0.0) * 1000:.0f} ms"
+        return f"{max(seconds, 0.0) * 1000:.0f}ms"  # as short as "4.2s": fits the 5-cell column
     if seconds < 10:
         return f"{seconds:.1f}s"
     whole = int(seconds)

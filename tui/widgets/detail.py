@@ -99,8 +99,9 @@ class FailureDetailScreen(Screen[None]):
         facts.append_text(data_text(where, "#79c0ff", self.redact))
         facts.append("   stage ", "dim")
         facts.append(result.when)
-        facts.append("   took ", "dim")
-        facts.append(duration(result.duration_s))
+        if result.when != "collect":  # a file that failed to import has no run time
+            facts.append("   took ", "dim")
+            facts.append(duration(result.duration_s))
         facts.append("\ngaps ", "dim")
         facts.append_text(data_text(", ".join(self.gaps) or "none", "bold"))
         if result.markers:
