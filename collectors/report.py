@@ -469,22 +469,42 @@ def _section(console: Console, title: str) -> None:
 def _text_phases(console: Console, report: RunReport, safe: Callable[[str | None], str]) -> None:
     """Counts in a table; each reason on its own line below, whole, so it never gets folded."""
     _section(console, "Phases")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("phase", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    longest = max((len(run.name) for run in report.phases), default=5)
+    table.add_column("phase", overflow="fold", min_width=min(24, longest))
     table.add_column("status", no_wrap=True)
-    for name in ("collected", "passed", "failed", "errors", "skipped", "xfail", "xpass"):
-        table.add_column(name, justify="right", no_wrap=True)
+    columns = _count_columns(report)
+    for header, _ in columns:
+        table.add_column(header, justify="right", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
     for run in report.phases:
-        c = run.counts
-        table.add_row(
-            Text(safe(run.name)), _styled(run.status), str(c.collected), str(c.passed),
-            Text(str(c.failed), style="red" if c.failed else ""),
-            Text(str(c.error), style="red" if c.error else ""),
-            str(c.skipped), str(c.xfailed), str(c.xpassed), _duration(run.duration_s),
-        )
+        cells = []
+        for header, field in columns:
+            value = getattr(run.counts, field)
+            red = field in ("failed", "error") and value
+            cells.append(Text(str(value), style="red" if red else ""))
+        table.add_row(Text(safe(run.name)), _styled(run.status), *cells,
+                      _duration(run.duration_s))
     console.print(table)
     _print_notes(console, ((run.name, run.status, _phase_note(run)) for run in report.phases), safe)
+
+
+# (header, Counts field); the optional ones get a column only when some phase has any, so the
+# table fits 100 columns and `collected` never silently includes tests that did not run.
+_ALWAYS_COUNTED = (("collected", "collected"), ("pass", "passed"), ("fail", "failed"),
+                   ("error", "error"), ("skip", "skipped"))
+_SOMETIMES_COUNTED = (("desel.", "deselected"), ("xfail", "xfailed"), ("xpass", "xpassed"))
+
+
+def _count_columns(report: RunReport) -> list[tuple[str, str]]:
+    present = {field for _, field in _SOMETIMES_COUNTED
+               if any(getattr(run.counts, field) for run in report.phases)}
+    columns = list(_ALWAYS_COUNTED[:1])
+    if "deselected" in present:
+        columns.append(_SOMETIMES_COUNTED[0])
+    columns += _ALWAYS_COUNTED[1:]
+    columns += [column for column in _SOMETIMES_COUNTED[1:] if column[1] in present]
+    return columns
 
 
 def _print_notes(console: Console, notes: Iterable[tuple[str, str, str]],
@@ -656,15 +676,15 @@ def render_markdown(
 
     if report.phases:
         out += ["", "### Phases", ""]
-        out.append(_md_row(["phase", "status", "collected", "passed", "failed", "errors",
-                            "skipped", "time", "note"]))
-        out.append(_md_row(["---", "---"] + ["---:"] * 6 + ["---"]))
+        columns = _count_columns(report)
+        out.append(_md_row(["phase", "status", *(header for header, _ in columns), "time",
+                            "note"]))
+        out.append(_md_row(["---", "---"] + ["---:"] * (len(columns) + 1) + ["---"]))
         for run in report.phases:
-            c = run.counts
             out.append(_md_row([
-                esc(run.name), esc(run.status), str(c.collected), str(c.passed),
-                str(c.failed), str(c.error), str(c.skipped), _duration(run.duration_s),
-                esc(_phase_note(run)),
+                esc(run.name), esc(run.status),
+                *(str(getattr(run.counts, field)) for _, field in columns),
+                _duration(run.duration_s), esc(_phase_note(run)),
             ]))
 
     if report.gaps:

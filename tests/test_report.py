@@ -292,8 +292,23 @@ def test_text_starts_with_the_verdict_and_exit_code() -> None:
 def test_text_shows_phase_counts_and_the_reason_a_phase_did_not_pass() -> None:
     text = render_text(red_report())
     unit_row = next(line for line in text.splitlines() if line.startswith("unit "))
-    assert unit_row.split() == ["unit", "failed", "5", "1", "1", "2", "1", "1", "0", "1.2", "s"]
+    # collected passed failed errors skipped xfail (no xpass column: no phase has one)
+    assert unit_row.split() == ["unit", "failed", "5", "1", "1", "2", "1", "1", "1.2", "s"]
     assert "  integration: blocked by auth: connection refused" in text.splitlines()
+
+
+def test_deselected_gets_a_column_only_when_something_was_deselected() -> None:
+    smoke = phase("staging", "failed", exit_code=0, collected=8, deselected=4, passed=1,
+                  failed=3)
+    text = render_text(make_report((smoke,)))
+    header = next(line for line in text.splitlines() if line.startswith("phase "))
+    row = next(line for line in text.splitlines() if line.startswith("staging "))
+    assert header.split()[:4] == ["phase", "status", "collected", "desel."]
+    assert row.split()[:5] == ["staging", "failed", "8", "4", "1"]
+    markdown = render_markdown(make_report((smoke,)))
+    assert "| phase | status | collected | desel. | pass |" in markdown
+    assert "| staging | failed | 8 | 4 | 1 | 3 |" in markdown
+    assert "desel." not in render_text(red_report()).split("Gaps x phases")[0]
 
 
 def test_text_gap_matrix_marks_cells_without_evidence_and_explains_the_legend() -> None:
@@ -391,7 +406,7 @@ def test_markdown_has_verdict_heading_tables_and_failures_in_details() -> None:
     md = render_markdown(red_report())
     lines = md.splitlines()
     assert lines[0] == "## claimcheck: ❌ red (exit 1)"
-    assert "| unit | failed | 5 | 1 | 1 | 2 | 1 | 1.2 s |  |" in lines
+    assert "| unit | failed | 5 | 1 | 1 | 2 | 1 | 1 | 1.2 s |  |" in lines
     assert "| auth (Login \\| tokens) | red | 3/12 | — |" in lines
     assert "| billing | no-evidence | no evidence | — |" in lines  # a title that only restates the name is not repeated
     details = lines.index("<details>")
