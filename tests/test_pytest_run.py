@@ -949,3 +949,34 @@ def test_plugin_writes_session_finish_after_every_plain_sessionfinish(make_proje
     assert finish["json_report_saved"] is True
     recorded = json.loads(Path(finish["json_report"]).read_text(encoding="utf-8"))
     assert recorded["summary"]["passed"] == 1 and recorded["summary"]["failed"] == 1
+
+
+async def test_a_teardown_error_after_a_failed_call_keeps_both_tracebacks(make_project) -> None:
+    """pytest reports such a test twice (FAILED, then ERROR); claimcheck once, as the error
+    pytest-json-report records, with the assertion that failed first still in its traceback."""
+    root = make_project({
+        "tests/test_td.py": """
+            import pytest
+
+            @pytest.fixture
+            def broken_teardown():
+                yield
+                raise RuntimeError("teardown broke")
+
+            def test_both(broken_teardown):
+                assert 1 == 2, "the real failure"
+
+            def test_teardown_only(broken_teardown):
+                pass
+        """,
+    })
+    result = await run(root, pytest_args=("tests",))
+    by_id = {test.nodeid: test for test in result.tests}
+    both = by_id["tests/test_td.py::test_both"]
+    assert both.outcome == "error" and both.when == "teardown"
+    assert both.message == "RuntimeError: teardown broke"
+    assert both.longrepr is not None
+    assert both.longrepr.index("the real failure") < both.longrepr.index("teardown broke")
+    assert "then its teardown errored" in both.longrepr
+    only = by_id["tests/test_td.py::test_teardown_only"]
+    assert only.outcome == "error" and "then its" not in (only.longrepr or "")

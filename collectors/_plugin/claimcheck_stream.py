@@ -158,13 +158,16 @@ class _WorkerSide:
 class _Partial:
     """A test whose setup/call/teardown reports are still arriving."""
 
-    __slots__ = ("duration", "decider", "rank", "superseded")
+    __slots__ = ("duration", "decider", "rank", "superseded", "earlier_failure")
 
     def __init__(self) -> None:
         self.superseded = False
         self.duration = 0.0
         self.decider: Any = None
         self.rank = -1
+        # A failed call that a teardown error then outranked: its traceback is kept, because
+        # the assertion is usually what the person needs to see first.
+        self.earlier_failure: Any = None
 
 
 class _Writer:
@@ -413,6 +416,9 @@ class _Writer:
         partial.duration += report.duration
         rank = _rank(report)
         if rank > partial.rank:
+            previous = partial.decider
+            if previous is not None and previous.failed:
+                partial.earlier_failure = previous
             partial.rank, partial.decider = rank, report
         if report.when == "teardown" or report.when not in ("setup", "call"):
             del self.partial[report.nodeid]
@@ -441,7 +447,8 @@ class _Writer:
             "message": message,
             "path": path,
             "line": line,
-            "longrepr": _bounded(decider.longreprtext, LONGREPR_LIMIT) if bad else None,
+            "longrepr": _bounded(_longrepr_of(decider, partial.earlier_failure),
+                                 LONGREPR_LIMIT) if bad else None,
             "sections": ([[title, _bounded(text, SECTION_LIMIT)] for title, text in last.sections]
                          if bad else []),
             "markers": list(markers),
@@ -451,6 +458,16 @@ class _Writer:
 
 # ----------------------------------------------------------------------------------------
 # Folding reports into one outcome, the way pytest-json-report and pytest's summary do.
+
+
+def _longrepr_of(decider: Any, earlier_failure: Any) -> str:
+    """The deciding report's traceback, after the call failure it outranked, if any (pytest
+    itself reports that test twice: FAILED for the call, ERROR for the teardown)."""
+    text = decider.longreprtext
+    if earlier_failure is None:
+        return text
+    return (f"{earlier_failure.longreprtext}\n\n"
+            f"--- the test failed (above), then its {decider.when} errored ---\n\n{text}")
 
 
 def _rank(report: Any) -> int:
