@@ -495,3 +495,16 @@ def uncollected_tests(
     for scan, explicit in scans:
         findings += _findings_for(scan, settings, phase, explicit, inherited)
     return findings
+
+
+def marker_line(root: Path, relpath: str, marker: str) -> int | None:
+    """The first line of `relpath` that uses `@pytest.mark.<marker>` (or `mark.<marker>`)."""
+    pattern = re.compile(rf"\bmark\.{re.escape(marker)}\b")
+    try:
+        with open(root / relpath, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, start=1):
+                if pattern.search(text):
+                    return number
+    except OSError:
+        return None
+    return None

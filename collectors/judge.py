@@ -23,7 +23,7 @@ import re
 import shlex
 from collections import Counter
 from pathlib import PurePosixPath
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from collectors.models import CollectionError, Finding, PhaseRun, PytestSettings, WarningRecord
 
@@ -389,7 +389,12 @@ def _typo_hint(marker: str, settings: PytestSettings | None) -> str:
     return f" If it is a typo of the registered '{close[0]}', fix the spelling instead."
 
 
-def unregistered_markers(run: PhaseRun) -> list[Finding]:
+MarkerLine = Callable[[str, str], "int | None"]  # (file, marker) -> first line using it
+
+
+def unregistered_markers(run: PhaseRun, marker_line: MarkerLine | None = None) -> list[Finding]:
+    """`marker_line` finds the line of a marker pytest named without one (a strict-markers
+    collection error has none); the caller brings it, as reading files is not the judge's."""
     findings: list[Finding] = []
     strict = bool(run.settings and run.settings.strict_markers)
     for marker, uses in _marker_uses(run).items():
@@ -397,6 +402,8 @@ def unregistered_markers(run: PhaseRun) -> list[Finding]:
         broken = sorted({path for path, _, errored in uses if errored})
         located = next(((path, line) for path, line, _ in uses if line is not None), None)
         path, line = located if located is not None else (uses[0][0], None)
+        if line is None and marker_line is not None:
+            line = marker_line(path, marker)
         where = f"{path}:{line}" if line is not None else path
         if broken:
             effect = (
@@ -473,14 +480,14 @@ def deprecations(run: PhaseRun) -> list[Finding]:
 # ----------------------------------------------------------------------------------------
 
 
-def phase_findings(run: PhaseRun) -> list[Finding]:
+def phase_findings(run: PhaseRun, marker_line: MarkerLine | None = None) -> list[Finding]:
     """Every finding for one phase, most fundamental first."""
     findings: list[Finding] = []
     for single in (false_green(run), no_tests(run)):
         if single is not None:
             findings.append(single)
     findings += import_errors(run)
-    findings += unregistered_markers(run)
+    findings += unregistered_markers(run, marker_line)
     findings += deprecations(run)
     return findings
 

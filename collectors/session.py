@@ -7,13 +7,14 @@ verdict in CI are computed by the same code from the same evidence.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from collectors import __version__
 from collectors.config import Config, ConfigError, PhaseConfig
-from collectors.discovery import uncollected_tests
+from collectors.discovery import marker_line, uncollected_tests
 from collectors.gaps import gap_matrix, test_gap_namer
 from collectors.health import port_findings, probe_all
 from collectors.judge import phase_findings
@@ -101,8 +102,9 @@ def collect_findings(
 ) -> tuple[Finding, ...]:
     """Every finding the evidence supports, each reported once."""
     findings: list[Finding] = []
+    locate = functools.partial(marker_line, config.root)
     for run in runs:
-        findings.extend(phase_findings(run))
+        findings.extend(phase_findings(run, locate))
     audited: set[tuple[str, ...]] = set()
     for run in runs:
         if run.settings is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from collectors.discovery import marker_line
 from collectors.judge import (
     import_key,
     import_line,
@@ -608,6 +610,10 @@ def test_real_pytest_strict_markers_collection_error(tmp_path: Path) -> None:
     assert finding.files == ("tests/integration/test_scale.py",)
     assert "Under --strict-markers it turned 1 whole file into a collection error" in \
         finding.message
+    assert finding.line is None  # pytest's error names no line...
+    [located] = phase_findings(run, functools.partial(marker_line, root))
+    assert (located.path, located.line) == ("tests/integration/test_scale.py", 6)  # ...the file does
+    assert "is used (tests/integration/test_scale.py:6)" in located.message
 
 
 def test_real_pytest_nothing_collected(tmp_path: Path) -> None:
