@@ -335,8 +335,10 @@ class _OutputTail:
             self.partial = self.partial[-64_000:]
 
     def text(self) -> str:
+        """At most `limit` lines, the one still being written (no newline yet) included."""
         lines = list(self.lines)
         if self.partial:
+            lines = lines[1:] if len(lines) == self.lines.maxlen else lines
             lines.append(self.partial.decode("utf-8", "replace"))
         return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from collectors.pytest_run import (
     ENV_DIR,
     PLUGIN_DIR,
     Straggler,
+    _OutputTail,
     _Phase,
     build_command,
     judge_status,
@@ -186,3 +187,12 @@ def test_a_straggler_contradicts_its_session_when_it_ends_otherwise(returncode, 
                                                                      contradicts):
     straggler = Straggler("unit", 7, session_exit=1, returncode=returncode, killed=killed)
     assert straggler.contradicts_session is contradicts
+
+
+def test_output_tail_keeps_at_most_its_limit_with_a_line_still_being_written() -> None:
+    """A phase is judged while pytest may still print: the unfinished line counts too."""
+    tail = _OutputTail(limit=3)
+    tail.feed(b"one\ntwo\nthree\nfour\nfi")
+    assert tail.text().splitlines() == ["three", "four", "fi"]
+    tail.feed(b"ve\n")
+    assert tail.text().splitlines() == ["three", "four", "five"]
