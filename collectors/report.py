@@ -507,6 +507,11 @@ def _count_columns(report: RunReport) -> list[tuple[str, str]]:
     return columns
 
 
+def _files_not_named(finding: Finding) -> list[str]:
+    """The finding's files that neither its location nor its message already names."""
+    return [f for f in finding.files if f != finding.path and f not in finding.message]
+
+
 def _print_notes(console: Console, notes: Iterable[tuple[str, str, str]],
                  safe: Callable[[str | None], str]) -> None:
     """`  name: note` lines under a table, so long reasons and details wrap instead of being cut."""
@@ -554,7 +559,7 @@ def _text_findings(console: Console, report: RunReport, safe: Callable[[str | No
                 line.append(f"{safe(where)}: ", style="dim")
             line.append(safe(finding.message))  # its message says what it counts, in words
             console.print(line, soft_wrap=True)
-            extra = [f for f in finding.files if f != finding.path]
+            extra = _files_not_named(finding)
             if extra:
                 shown = ", ".join(safe(f) for f in extra[:10])
                 more = f" and {len(extra) - 10} more" if len(extra) > 10 else ""
@@ -712,7 +717,7 @@ def render_markdown(
                 if where:
                     bits.append(md_code(r(where)))
                 bits.append(esc(finding.message))
-                extra = [f for f in finding.files if f != finding.path]
+                extra = _files_not_named(finding)
                 if extra:
                     shown = ", ".join(md_code(r(f)) for f in extra[:10])
                     more = f" and {len(extra) - 10} more" if len(extra) > 10 else ""

@@ -562,3 +562,18 @@ def test_report_module_does_not_import_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+def test_findings_list_only_the_files_their_message_does_not_already_name() -> None:
+    named = Finding(kind="import-error", phase="unit", path="tests/a.py", line=3,
+                    message="No module named 'x' — 2 test files cannot be collected: "
+                            "tests/a.py, tests/b.py.",
+                    files=("tests/a.py", "tests/b.py"), count=2)
+    unnamed = Finding(kind="deprecation", phase="unit", path="tests/c.py", line=1,
+                      message="DeprecationWarning raised 2 times: old api.",
+                      files=("tests/c.py", "tests/d.py"), count=2)
+    report = make_report((phase(passed=1),), findings=(named, unnamed))
+    text_lines = render_text(report).splitlines()
+    assert [line.strip() for line in text_lines if "files:" in line] == ["files: tests/d.py"]
+    markdown = render_markdown(report)
+    assert markdown.count("(files:") == 1 and "(files: `tests/d.py`)" in markdown
