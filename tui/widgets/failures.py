@@ -306,7 +306,8 @@ class FailureList(ScrollView, can_focus=True):
                 result.path or "")
             cells["where"] = data_text(where, "dim", self.redact, one_line=True,
                                        limit=WHERE_WIDTH, keep_tail=True)
-            cells["time"] = Text(duration(result.duration_s), "dim")
+            ran = result.when != "collect"  # a file that failed to import has no run time
+            cells["time"] = Text(duration(result.duration_s) if ran else "", "dim")
         return cells
 
     def _line(self, cells: dict[str, Text], widths: dict[str, int]) -> Text:
