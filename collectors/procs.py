@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 
 import psutil
 
 from collectors.models import Listener
+
+POLL_S = 0.02  # how often a dying process is looked at
 
 
 def kill_tree(pid: int, timeout: float = 3.0) -> list[int]:
@@ -31,15 +34,37 @@ def kill_tree(pid: int, timeout: float = 3.0) -> list[int]:
             proc.send_signal(signal.SIGTERM)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    alive = _wait_dead(procs, timeout)
     for proc in alive:
         try:
             proc.kill()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     if alive:
-        psutil.wait_procs(alive, timeout=timeout)
+        _wait_dead(alive, timeout)
     return [proc.pid for proc in procs]
+
+
+def _wait_dead(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each process has died; the ones still running after `timeout`.
+
+    A zombie counts as dead, and nothing here reaps it (psutil.wait_procs would): the exit
+    status of claimcheck's own child belongs to whoever started it - asyncio's child watcher
+    logs "Unknown child process" when someone else collected it first.
+    """
+    deadline = time.monotonic() + timeout
+    alive = [proc for proc in procs if _running(proc)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        alive = [proc for proc in alive if _running(proc)]
+    return alive
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 def descendants(pid: int | None = None) -> list[psutil.Process]:

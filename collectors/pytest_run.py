@@ -278,9 +278,12 @@ class _StreamTail:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self.files: dict[str, tuple[Any, bytearray]] = {}
+        self.closed = False
 
     def poll(self) -> list[tuple[str, dict[str, Any]]]:
         events: list[tuple[str, dict[str, Any]]] = []
+        if self.closed:
+            return events  # reopening would read every line again
         try:
             names = sorted(name for name in os.listdir(self.directory) if name.endswith(".jsonl"))
         except OSError:
@@ -314,6 +317,7 @@ class _StreamTail:
         return events
 
     def close(self) -> None:
+        self.closed = True
         for handle, _ in self.files.values():
             handle.close()
         self.files.clear()
@@ -666,12 +670,25 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
     stream = _StreamTail(stream_dir)
     emit(PhaseStarted(phase.name, tuple(argv), started_at))
 
-    def finish(**kwargs: Any) -> PhaseRun:
+    def last_events() -> None:
         for key, event in stream.poll():
             state.handle(key, event)
         stream.close()
+
+    def finish(**kwargs: Any) -> PhaseRun:
+        last_events()
         run = state.build(argv=argv, started_at=started_at,
                           duration_s=time.monotonic() - clock, output_tail=tail.text(), **kwargs)
+        emit(PhaseFinished(phase.name, run))
+        return run
+
+    async def finish_off_loop(**kwargs: Any) -> PhaseRun:
+        """`finish`, with the build (reading pytest-json-report's file, 0.2 s at 20,000
+        tests) on a worker thread, so the loop - the TUI's keys - keeps answering."""
+        last_events()
+        run = await asyncio.to_thread(
+            state.build, argv=argv, started_at=started_at, duration_s=time.monotonic() - clock,
+            output_tail=tail.text(), **kwargs)
         emit(PhaseFinished(phase.name, run))
         return run
 
@@ -711,7 +728,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                 # the exit would cost seconds on every large run. The straggler's own exit is
                 # still recorded, and `wait_for_stragglers` returns it.
                 _adopt_straggler(phase.name, status, proc, waiter, drainer)
-                return finish(exit_code=status)
+                return await finish_off_loop(exit_code=status)
             if deadline is not None and time.monotonic() >= deadline:
                 await _kill(proc.pid)
                 await _settle(waiter, drainer)
@@ -727,7 +744,11 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         stream.close()
         raise
     await _settle(waiter, drainer)
-    return finish(exit_code=proc.returncode)
+    try:
+        return await finish_off_loop(exit_code=proc.returncode)
+    except asyncio.CancelledError:
+        finish(exit_code=None, cancelled=True)  # the evidence so far, judged as interrupted
+        raise
 
 
 # ----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import os
 import signal
 import sys
@@ -898,6 +899,12 @@ class ClaimcheckApp(App[int]):
 
     @while_shown
     def _tick(self) -> None:
+        if self.plan_running:
+            # While results pile up, a full cyclic collection over them took 50-120 ms at
+            # 10,000-20,000 results (bench_tui.py --suite), long enough to hold a key back.
+            # Frozen objects are skipped by the cyclic GC; reference counting still frees
+            # them. `_mark_plan_done` thaws them.
+            gc.freeze()
         with self.batch_update():
             self._refresh_header()
             for name, live in self.phases.items():
@@ -1222,6 +1229,7 @@ class ClaimcheckApp(App[int]):
 
     def _mark_plan_done(self) -> None:
         self.plan_running = False
+        gc.unfreeze()
         self.finished_at = self.clock()
         self._refresh_header()
         self._judge()
