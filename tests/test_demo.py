@@ -87,9 +87,10 @@ def start_demo(tmp_path):
     """Start `claimcheck demo ARGS...` with a known token; always ends it."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(*args: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    def start(*args: str, env_extra: dict[str, str] | None = None,
+              ) -> tuple[subprocess.Popen[bytes], Path, Path]:
         out, err = tmp_path / "stdout", tmp_path / "stderr"
-        env = {**os.environ, "DEMO_E2E_TOKEN": TOKEN, "NO_COLOR": "1"}
+        env = {**os.environ, "DEMO_E2E_TOKEN": TOKEN, "NO_COLOR": "1", **(env_extra or {})}
         process = subprocess.Popen(
             [sys.executable, "-m", "tui.cli", "demo", *args],
             stdout=out.open("wb"), stderr=err.open("wb"), stdin=subprocess.DEVNULL,
@@ -170,8 +171,15 @@ def test_demo_report_shows_the_incident_and_leaves_nothing_running(start_demo):
     assert not Path(report["project"]).exists()
 
 
-def test_sigterm_mid_run_ends_the_demo_and_everything_it_started(start_demo):
-    process, out, err = start_demo("--report", "--format", "json")
+def test_sigterm_mid_run_ends_the_demo_and_everything_it_started(start_demo, tmp_path):
+    # Every pytest session of the demo sleeps at its start (a plugin passed the way a user's
+    # PYTEST_ADDOPTS would be), so the SIGTERM below surely lands mid-phase.
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow_session.py").write_text(
+        "import time\n\ndef pytest_sessionstart(session):\n    time.sleep(60)\n")
+    process, out, err = start_demo("--report", "--format", "json", env_extra={
+        "PYTHONPATH": str(plugins), "PYTEST_ADDOPTS": "-p slow_session"})
     watcher = Watcher(process.pid)
     try:
         # Mid-run: services are up and a phase's pytest is running.
