@@ -261,7 +261,9 @@ async def test_injected_run_fills_every_panel() -> None:
         events = "\n".join(line.plain for line in app.query_one(EventStream).kept)
         assert "order.created" in events and "unit failed" in events
         assert "auth down" in events
-        assert app.query_one(VerdictHeader).verdict == "running"
+        header = app.query_one(VerdictHeader)
+        assert header.verdict == "running"
+        assert "services 1/3 up" in header.detail  # api up, auth down, events not sampled
 
 
 async def test_verdict_comes_from_the_assembled_report() -> None:

@@ -842,12 +842,15 @@ class ClaimcheckApp(App[int]):
         header.elapsed_s = self._elapsed()
         done = sum(1 for live in self.phases.values() if live.run is not None)
         running = [name for name, live in self.phases.items() if live.status == RUNNING]
+        parts = []
         if running:
-            header.detail = f"running {running[0]} · {done}/{len(self.phases)} phases done"
+            parts.append(f"running {running[0]} · {done}/{len(self.phases)} phases done")
         elif self.report is not None:
-            header.detail = f"{done}/{len(self.phases)} phases"
-        else:
-            header.detail = ""
+            parts.append(f"{done}/{len(self.phases)} phases")
+        if self.samples:  # at a glance, also where the services panel is folded away (80x24)
+            up = sum(1 for sample in self.samples.values() if sample.status == "up")
+            parts.append(f"services {up}/{len(self.config.services)} up")
+        header.detail = " · ".join(parts)
 
     def _view(self, live: PhaseLive) -> PhaseView:
         if live.status == RUNNING and live.started_at is not None:
