@@ -43,12 +43,13 @@ class Watcher:
             except psutil.NoSuchProcess:
                 return
             for child in children:
-                if child.pid not in self.seen:
-                    self.seen[child.pid] = child
-                    try:
-                        self.cmdlines[child.pid] = " ".join(child.cmdline())
-                    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                        self.cmdlines[child.pid] = ""
+                self.seen.setdefault(child.pid, child)
+                try:
+                    # Read again each time: right after fork, before exec, a child still
+                    # shows its parent's command line.
+                    self.cmdlines[child.pid] = " ".join(child.cmdline())
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    self.cmdlines.setdefault(child.pid, "")
             time.sleep(0.02)
 
     def saw(self, fragment: str) -> bool:
