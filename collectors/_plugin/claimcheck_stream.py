@@ -311,8 +311,9 @@ class _Writer:
         pytest-json-report (a plain `tryfirst` one) has built its report (saved here) and any
         plugin that rewrites `session.exitstatus` there has done so: claimcheck builds its
         result from this line without waiting for the process to exit (`json_report_saved`
-        says whether the file was on disk when the line was written). `trylast` makes this the innermost wrapper, so
-        it comes before the terminal summary, which pytest prints in its own wrapper. After
+        says whether the file was on disk when the line was written). `trylast` makes this the
+        innermost wrapper, so it comes before the terminal summary, which pytest prints in its
+        own wrapper. After
         this line the process only tears down (unconfigure, the interpreter freeing its heap),
         which at 20,000 tests takes seconds and changes no test's result. An old-style
         `hookwrapper`, not `wrapper=True`, because a project may run a pluggy older than 1.1.
