@@ -67,6 +67,15 @@ def _running(proc: psutil.Process) -> bool:
         return False
 
 
+def kill_descendants(timeout: float = 3.0) -> None:
+    """End the process tree of every living child of this process (the clean-up backstop)."""
+    for child in descendants():
+        try:
+            kill_tree(child.pid, timeout=timeout)
+        except psutil.Error:
+            continue  # gone, or not ours to end, meanwhile
+
+
 def descendants(pid: int | None = None) -> list[psutil.Process]:
     """Living descendants of `pid` (this process by default)."""
     try:

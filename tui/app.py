@@ -153,11 +153,9 @@ def _select(config: Config, names: Sequence[str] | None) -> tuple[PhaseConfig, .
 
 def _kill_descendants() -> None:
     """Belt and braces: end anything still alive that claimcheck started (pytest, workers...)."""
-    from collectors.procs import descendants, kill_tree
+    from collectors.procs import kill_descendants
 
-    for proc in descendants():
-        with contextlib.suppress(Exception):
-            kill_tree(proc.pid, timeout=2.0)
+    kill_descendants(timeout=2.0)
 
 
 # ----------------------------------------------------------------------------------------

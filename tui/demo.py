@@ -13,12 +13,11 @@ import atexit
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
 
-from collectors.procs import descendants, kill_tree
+from collectors.procs import kill_descendants
 from tui.cli import Options
 from tui.demo_services import DemoServices, start_services
 from tui.signals import signals_ignored, terminate_as_interrupt
@@ -89,5 +88,4 @@ def _end_leftovers() -> None:
     The phase runner kills its own trees when cancelled; this is the backstop for the paths
     where it never got the chance (an exception while starting, a second signal).
     """
-    for child in descendants():
-        kill_tree(child.pid, timeout=3.0)
+    kill_descendants(timeout=3.0)

@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from collectors.procs import descendants, kill_tree
+from collectors.procs import kill_descendants
 from tui.cli import EXIT_OK, EXIT_USAGE, Options
 
 TITLE = "claimcheck"
@@ -96,8 +96,7 @@ def run_serve(options: Options, demo: bool = False) -> int:
 
 
 def _end_sessions() -> None:
-    for child in descendants():
-        kill_tree(child.pid, timeout=3.0)
+    kill_descendants(timeout=3.0)
 
 
 def _server_class() -> type:
