@@ -220,9 +220,7 @@ def gaps_for_test(
     result: TestResult, gaps: Sequence[GapConfig], phase_names: Iterable[str] = ()
 ) -> tuple[str, ...]:
     """Every gap a test belongs to; ``("unassigned",)`` when none match."""
-    if not gaps:
-        return (default_gap(result.nodeid, phase_names),)
-    return _configured_gaps(result.nodeid, result.markers, [_compile_gap(g) for g in gaps])
+    return test_gap_namer(gaps, phase_names)(result.nodeid, result.markers)
 
 
 def test_gap_namer(
@@ -246,9 +244,7 @@ def gaps_for_path(
     path: str, gaps: Sequence[GapConfig], phase_names: Iterable[str] = ()
 ) -> tuple[str, ...]:
     """The gaps a collection error (or any node id without markers) belongs to."""
-    if not gaps:
-        return (default_gap(path, phase_names),)
-    return _configured_gaps(path, (), [_compile_gap(gap) for gap in gaps])
+    return test_gap_namer(gaps, phase_names)(path, ())
 
 
 # ----------------------------------------------------------------------------------------
