@@ -489,22 +489,18 @@ def _text_phases(console: Console, report: RunReport, safe: Callable[[str | None
     _print_notes(console, ((run.name, run.status, _phase_note(run)) for run in report.phases), safe)
 
 
-# (header, Counts field); the optional ones get a column only when some phase has any, so the
-# table fits 100 columns and `collected` never silently includes tests that did not run.
-_ALWAYS_COUNTED = (("collected", "collected"), ("pass", "passed"), ("fail", "failed"),
-                   ("error", "error"), ("skip", "skipped"))
-_SOMETIMES_COUNTED = (("desel.", "deselected"), ("xfail", "xfailed"), ("xpass", "xpassed"))
+# (header, Counts field, always shown). The others get a column only when some phase has any,
+# so the table fits 100 columns and `collected` never silently includes tests that did not run.
+_COUNT_COLUMNS = (
+    ("collected", "collected", True), ("desel.", "deselected", False),
+    ("pass", "passed", True), ("fail", "failed", True), ("error", "error", True),
+    ("skip", "skipped", True), ("xfail", "xfailed", False), ("xpass", "xpassed", False),
+)
 
 
 def _count_columns(report: RunReport) -> list[tuple[str, str]]:
-    present = {field for _, field in _SOMETIMES_COUNTED
-               if any(getattr(run.counts, field) for run in report.phases)}
-    columns = list(_ALWAYS_COUNTED[:1])
-    if "deselected" in present:
-        columns.append(_SOMETIMES_COUNTED[0])
-    columns += _ALWAYS_COUNTED[1:]
-    columns += [column for column in _SOMETIMES_COUNTED[1:] if column[1] in present]
-    return columns
+    return [(header, field) for header, field, always in _COUNT_COLUMNS
+            if always or any(getattr(run.counts, field) for run in report.phases)]
 
 
 def _files_not_named(finding: Finding) -> list[str]:
