@@ -675,20 +675,21 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
             state.handle(key, event)
         stream.close()
 
-    def finish(**kwargs: Any) -> PhaseRun:
+    def build_args(**kwargs: Any) -> dict[str, Any]:
+        """Read on the loop: the output tail is still being fed by the drainer."""
         last_events()
-        run = state.build(argv=argv, started_at=started_at,
-                          duration_s=time.monotonic() - clock, output_tail=tail.text(), **kwargs)
+        return dict(argv=argv, started_at=started_at, duration_s=time.monotonic() - clock,
+                    output_tail=tail.text(), **kwargs)
+
+    def finish(**kwargs: Any) -> PhaseRun:
+        run = state.build(**build_args(**kwargs))
         emit(PhaseFinished(phase.name, run))
         return run
 
     async def finish_off_loop(**kwargs: Any) -> PhaseRun:
         """`finish`, with the build (reading pytest-json-report's file, 0.2 s at 20,000
         tests) on a worker thread, so the loop - the TUI's keys - keeps answering."""
-        last_events()
-        run = await asyncio.to_thread(
-            state.build, argv=argv, started_at=started_at, duration_s=time.monotonic() - clock,
-            output_tail=tail.text(), **kwargs)
+        run = await asyncio.to_thread(state.build, **build_args(**kwargs))
         emit(PhaseFinished(phase.name, run))
         return run
 
