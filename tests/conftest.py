@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +27,10 @@ def make_project(tmp_path: Path):
         return write_project(tmp_path / name, files)
 
     return make
+
+
+async def workers_done(app: Any) -> None:
+    """Wait for every worker of a Textual app; one a newer judgement superseded (cancelled)
+    counts as done, where `app.workers.wait_for_complete()` would raise."""
+    await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
+                         return_exceptions=True)

@@ -29,6 +29,7 @@ from collectors.models import (
     TestResult,
     TestsCollected,
 )
+from tests.conftest import workers_done
 from tui import app as app_module
 from tui.app import ClaimcheckApp, counts_of, merge_runs
 from tui.widgets.detail import FailureDetailScreen
@@ -46,12 +47,6 @@ NOW = T0 + 42.0
 SECRET = "s3cr3t-token-value"
 MARKUP_ID = "tests/unit/test_auth.py::test_login[bold red]"
 ESCAPE_OUTPUT = "before\x1b[2J\x1b[H\x1b]0;pwned\x07after\r\n"
-
-
-async def workers_done(app: ClaimcheckApp) -> None:
-    """Wait for every worker; one a newer judgement superseded (cancelled) counts as done."""
-    await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
-                         return_exceptions=True)
 
 
 
@@ -304,14 +299,20 @@ async def test_escape_sequences_in_captured_output_are_neutralised() -> None:
         assert "\x1b" not in app.export_screenshot()
 
 
+async def enter_on_failure(app: ClaimcheckApp, pilot: Any, key: str) -> FailureList:
+    """Focus the failure list (3), move to `key` and press Enter; the list."""
+    await pilot.press("3")
+    table = app.query_one(FailureList)
+    table.move_cursor(row=table.get_row_index(key))
+    await pilot.press("enter")
+    return table
+
+
 async def test_enter_on_a_failure_opens_the_detail_and_esc_goes_back() -> None:
     app = new_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await inject_scenario(app, pilot)
-        await pilot.press("3")
-        table = app.query_one(FailureList)
-        table.move_cursor(row=table.get_row_index(failure_key("unit", MARKUP_ID)))
-        await pilot.press("enter")
+        await enter_on_failure(app, pilot, failure_key("unit", MARKUP_ID))
         assert isinstance(app.screen, FailureDetailScreen)
         assert app.screen.result.nodeid == MARKUP_ID
         traceback = plain(app.screen.query_one("#detail-traceback", Static))
@@ -336,10 +337,7 @@ async def test_a_collection_error_detail_shows_no_run_time() -> None:
     app = new_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await inject_scenario(app, pilot)
-        await pilot.press("3")
-        table = app.query_one(FailureList)
-        table.move_cursor(row=table.get_row_index(failure_key("unit", IMPORT_ERROR.path)))
-        await pilot.press("enter")
+        table = await enter_on_failure(app, pilot, failure_key("unit", IMPORT_ERROR.path))
         assert isinstance(app.screen, FailureDetailScreen)
         facts = plain(app.screen.query_one("#detail-facts", Static))
         assert "stage collect" in facts and "took" not in facts

@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from collectors.config import load_config
+from tests.conftest import workers_done
 from tui.app import ClaimcheckApp
 from tui.cli import Options
 from tui.widgets.failures import FailureList, failure_key
@@ -73,12 +74,6 @@ def test_sleeps_a_minute():
 def test_sleeps_too():
     time.sleep(60)
 '''
-
-
-async def workers_done(app: ClaimcheckApp) -> None:
-    """Wait for every worker; one a newer judgement superseded (cancelled) counts as done."""
-    await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
-                         return_exceptions=True)
 
 
 
