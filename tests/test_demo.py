@@ -130,6 +130,9 @@ def test_demo_report_shows_the_incident_and_leaves_nothing_running(start_demo):
     assert phases["integration"]["status"] in ("failed", "error")
     assert phases["staging"]["status"] == "failed"
     assert phases["staging"]["exit_code"] == 0  # the team's runner swallowed pytest's status
+    # Its second session ("-m smoke") selects none of the 4 tests the first one ran.
+    assert (phases["staging"]["counts"]["collected"], phases["staging"]["counts"]["deselected"]) \
+        == (8, 4)
     assert phases["e2e"]["status"] == "blocked" and "backend" in phases["e2e"]["reason"]
 
     findings: dict[str, list[dict]] = {}
