@@ -51,9 +51,9 @@ WATCH_INTERVAL_S = 0.01
 CLAIMCHECK_WRAPPER = """\
 import json, os, resource, sys
 if os.environ.get("BENCH_STREAM_ONLY") == "1":
-    import collectors.pytest_run
-    collectors.pytest_run.USE_JSON_REPORT = False
-from tui.cli import main
+    import claimcheck.collectors.pytest_run
+    claimcheck.collectors.pytest_run.USE_JSON_REPORT = False
+from claimcheck.tui.cli import main
 try:
     code = main(sys.argv[2:])
 finally:

@@ -31,9 +31,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collectors.config import ServiceConfig, parse_config  # noqa: E402
-from collectors.health import probe_all, stream_events  # noqa: E402
-from collectors.models import StreamEvent  # noqa: E402
+from claimcheck.collectors.config import ServiceConfig, parse_config  # noqa: E402
+from claimcheck.collectors.health import probe_all, stream_events  # noqa: E402
+from claimcheck.collectors.models import StreamEvent  # noqa: E402
 
 HOST = "127.0.0.1"
 TIMEOUT_S = 2.0

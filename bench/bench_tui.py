@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors.config import Config, GapConfig, PhaseConfig, load_config  # noqa: E402
-from collectors.models import (  # noqa: E402
+from claimcheck.collectors.config import Config, GapConfig, PhaseConfig, load_config  # noqa: E402
+from claimcheck.collectors.models import (  # noqa: E402
     Counts,
     PhaseFinished,
     PhaseRun,
@@ -42,9 +42,9 @@ from collectors.models import (  # noqa: E402
     TestResult,
     TestsCollected,
 )
-from tui.app import ClaimcheckApp  # noqa: E402
-from tui.widgets.events import EventStream  # noqa: E402
-from tui.widgets.failures import FailureList  # noqa: E402
+from claimcheck.tui.app import ClaimcheckApp  # noqa: E402
+from claimcheck.tui.widgets.events import EventStream  # noqa: E402
+from claimcheck.tui.widgets.failures import FailureList  # noqa: E402
 
 LONGREPR = "\n".join(
     ["    def test_it(client):"]
@@ -184,7 +184,7 @@ async def bench_suite(count: int, size: tuple[int, int]) -> dict:
     # Both sides are timed to the moment the evidence is there: the JSON report on disk, and
     # the app's assembled report (either may still be reaping pytest's teardown after that).
     started = time.time()
-    subprocess.run([sys.executable, "-m", "tui.cli", "--report", "--format", "json",
+    subprocess.run([sys.executable, "-m", "claimcheck", "--report", "--format", "json",
                     "--output", str(work / "report.json"), "--project", str(suite)],
                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     report_s = (work / "report.json").stat().st_mtime - started

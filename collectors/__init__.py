@@ -3,4 +3,6 @@
 Nothing in this package imports Textual; the headless report and the TUI share it.
 """
 
-__version__ = "0.1.0"
+from claimcheck import __version__
+
+__all__ = ["__version__"]

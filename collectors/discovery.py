@@ -32,8 +32,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from collectors.judge import inifile_name, plural
-from collectors.models import Finding, PytestSettings
+from claimcheck.collectors.judge import inifile_name, plural
+from claimcheck.collectors.models import Finding, PytestSettings
 
 MAX_FILE_BYTES = 2_000_000
 SKIP_DIRS = frozenset(

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from collectors.config import GapConfig
-from collectors.models import (
+from claimcheck.collectors.config import GapConfig
+from claimcheck.collectors.models import (
     UNASSIGNED_GAP,
     CollectionError,
     GapCell,

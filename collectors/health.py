@@ -42,10 +42,10 @@ import httpx
 import websockets.exceptions as ws_exc
 from websockets.asyncio.client import connect as ws_connect
 
-from collectors import procs
-from collectors.config import ServiceConfig
-from collectors.models import EventCheck, Finding, Listener, ServiceSample, StreamEvent
-from collectors.secrets import Redactor, strip_control
+from claimcheck.collectors import procs
+from claimcheck.collectors.config import ServiceConfig
+from claimcheck.collectors.models import EventCheck, Finding, Listener, ServiceSample, StreamEvent
+from claimcheck.collectors.secrets import Redactor, strip_control
 
 OnFrame = Callable[[StreamEvent], None]
 Connect = Callable[..., Awaitable[Any]]

@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from collectors.models import Listener
+from claimcheck.collectors.models import Listener
 
 POLL_S = 0.02  # how often a dying process is looked at
 

@@ -35,9 +35,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
-from collectors import procs
-from collectors.config import Config, PhaseConfig
-from collectors.models import (
+from claimcheck.collectors import procs
+from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.models import (
     CollectionError,
     CollectionErrored,
     Counts,

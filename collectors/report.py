@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from collectors.models import (
+from claimcheck.collectors.models import (
     Counts,
     Finding,
     GapCell,
@@ -35,7 +35,7 @@ from collectors.models import (
     ServiceSample,
     TestResult,
 )
-from collectors.secrets import strip_control
+from claimcheck.collectors.secrets import strip_control
 
 SCHEMA = "claimcheck.report/1"
 

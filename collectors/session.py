@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from collectors import __version__
-from collectors.config import Config, ConfigError, PhaseConfig
-from collectors.discovery import marker_line, uncollected_tests
-from collectors.gaps import gap_matrix, test_gap_namer
-from collectors.health import port_findings, probe_all
-from collectors.judge import phase_findings
-from collectors.models import (
+from claimcheck import __version__
+from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
+from claimcheck.collectors.discovery import marker_line, uncollected_tests
+from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
+from claimcheck.collectors.health import port_findings, probe_all
+from claimcheck.collectors.judge import phase_findings
+from claimcheck.collectors.models import (
     Counts,
     Finding,
     PhaseEvent,
@@ -29,9 +29,9 @@ from collectors.models import (
     ServiceSample,
     TestResult,
 )
-from collectors.pytest_run import check_interpreter, kill_stragglers, run_phase
-from collectors.report import verdict_and_exit
-from collectors.secrets import Redactor
+from claimcheck.collectors.pytest_run import check_interpreter, kill_stragglers, run_phase
+from claimcheck.collectors.report import verdict_and_exit
+from claimcheck.collectors.secrets import Redactor
 
 EventSink = Callable[[PhaseEvent], None]
 ServiceSink = Callable[[ServiceSample], None]
@@ -192,7 +192,7 @@ async def run_evidence(
     A `pytest` phase is judged as soon as its session has finished, while its process may
     still be tearing down (and the next phase may already run beside it). This returns without
     waiting for those stragglers, so the caller can write the report first; it must then await
-    `collectors.pytest_run.wait_for_stragglers()` before it exits (`--report` does).
+    `claimcheck.collectors.pytest_run.wait_for_stragglers()` before it exits (`--report` does).
     """
     started_at = time.time()
     selected = select_phases(config, phases)

@@ -31,18 +31,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors.config import load_config  # noqa: E402
-from collectors.pytest_run import check_interpreter  # noqa: E402
-from tui.app import ClaimcheckApp  # noqa: E402
-from tui.cli import Options  # noqa: E402
-from tui.demo import (  # noqa: E402
+from claimcheck.collectors.config import load_config  # noqa: E402
+from claimcheck.collectors.pytest_run import check_interpreter  # noqa: E402
+from claimcheck.tui.app import ClaimcheckApp  # noqa: E402
+from claimcheck.tui.cli import Options  # noqa: E402
+from claimcheck.tui.demo import (  # noqa: E402
     _end_leftovers,
     _prepare_environment,
     copy_sample,
 )
-from tui.demo_services import start_services  # noqa: E402
-from tui.signals import terminate_as_interrupt  # noqa: E402
-from tui.widgets.failures import FailureList, failure_key  # noqa: E402
+from claimcheck.tui.demo_services import start_services  # noqa: E402
+from claimcheck.tui.signals import terminate_as_interrupt  # noqa: E402
+from claimcheck.tui.widgets.failures import FailureList, failure_key  # noqa: E402
 
 DETAIL_TEST = "tests/unit/test_auth.py::TestAuthService::test_token_expires_after_ttl"
 SIZES = ((120, 40), (80, 24), (200, 50))

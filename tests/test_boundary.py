@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import collectors
+import claimcheck.collectors
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTOR_MODULES = sorted(
-    f"collectors.{info.name}" for info in pkgutil.iter_modules(collectors.__path__)
+    f"claimcheck.collectors.{info.name}"
+    for info in pkgutil.iter_modules(claimcheck.collectors.__path__)
     if not info.name.startswith("_")
 )
 
@@ -26,7 +27,8 @@ def loads_textual(*statements: str) -> bool:
 
 
 def test_the_collector_list_is_not_empty() -> None:
-    assert "collectors.config" in COLLECTOR_MODULES and "collectors.session" in COLLECTOR_MODULES
+    assert "claimcheck.collectors.config" in COLLECTOR_MODULES
+    assert "claimcheck.collectors.session" in COLLECTOR_MODULES
 
 
 @pytest.mark.parametrize("module", COLLECTOR_MODULES)
@@ -35,7 +37,7 @@ def test_collector_module_does_not_import_textual(module: str) -> None:
 
 
 def test_report_path_does_not_import_textual() -> None:
-    assert not loads_textual("import tui.cli", "import tui.headless")
+    assert not loads_textual("import claimcheck.tui.cli", "import claimcheck.tui.headless")
 
 
 def test_the_check_itself_can_see_textual() -> None:

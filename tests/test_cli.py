@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors import __version__
+from claimcheck import __version__
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -54,27 +54,28 @@ MIXED = {
 def claimcheck(root: Path, *args: str, env: dict[str, str] | None = None,
                timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", "--project", str(root), *args],
+        [sys.executable, "-m", "claimcheck", "--project", str(root), *args],
         capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
 
 def test_version_and_help() -> None:
-    version = subprocess.run([sys.executable, "-m", "tui.cli", "--version"],
+    version = subprocess.run([sys.executable, "-m", "claimcheck", "--version"],
                              capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.strip() == f"claimcheck {__version__}"
-    usage = subprocess.run([sys.executable, "-m", "tui.cli", "--help"],
+    usage = subprocess.run([sys.executable, "-m", "claimcheck", "--help"],
                            capture_output=True, text=True)
     assert usage.returncode == 0
     for flag in ("--report", "--format", "--output", "--phase", "--services-only", "--config"):
         assert flag in usage.stdout
 
 
-def test_python_m_tui_is_the_same_command() -> None:
-    """The README's fallback for a shell that does not find the `claimcheck` script."""
-    version = subprocess.run([sys.executable, "-m", "tui", "--version"],
-                             capture_output=True, text=True)
+def test_python_m_claimcheck_is_the_same_command(tmp_path: Path) -> None:
+    """The README's fallback for a shell that does not find the `claimcheck` script (run from
+    a folder other than the checkout, so the installed package is what answers)."""
+    version = subprocess.run([sys.executable, "-m", "claimcheck", "--version"],
+                             capture_output=True, text=True, cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == f"claimcheck {__version__}"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import ConfigError, load_config
+from claimcheck.collectors.config import ConfigError, load_config
 
 EXAMPLE = """
 [tool.claimcheck]

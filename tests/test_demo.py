@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
-from tui.demo import SAMPLE, copy_sample
-from tui.demo_services import start_services
+from claimcheck.tui.demo import SAMPLE, copy_sample
+from claimcheck.tui.demo_services import start_services
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def start_demo(tmp_path):
         out, err = tmp_path / "stdout", tmp_path / "stderr"
         env = {**os.environ, "DEMO_E2E_TOKEN": TOKEN, "NO_COLOR": "1", **(env_extra or {})}
         process = subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "demo", *args],
+            [sys.executable, "-m", "claimcheck", "demo", *args],
             stdout=out.open("wb"), stderr=err.open("wb"), stdin=subprocess.DEVNULL,
             env=env, start_new_session=True,
         )
@@ -168,7 +168,7 @@ def test_demo_report_shows_the_incident_and_leaves_nothing_running(start_demo):
     assert TOKEN not in stdout and TOKEN not in stderr
 
     # Everything the demo started is gone: the auth subprocess, pytest, the team's runner.
-    assert watcher.saw("tui.demo_services auth") and watcher.saw("pytest")
+    assert watcher.saw("claimcheck.tui.demo_services auth") and watcher.saw("pytest")
     assert watcher.alive() == []
     ports = {urlsplit(service["url"]).port for service in report["services"]}
     assert not ports & listening_ports()
@@ -187,7 +187,7 @@ def test_sigterm_mid_run_ends_the_demo_and_everything_it_started(start_demo, tmp
     watcher = Watcher(process.pid)
     try:
         # Mid-run: services are up and a phase's pytest is running.
-        wait_until(lambda: watcher.saw("tui.demo_services auth") and watcher.saw("pytest")
+        wait_until(lambda: watcher.saw("claimcheck.tui.demo_services auth") and watcher.saw("pytest")
                    or process.poll() is not None, "a pytest phase to start")
         assert process.poll() is None, err.read_text()
         service_ports = {conn.laddr.port for pid in list(watcher.seen) + [process.pid]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.config import GapConfig
-from collectors.gaps import (
+from claimcheck.collectors.config import GapConfig
+from claimcheck.collectors.gaps import (
     MatrixBuilder,
     default_gap,
     gap_matrix,
@@ -13,7 +13,7 @@ from collectors.gaps import (
     gaps_for_test,
     row_status,
 )
-from collectors.models import (
+from claimcheck.collectors.models import (
     UNASSIGNED_GAP,
     CollectionError,
     Counts,

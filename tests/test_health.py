@@ -26,9 +26,9 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from collectors import health
-from collectors.config import Config, ServiceConfig, parse_config
-from collectors.health import (
+from claimcheck.collectors import health
+from claimcheck.collectors.config import Config, ServiceConfig, parse_config
+from claimcheck.collectors.health import (
     frame_event,
     json_mismatches,
     port_findings,
@@ -37,8 +37,8 @@ from collectors.health import (
     services_verdict_red,
     stream_events,
 )
-from collectors.models import ServiceSample, StreamEvent
-from collectors.secrets import Redactor
+from claimcheck.collectors.models import ServiceSample, StreamEvent
+from claimcheck.collectors.secrets import Redactor
 
 EVENTS = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]
 TOKEN = "tok-3f9a7c1d5e8b"
@@ -631,5 +631,5 @@ def test_port_findings_ignores_up_services_and_remote_hosts() -> None:
 
 
 def test_health_module_does_not_import_textual() -> None:
-    code = "import sys, collectors.health; assert 'textual' not in sys.modules"
+    code = "import sys, claimcheck.collectors.health; assert 'textual' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

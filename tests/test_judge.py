@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from collectors.discovery import marker_line
-from collectors.judge import (
+from claimcheck.collectors.discovery import marker_line
+from claimcheck.collectors.judge import (
     import_key,
     import_line,
     marker_registration,
     merge_findings,
     phase_findings,
 )
-from collectors.models import (
+from claimcheck.collectors.models import (
     CollectionError,
     Counts,
     Finding,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from collectors import procs
+from claimcheck.collectors import procs
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from typing import Any
 import psutil
 import pytest
 
-from collectors.config import Config, PhaseConfig
-from collectors.models import (
+from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.models import (
     CollectionErrored,
     Counts,
     PhaseFinished,
@@ -31,7 +31,7 @@ from collectors.models import (
     TestFinished,
     TestsCollected,
 )
-from collectors.pytest_run import (
+from claimcheck.collectors.pytest_run import (
     PLUGIN_DIR,
     EnvironmentProblem,
     check_interpreter,
@@ -39,7 +39,7 @@ from collectors.pytest_run import (
     run_phase,
     wait_for_stragglers,
 )
-from collectors.session import run_evidence
+from claimcheck.collectors.session import run_evidence
 
 # Plugins this machine autoloads that no fixture project uses: blocking them cuts pytest's
 # start-up from seconds to under one (hypothesis alone imports for ~1.5 s). pytest-xdist and
@@ -881,7 +881,7 @@ def test_claimcheck_report_is_written_before_pytest_has_finished_tearing_down(
     })
     output = tmp_path / "report.json"
     claimcheck = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--report", "--format", "json", "--output",
+        [sys.executable, "-m", "claimcheck", "--report", "--format", "json", "--output",
          str(output), "--project", str(root)],
         env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=Path(__file__).resolve().parent.parent,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from collectors._plugin.claimcheck_stream import exception_from_text
-from collectors.config import Config, PhaseConfig
-from collectors.models import Counts, PytestSession
-from collectors.pytest_run import (
+from claimcheck.collectors._plugin.claimcheck_stream import exception_from_text
+from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.models import Counts, PytestSession
+from claimcheck.collectors.pytest_run import (
     ENV_DIR,
     PLUGIN_DIR,
     Straggler,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.models import (
+from claimcheck.collectors.models import (
     CollectionError,
     Counts,
     EventCheck,
@@ -25,7 +25,7 @@ from collectors.models import (
     ServiceSample,
     TestResult,
 )
-from collectors.report import (
+from claimcheck.collectors.report import (
     SCHEMA,
     gap_cell_text,
     junit_names,
@@ -40,7 +40,7 @@ from collectors.report import (
     write_atomic,
     xml_safe,
 )
-from collectors.secrets import Redactor
+from claimcheck.collectors.secrets import Redactor
 
 STARTED = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -558,7 +558,7 @@ def test_write_atomic_survives_a_lone_surrogate(tmp_path: Path) -> None:
 
 
 def test_report_module_does_not_import_textual() -> None:
-    code = "import sys, collectors.report; print('textual' in sys.modules)"
+    code = "import sys, claimcheck.collectors.report; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"

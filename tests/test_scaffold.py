@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from collectors.config import load_config
-from tui.cli import EXIT_OK, EXIT_USAGE, Options
-from tui.scaffold import plan_for, read_pytest_ini, run_init
+from claimcheck.collectors.config import load_config
+from claimcheck.tui.cli import EXIT_OK, EXIT_USAGE, Options
+from claimcheck.tui.scaffold import plan_for, read_pytest_ini, run_init
 
 ORIGINAL = """\
 # Build settings: keep this comment.
@@ -220,7 +220,7 @@ def test_real_world_layout_through_the_command_line(make_project):
         "tests/data/sample.json": "{}",
     })
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "init", "--project", str(root)],
+        [sys.executable, "-m", "claimcheck", "init", "--project", str(root)],
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr

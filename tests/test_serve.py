@@ -17,8 +17,8 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
-from tui.cli import Options
-from tui.serve import exposure_warning, public_url, serve_command
+from claimcheck.tui.cli import Options
+from claimcheck.tui.serve import exposure_warning, public_url, serve_command
 
 STARTUP_LIMIT_S = 60.0  # a hang guard, not a speed check
 
@@ -58,7 +58,7 @@ def _serve(tmp_path: Path, *args: str):
     port = free_port()
     log = (tmp_path / "serve.log").open("w+b")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "claimcheck", "serve", "--port", str(port), *args],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -108,7 +108,7 @@ async def test_websocket_runs_claimcheck_and_terminate_leaves_nothing_behind(ser
         assert isinstance(frame, bytes) and frame, _log_text(log)
         children = server.children(recursive=True)
         cmdlines = [" ".join(child.cmdline()) for child in children]
-        assert any("tui.cli --project" in line and str(project) in line for line in cmdlines), \
+        assert any("claimcheck --project" in line and str(project) in line for line in cmdlines), \
             cmdlines
 
         process.send_signal(signal.SIGTERM)
@@ -128,7 +128,7 @@ async def test_served_demo_starts_its_services_and_stops_them_with_the_server(se
     def demo_services_running() -> bool:
         for child in server.children(recursive=True):
             seen.setdefault(child.pid, child)
-        return any("tui.demo_services auth" in " ".join(_cmdline(child))
+        return any("claimcheck.tui.demo_services auth" in " ".join(_cmdline(child))
                    for child in seen.values())
 
     async with connect(f"ws://127.0.0.1:{port}/ws?width=120&height=40",
@@ -139,7 +139,7 @@ async def test_served_demo_starts_its_services_and_stops_them_with_the_server(se
         while not demo_services_running():
             assert time.monotonic() < deadline, _log_text(log)
             await asyncio.sleep(0.1)
-        assert any("tui.cli demo" in " ".join(_cmdline(child)) for child in seen.values())
+        assert any("claimcheck demo" in " ".join(_cmdline(child)) for child in seen.values())
 
         process.send_signal(signal.SIGTERM)
         exit_code = await asyncio.to_thread(process.wait, STARTUP_LIMIT_S)
@@ -161,7 +161,7 @@ def test_serve_command_runs_this_interpreter_with_the_project_and_phases(tmp_pat
     options = Options(project=tmp_path / "my proj", config=tmp_path / "cc.toml",
                       phases=["unit", "e2e"])
     argv = shlex.split(serve_command(options))
-    assert argv == [sys.executable, "-m", "tui.cli", "--project", str(tmp_path / "my proj"),
+    assert argv == [sys.executable, "-m", "claimcheck", "--project", str(tmp_path / "my proj"),
                     "--config", str(tmp_path / "cc.toml"), "--phase", "unit", "--phase", "e2e"]
     assert shlex.split(serve_command(Options(), demo=True))[-1] == "demo"
 
@@ -185,7 +185,7 @@ def test_public_url_brackets_ipv6_and_names_a_reachable_address_for_wildcards():
 def test_non_loopback_host_prints_the_warning_before_serving(tmp_path):
     """Through the CLI, with a port it cannot use so it never actually binds anything."""
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "serve", "--host", "0.0.0.0", "--port", "0",
+        [sys.executable, "-m", "claimcheck", "serve", "--host", "0.0.0.0", "--port", "0",
          "--project", str(tmp_path)],
         capture_output=True, text=True, timeout=STARTUP_LIMIT_S, check=False,
     )

@@ -62,7 +62,7 @@ def gone(processes: list[psutil.Process]) -> bool:
 
 
 def start(root: Path, *args: str, tty: bool = False) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "tui.cli", "--project", str(root), *args]
+    argv = [sys.executable, "-m", "claimcheck", "--project", str(root), *args]
     env = {**os.environ, "NO_COLOR": "1"}
     if not tty:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -15,8 +15,8 @@ import pytest
 from rich.text import Text
 from textual.widgets import Input, Static
 
-from collectors.config import Config, GapConfig, PhaseConfig, ServiceConfig
-from collectors.models import (
+from claimcheck.collectors.config import Config, GapConfig, PhaseConfig, ServiceConfig
+from claimcheck.collectors.models import (
     CollectionError,
     CollectionErrored,
     Counts,
@@ -30,17 +30,17 @@ from collectors.models import (
     TestsCollected,
 )
 from tests.conftest import workers_done
-from tui import app as app_module
-from tui.app import ClaimcheckApp, counts_of, merge_runs
-from tui.widgets.detail import FailureDetailScreen
-from tui.widgets.events import EventStream
-from tui.widgets.failures import MORE_KEY, FailureList, failure_key
-from tui.widgets.findings import FindingsPanel
-from tui.widgets.header import VerdictHeader
-from tui.widgets.help import HelpScreen
-from tui.widgets.matrix import GapMatrix
-from tui.widgets.phases import PhaseStrip
-from tui.widgets.services import ServicesPanel
+from claimcheck.tui import app as app_module
+from claimcheck.tui.app import ClaimcheckApp, counts_of, merge_runs
+from claimcheck.tui.widgets.detail import FailureDetailScreen
+from claimcheck.tui.widgets.events import EventStream
+from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key
+from claimcheck.tui.widgets.findings import FindingsPanel
+from claimcheck.tui.widgets.header import VerdictHeader
+from claimcheck.tui.widgets.help import HelpScreen
+from claimcheck.tui.widgets.matrix import GapMatrix
+from claimcheck.tui.widgets.phases import PhaseStrip
+from claimcheck.tui.widgets.services import ServicesPanel
 
 T0 = 1_700_000_000.0
 NOW = T0 + 42.0

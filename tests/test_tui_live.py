@@ -17,15 +17,15 @@ from typing import Any, Iterator
 import psutil
 import pytest
 
-from collectors.config import load_config
+from claimcheck.collectors.config import load_config
 from tests.conftest import workers_done
-from tui.app import ClaimcheckApp
-from tui.cli import Options
-from tui.widgets.failures import FailureList, failure_key
-from tui.widgets.header import VerdictHeader
-from tui.widgets.matrix import GapMatrix
-from tui.widgets.phases import PhaseStrip
-from tui.widgets.services import ServicesPanel
+from claimcheck.tui.app import ClaimcheckApp
+from claimcheck.tui.cli import Options
+from claimcheck.tui.widgets.failures import FailureList, failure_key
+from claimcheck.tui.widgets.header import VerdictHeader
+from claimcheck.tui.widgets.matrix import GapMatrix
+from claimcheck.tui.widgets.phases import PhaseStrip
+from claimcheck.tui.widgets.services import ServicesPanel
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -219,7 +219,7 @@ async def test_quit_closes_the_event_stream_cleanly_and_ends_every_worker(tmp_pa
     left to close during interpreter teardown - where a dropped socket can hold the exit."""
     from websockets.asyncio.server import ServerConnection, serve
 
-    from tui.widgets.events import EventStream
+    from claimcheck.tui.widgets.events import EventStream
 
     codes: list[int | None] = []
 

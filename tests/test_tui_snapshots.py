@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from test_tui_app import MARKUP_ID, inject_scenario, new_app
-from tui.widgets.failures import failure_key
+from claimcheck.tui.widgets.failures import failure_key
 
 
 async def _scenario(pilot: Any) -> None:

@@ -1,1 +1,1 @@
-"""The claimcheck command line and Textual command center."""
+"""The claimcheck command line and Textual command center (`claimcheck.tui`)."""

@@ -38,10 +38,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from collectors.config import Config, ConfigError, PhaseConfig
-from collectors.gaps import MatrixBuilder, gaps_for_path, gaps_for_test
-from collectors.gitinfo import read_git_info
-from collectors.models import (
+from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
+from claimcheck.collectors.gaps import MatrixBuilder, gaps_for_path, gaps_for_test
+from claimcheck.collectors.gitinfo import read_git_info
+from claimcheck.collectors.models import (
     CollectionErrored,
     CollectionError,
     Counts,
@@ -57,9 +57,9 @@ from collectors.models import (
     TestsCollected,
     WarningRecorded,
 )
-from collectors.secrets import Redactor
-from tui.cli import EXIT_INTERRUPTED, EXIT_NO_EVIDENCE, EXIT_USAGE, Options
-from tui.messages import (
+from claimcheck.collectors.secrets import Redactor
+from claimcheck.tui.cli import EXIT_INTERRUPTED, EXIT_NO_EVIDENCE, EXIT_USAGE, Options
+from claimcheck.tui.messages import (
     CollectionErrorsFound,
     FindingsUpdated,
     GitInfoRead,
@@ -72,17 +72,17 @@ from tui.messages import (
     TestsFinished,
     WarningsRecorded,
 )
-from tui.signals import ENDING_SIGNALS
-from tui.widgets._text import clean, data_text
-from tui.widgets.detail import FailureDetailScreen
-from tui.widgets.events import EventStream
-from tui.widgets.failures import MORE_KEY, FailureList, failure_key, split_key
-from tui.widgets.findings import FindingsPanel
-from tui.widgets.header import VerdictHeader
-from tui.widgets.help import HelpScreen
-from tui.widgets.matrix import GapMatrix, MatrixRow
-from tui.widgets.phases import PhaseStrip, PhaseView
-from tui.widgets.services import ServicesPanel
+from claimcheck.tui.signals import ENDING_SIGNALS
+from claimcheck.tui.widgets._text import clean, data_text
+from claimcheck.tui.widgets.detail import FailureDetailScreen
+from claimcheck.tui.widgets.events import EventStream
+from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key, split_key
+from claimcheck.tui.widgets.findings import FindingsPanel
+from claimcheck.tui.widgets.header import VerdictHeader
+from claimcheck.tui.widgets.help import HelpScreen
+from claimcheck.tui.widgets.matrix import GapMatrix, MatrixRow
+from claimcheck.tui.widgets.phases import PhaseStrip, PhaseView
+from claimcheck.tui.widgets.services import ServicesPanel
 
 FLUSH_INTERVAL_S = 0.1
 TABLE_INTERVAL_S = 0.5  # the failure table is touched at most this often while streaming
@@ -109,51 +109,51 @@ Clock = Callable[[], float]
 
 def _run_phase(phase: PhaseConfig, config: Config, on_event: Callable[[Any], None],
                extra_args: Sequence[str]) -> Any:
-    from collectors.pytest_run import run_phase
+    from claimcheck.collectors.pytest_run import run_phase
 
     return run_phase(phase, config, on_event, extra_args=extra_args)
 
 
 def _probe(services: Sequence[Any], redactor: Redactor) -> Any:
-    from collectors.health import probe_all
+    from claimcheck.collectors.health import probe_all
 
     return probe_all(services, redactor=redactor)
 
 
 def _stream(service: Any, on_event: Callable[[StreamEvent], None], redactor: Redactor) -> Any:
-    from collectors.health import stream_events
+    from claimcheck.collectors.health import stream_events
 
     return stream_events(service, on_event, redactor=redactor)
 
 
 def _assemble(config: Config, runs: Sequence[PhaseRun], samples: Sequence[ServiceSample],
               started_at: float, interrupted: bool, now: float) -> RunReport:
-    from collectors.session import assemble_report
+    from claimcheck.collectors.session import assemble_report
 
     return assemble_report(config, runs, samples, started_at, interrupted=interrupted, now=now)
 
 
 def _blocker(phase: PhaseConfig, samples: Iterable[ServiceSample]) -> ServiceSample | None:
-    from collectors.session import blocking_service
+    from claimcheck.collectors.session import blocking_service
 
     return blocking_service(phase, samples)
 
 
 def _blocked_run(phase: PhaseConfig, blocker: ServiceSample) -> PhaseRun:
-    from collectors.session import blocked_run
+    from claimcheck.collectors.session import blocked_run
 
     return blocked_run(phase, blocker)
 
 
 def _select(config: Config, names: Sequence[str] | None) -> tuple[PhaseConfig, ...]:
-    from collectors.session import select_phases
+    from claimcheck.collectors.session import select_phases
 
     return select_phases(config, names)
 
 
 def _kill_descendants() -> None:
     """Belt and braces: end anything still alive that claimcheck started (pytest, workers...)."""
-    from collectors.procs import kill_descendants
+    from claimcheck.collectors.procs import kill_descendants
 
     kill_descendants(timeout=2.0)
 
@@ -1300,13 +1300,13 @@ def _exit_now() -> None:
 
 def run_app(options: Options) -> int:
     """The interactive path: load the config, check the interpreter, run the command center."""
-    from collectors.config import load_config
+    from claimcheck.collectors.config import load_config
 
     try:
         config = load_config(options.project, options.config)
         phases = _select(config, options.phases or None)
         if phases and not options.services_only:
-            from collectors.pytest_run import EnvironmentProblem, check_interpreter
+            from claimcheck.collectors.pytest_run import EnvironmentProblem, check_interpreter
 
             try:
                 check_interpreter(config)

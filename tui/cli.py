@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from collectors import __version__
+from claimcheck import __version__
 
 EXIT_OK = 0
 EXIT_RED = 1
@@ -156,25 +156,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, options = parse(sys.argv[1:] if argv is None else argv)
     try:
         if command == "init":
-            from tui.scaffold import run_init
+            from claimcheck.tui.scaffold import run_init
 
             return run_init(options)
         if command == "demo":
-            from tui.demo import run_demo
+            from claimcheck.tui.demo import run_demo
 
             return run_demo(options)
         if command in ("serve", "serve-demo"):
-            from tui.serve import run_serve
+            from claimcheck.tui.serve import run_serve
 
             return run_serve(options, demo=command == "serve-demo")
-        from tui.signals import terminate_as_interrupt
+        from claimcheck.tui.signals import terminate_as_interrupt
 
         with terminate_as_interrupt():
             if options.report or options.services_only:
-                from tui.headless import run_headless
+                from claimcheck.tui.headless import run_headless
 
                 return run_headless(options)
-            from tui.app import run_app
+            from claimcheck.tui.app import run_app
 
             return run_app(options)
     except KeyboardInterrupt:

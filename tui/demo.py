@@ -17,10 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from collectors.procs import kill_descendants
-from tui.cli import Options
-from tui.demo_services import DemoServices, start_services
-from tui.signals import signals_ignored, terminate_as_interrupt
+from claimcheck.collectors.procs import kill_descendants
+from claimcheck.tui.cli import Options
+from claimcheck.tui.demo_services import DemoServices, start_services
+from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
 
 SAMPLE = Path(__file__).resolve().parent / "demo_project"
 PROJECT_NAME = "agent-backend"
@@ -50,10 +50,10 @@ def run_demo(options: Options) -> int:
             options.config = None
             if options.report or options.services_only:
                 print(_banner(services, project), file=sys.stderr, flush=True)
-                from tui.headless import run_headless
+                from claimcheck.tui.headless import run_headless
 
                 return run_headless(options)
-            from tui.app import run_app
+            from claimcheck.tui.app import run_app
 
             return run_app(options)
         finally:

@@ -3,7 +3,7 @@
 They reproduce the incident's service picture:
 
 - `auth`: an HTTP health endpoint that answers 200. It runs as its own subprocess
-  (`python -m tui.demo_services auth`) so its command line says "auth" and claimcheck can tell
+  (`python -m claimcheck.tui.demo_services auth`) so its command line says "auth" and claimcheck can tell
   whose port it is when the backend looks for auth on the wrong one.
 - `backend` and the port where the backend *expects* auth: free ports where nothing listens.
 - `e2e-gateway`: a WebSocket that refuses any handshake without `X-E2E-Bypass-Key` with
@@ -37,7 +37,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from collectors.procs import kill_tree
+from claimcheck.collectors.procs import kill_tree
 
 HOST = "127.0.0.1"
 GOLDEN_PATH = ("agent_started", "agent_thinking", "tool_executing", "tool_completed",
@@ -121,11 +121,10 @@ def serve_auth(port: int = 0) -> int:
 def start_auth_process() -> tuple[subprocess.Popen[bytes], int]:
     """Start the auth subprocess and wait for the port it bound."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.demo_services", "auth"],
+        [sys.executable, "-m", "claimcheck.tui.demo_services", "auth"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        cwd=_package_parent(),
     )
     assert process.stdout is not None
     line = process.stdout.readline().decode("utf-8", "replace").strip()
@@ -135,10 +134,6 @@ def start_auth_process() -> tuple[subprocess.Popen[bytes], int]:
     process.stdout.close()
     return process, int(line[len(READY_PREFIX):])
 
-
-def _package_parent() -> str:
-    """The folder holding the `tui` package, so `-m tui.demo_services` imports this copy."""
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ----------------------------------------------------------------------------------------
@@ -364,7 +359,7 @@ def start_services(token: str) -> DemoServices:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tui.demo_services",
+    parser = argparse.ArgumentParser(prog="python -m claimcheck.tui.demo_services",
                                      description="claimcheck demo sample services")
     parser.add_argument("service", choices=["auth"])
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free)")

@@ -15,8 +15,8 @@ import time
 import traceback
 from typing import TextIO
 
-from collectors.config import Config, ConfigError, load_config
-from collectors.models import (
+from claimcheck.collectors.config import Config, ConfigError, load_config
+from claimcheck.collectors.models import (
     CollectionErrored,
     PhaseEvent,
     PhaseFinished,
@@ -26,22 +26,22 @@ from collectors.models import (
     TestFinished,
     TestsCollected,
 )
-from collectors.pytest_run import (
+from claimcheck.collectors.pytest_run import (
     EnvironmentProblem,
     Straggler,
     kill_stragglers,
     wait_for_stragglers,
 )
-from collectors.report import (
+from claimcheck.collectors.report import (
     render_json,
     render_junit,
     render_markdown,
     render_text,
     write_atomic,
 )
-from collectors.secrets import Redactor, strip_control
-from collectors.session import run_evidence, test_gaps
-from tui.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Options, color_enabled
+from claimcheck.collectors.secrets import Redactor, strip_control
+from claimcheck.collectors.session import run_evidence, test_gaps
+from claimcheck.tui.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Options, color_enabled
 
 
 class Progress:

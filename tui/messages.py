@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from collectors.gitinfo import GitInfo
-from collectors.models import (
+from claimcheck.collectors.gitinfo import GitInfo
+from claimcheck.collectors.models import (
     CollectionError,
     Finding,
     PhaseRun,

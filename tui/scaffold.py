@@ -21,9 +21,9 @@ from typing import Any, Iterable
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from collectors.config import DEFAULT_PHASE_DIRS, Config, ConfigError, parse_config
-from collectors.report import write_atomic
-from tui.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Options
+from claimcheck.collectors.config import DEFAULT_PHASE_DIRS, Config, ConfigError, parse_config
+from claimcheck.collectors.report import write_atomic
+from claimcheck.tui.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Options
 
 MAX_GAPS = 40  # beyond this a matrix stops being readable; the rest are listed in a comment
 _SKIPPED_DIRS = {"__pycache__", "fixtures", "data", "snapshots", "__snapshots__", "helpers",

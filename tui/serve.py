@@ -14,15 +14,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from collectors.procs import kill_descendants
-from tui.cli import EXIT_OK, EXIT_USAGE, Options
+from claimcheck.collectors.procs import kill_descendants
+from claimcheck.tui.cli import EXIT_OK, EXIT_USAGE, Options
 
 TITLE = "claimcheck"
 
 
 def serve_command(options: Options, demo: bool = False) -> str:
     """The shell command textual-serve runs per browser connection (it uses a shell)."""
-    argv = [sys.executable, "-m", "tui.cli"]
+    argv = [sys.executable, "-m", "claimcheck"]
     if demo:
         argv.append("demo")
     else:
@@ -76,7 +76,6 @@ def run_serve(options: Options, demo: bool = False) -> int:
               file=sys.stderr)
         return EXIT_USAGE
 
-    _importable_from_children()
     url = public_url(options.host, options.port)
     command = serve_command(options, demo)
     server = _server_class()(command, host=options.host, port=options.port,
@@ -118,10 +117,3 @@ def _server_class() -> type:
 
     return ClaimcheckServer
 
-
-def _importable_from_children() -> None:
-    """Make `python -m tui.cli` in the served shell import this very copy of claimcheck."""
-    parent = str(Path(__file__).resolve().parent.parent)
-    current = os.environ.get("PYTHONPATH", "")
-    if parent not in current.split(os.pathsep):
-        os.environ["PYTHONPATH"] = parent + (os.pathsep + current if current else "")

@@ -11,7 +11,7 @@ from typing import Callable
 
 from rich.text import Text
 
-from collectors.secrets import strip_control
+from claimcheck.collectors.secrets import strip_control
 
 Redact = Callable[[str], str]
 

@@ -18,9 +18,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from collectors.models import TestResult
-from tui.widgets._text import Redact, clean, data_text, duration
-from tui.widgets.failures import OUTCOME_LABELS
+from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._text import Redact, clean, data_text, duration
+from claimcheck.tui.widgets.failures import OUTCOME_LABELS
 
 MAX_TRACEBACK_LINES = 4000
 _LOCATION = re.compile(r"^[^\s].*:\d+: [A-Za-z_][\w.]*$")

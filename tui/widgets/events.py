@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.widgets._scroll import grow_virtual_size
+from claimcheck.tui.widgets._scroll import grow_virtual_size
 
 MAX_LINES = 2000
 _CACHE = 256  # rendered strips kept (a screenful or two)

@@ -26,9 +26,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from collectors.models import TestResult
-from tui.widgets._scroll import grow_virtual_size
-from tui.widgets._text import Redact, data_text, duration
+from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._scroll import grow_virtual_size
+from claimcheck.tui.widgets._text import Redact, data_text, duration
 
 MORE_KEY = "__more__"
 SEPARATOR = "\x1f"  # cannot appear in a phase name or a node id printed by pytest

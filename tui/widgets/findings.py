@@ -14,8 +14,8 @@ from typing import Iterable
 from rich.text import Text
 from textual.widgets import Tree
 
-from collectors.models import Finding
-from tui.widgets._text import Redact, data_text
+from claimcheck.collectors.models import Finding
+from claimcheck.tui.widgets._text import Redact, data_text
 
 KIND_TITLES: dict[str, str] = {
     "import-error": "import / collection errors",

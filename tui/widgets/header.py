@@ -11,8 +11,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from collectors.gitinfo import GitInfo
-from tui.widgets._text import data_text, duration
+from claimcheck.collectors.gitinfo import GitInfo
+from claimcheck.tui.widgets._text import data_text, duration
 
 VERDICT_LABELS: dict[str, tuple[str, str]] = {
     "green": (" GREEN ", "bold #000000 on #3fb950"),

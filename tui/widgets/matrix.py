@@ -16,8 +16,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from collectors.models import GapCell
-from tui.widgets._text import data_text
+from claimcheck.collectors.models import GapCell
+from claimcheck.tui.widgets._text import data_text
 
 GAP_COLUMN = "__gap__"
 NO_EVIDENCE = "no evidence"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.widgets._text import data_text, duration
+from claimcheck.tui.widgets._text import data_text, duration
 
 STATUS_STYLES: dict[str, str] = {
     "pending": "dim",

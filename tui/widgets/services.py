@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from collectors.models import ServiceSample
-from tui.widgets._text import Redact, data_text, duration
+from claimcheck.collectors.models import ServiceSample
+from claimcheck.tui.widgets._text import Redact, data_text, duration
 
 HISTORY = 20
 BARS = "▁▂▃▄▅▆▇█"
