@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import resource
 import os
+import resource
 import statistics
 import subprocess
 import sys

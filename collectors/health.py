@@ -40,12 +40,17 @@ from typing import Any
 
 import httpx
 import websockets.exceptions as ws_exc
-from websockets.asyncio.client import connect as ws_connect
-
 from claimcheck.collectors import procs
 from claimcheck.collectors.config import ServiceConfig
-from claimcheck.collectors.models import EventCheck, Finding, Listener, ServiceSample, StreamEvent
+from claimcheck.collectors.models import (
+    EventCheck,
+    Finding,
+    Listener,
+    ServiceSample,
+    StreamEvent,
+)
 from claimcheck.collectors.secrets import Redactor, strip_control
+from websockets.asyncio.client import connect as ws_connect
 
 OnFrame = Callable[[StreamEvent], None]
 Connect = Callable[..., Awaitable[Any]]

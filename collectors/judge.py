@@ -25,7 +25,13 @@ from collections import Counter
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Sequence
 
-from claimcheck.collectors.models import CollectionError, Finding, PhaseRun, PytestSettings, WarningRecord
+from claimcheck.collectors.models import (
+    CollectionError,
+    Finding,
+    PhaseRun,
+    PytestSettings,
+    WarningRecord,
+)
 
 IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
 DEPRECATION_CATEGORIES = frozenset({"DeprecationWarning", "PendingDeprecationWarning"})

@@ -8,7 +8,6 @@ import socket
 import time
 
 import psutil
-
 from claimcheck.collectors.models import Listener
 
 POLL_S = 0.02  # how often a dying process is looked at

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import psutil
-
 from claimcheck.collectors import procs
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.models import (

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from claimcheck import __version__
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
 from claimcheck.collectors.discovery import marker_line, uncollected_tests
 from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
@@ -29,9 +28,15 @@ from claimcheck.collectors.models import (
     ServiceSample,
     TestResult,
 )
-from claimcheck.collectors.pytest_run import check_interpreter, kill_stragglers, run_phase
-from claimcheck.collectors.report import verdict_and_exit
+from claimcheck.collectors.pytest_run import (
+    check_interpreter,
+    kill_stragglers,
+    run_phase,
+)
 from claimcheck.collectors.secrets import Redactor
+from claimcheck.collectors.verdict import verdict_and_exit
+
+from claimcheck import __version__
 
 EventSink = Callable[[PhaseEvent], None]
 ServiceSink = Callable[[ServiceSample], None]

@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 from claimcheck.collectors.config import load_config  # noqa: E402
 from claimcheck.collectors.pytest_run import check_interpreter  # noqa: E402
 from claimcheck.tui.app import ClaimcheckApp  # noqa: E402
-from claimcheck.tui.cli import Options  # noqa: E402
 from claimcheck.tui.demo import (  # noqa: E402
     _end_leftovers,
     _prepare_environment,
     copy_sample,
 )
 from claimcheck.tui.demo_services import start_services  # noqa: E402
+from claimcheck.tui.options import Options  # noqa: E402
 from claimcheck.tui.signals import terminate_as_interrupt  # noqa: E402
 from claimcheck.tui.widgets.failures import FailureList, failure_key  # noqa: E402
 

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import claimcheck.collectors
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTOR_MODULES = sorted(

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from claimcheck.collectors.config import ConfigError, load_config
 
 EXAMPLE = """

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
-
 from claimcheck.tui.demo import SAMPLE, copy_sample
 from claimcheck.tui.demo_services import start_services
 

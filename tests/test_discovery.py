@@ -9,9 +9,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from claimcheck.collectors.discovery import audit_source, matches_file, matches_name, uncollected_tests
+from claimcheck.collectors.discovery import (
+    audit_source,
+    matches_file,
+    matches_name,
+    uncollected_tests,
+)
 from claimcheck.collectors.models import Finding, PytestSettings
+
 from tests.conftest import write_project
 
 TEST_STAR = PytestSettings(rootdir="/proj", inifile="/proj/pyproject.toml",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from claimcheck.collectors.config import GapConfig
 from claimcheck.collectors.gaps import (
     MatrixBuilder,

@@ -23,9 +23,6 @@ import aiohttp.web
 import httpx
 import pytest
 import trustme
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.http11 import Request, Response
-
 from claimcheck.collectors import health
 from claimcheck.collectors.config import Config, ServiceConfig, parse_config
 from claimcheck.collectors.health import (
@@ -39,6 +36,8 @@ from claimcheck.collectors.health import (
 )
 from claimcheck.collectors.models import ServiceSample, StreamEvent
 from claimcheck.collectors.secrets import Redactor
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
 EVENTS = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]
 TOKEN = "tok-3f9a7c1d5e8b"

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from claimcheck.collectors.discovery import marker_line
 from claimcheck.collectors.judge import (
     import_key,
@@ -30,6 +29,7 @@ from claimcheck.collectors.models import (
     TestResult,
     WarningRecord,
 )
+
 from tests.conftest import write_project
 
 SETTINGS = PytestSettings(

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-
 from claimcheck.collectors import procs
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import psutil
 import pytest
-
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.models import (
     CollectionErrored,

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from claimcheck.collectors._plugin.claimcheck_stream import exception_from_text
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.models import Counts, PytestSession

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
+from claimcheck.collectors.files import write_atomic
 from claimcheck.collectors.models import (
     CollectionError,
     Counts,
@@ -25,22 +25,13 @@ from claimcheck.collectors.models import (
     ServiceSample,
     TestResult,
 )
-from claimcheck.collectors.report import (
-    SCHEMA,
-    gap_cell_text,
-    junit_names,
-    md_code,
-    md_escape,
-    render_json,
-    render_junit,
-    render_markdown,
-    render_text,
-    report_to_dict,
-    verdict_and_exit,
-    write_atomic,
-    xml_safe,
-)
+from claimcheck.collectors.report.common import SCHEMA, gap_cell_text
+from claimcheck.collectors.report.json_report import render_json, report_to_dict
+from claimcheck.collectors.report.junit import junit_names, render_junit, xml_safe
+from claimcheck.collectors.report.markdown import md_code, md_escape, render_markdown
+from claimcheck.collectors.report.text import render_text
 from claimcheck.collectors.secrets import Redactor
+from claimcheck.collectors.verdict import verdict_and_exit
 
 STARTED = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 

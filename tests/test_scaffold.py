@@ -8,9 +8,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from claimcheck.collectors.config import load_config
-from claimcheck.tui.cli import EXIT_OK, EXIT_USAGE, Options
+from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.options import Options
 from claimcheck.tui.scaffold import plan_for, read_pytest_ini, run_init
 
 ORIGINAL = """\
@@ -55,7 +55,7 @@ def init(root: Path, **kwargs: object) -> int:
 def test_section_is_appended_and_everything_before_it_is_kept_byte_for_byte(shop, capsys):
     before = (shop / "pyproject.toml").read_bytes()
 
-    assert init(shop) == EXIT_OK
+    assert init(shop) == ExitCode.GREEN
 
     after = (shop / "pyproject.toml").read_bytes()
     assert after.startswith(before)
@@ -65,7 +65,7 @@ def test_section_is_appended_and_everything_before_it_is_kept_byte_for_byte(shop
 
 
 def test_written_config_loads_with_the_phases_and_gaps_found(shop):
-    assert init(shop) == EXIT_OK
+    assert init(shop) == ExitCode.GREEN
 
     config = load_config(shop)
     assert config.source == shop / "pyproject.toml"
@@ -84,18 +84,18 @@ def test_written_config_loads_with_the_phases_and_gaps_found(shop):
 
 
 def test_services_example_is_commented_out(shop):
-    assert init(shop) == EXIT_OK
+    assert init(shop) == ExitCode.GREEN
     text = (shop / "pyproject.toml").read_text()
     assert "# [[tool.claimcheck.services]]" in text
     assert "services" not in tomllib.loads(text)["tool"]["claimcheck"]
 
 
 def test_existing_section_is_refused_with_exit_4_naming_the_file(shop, capsys):
-    assert init(shop) == EXIT_OK
+    assert init(shop) == ExitCode.GREEN
     capsys.readouterr()
     written = (shop / "pyproject.toml").read_bytes()
 
-    assert init(shop) == EXIT_USAGE
+    assert init(shop) == ExitCode.USAGE
 
     err = capsys.readouterr().err
     assert str(shop / "pyproject.toml") in err and "--force" in err
@@ -108,7 +108,7 @@ def test_force_replaces_the_section_and_keeps_the_rest(shop):
                     '[[tool.claimcheck.phases]]\nname = "old"\npytest = []\n\n'
                     "[tool.ruff]\nline-length = 99  # after the old section\n")
 
-    assert init(shop, overwrite=True) == EXIT_OK
+    assert init(shop, overwrite=True) == ExitCode.GREEN
 
     text = path.read_text()
     assert text.startswith(ORIGINAL)
@@ -120,7 +120,7 @@ def test_force_replaces_the_section_and_keeps_the_rest(shop):
 def test_dry_run_prints_and_writes_nothing(shop, capsys):
     before = (shop / "pyproject.toml").read_bytes()
 
-    assert init(shop, dry_run=True) == EXIT_OK
+    assert init(shop, dry_run=True) == ExitCode.GREEN
 
     assert (shop / "pyproject.toml").read_bytes() == before
     out = capsys.readouterr().out
@@ -130,7 +130,7 @@ def test_dry_run_prints_and_writes_nothing(shop, capsys):
 def test_creates_pyproject_when_missing(make_project):
     root = make_project({"tests/test_one.py": "def test_one():\n    assert True\n"})
 
-    assert init(root) == EXIT_OK
+    assert init(root) == ExitCode.GREEN
 
     config = load_config(root)
     assert [(p.name, p.pytest) for p in config.phases] == [("tests", ("tests",))]
@@ -143,7 +143,7 @@ def test_loose_test_files_beside_phase_folders_get_a_phase_of_their_own(make_pro
         "tests/test_smoke.py": "def test_smoke():\n    assert True\n",
     })
 
-    assert init(root) == EXIT_OK
+    assert init(root) == ExitCode.GREEN
 
     phases = [(p.name, p.pytest) for p in load_config(root).phases]
     assert phases == [("unit", ("tests/unit",)), ("tests", ("tests", "--ignore=tests/unit"))]
@@ -156,7 +156,7 @@ def test_testpaths_are_used_when_there_are_no_phase_folders(make_project):
         "src/checks/test_x.py": "def test_x():\n    assert True\n",
     })
 
-    assert init(root) == EXIT_OK
+    assert init(root) == ExitCode.GREEN
 
     config = load_config(root)
     assert [(p.name, p.pytest) for p in config.phases] == [("tests", ("src/checks",))]
@@ -183,7 +183,7 @@ def test_crlf_files_stay_crlf(make_project):
     original = b'[project]\r\nname = "crlf"\r\n'
     (root / "pyproject.toml").write_bytes(original)
 
-    assert init(root) == EXIT_OK
+    assert init(root) == ExitCode.GREEN
 
     data = (root / "pyproject.toml").read_bytes()
     assert data.startswith(original)
@@ -195,7 +195,7 @@ def test_invalid_toml_is_left_alone_with_exit_4(make_project, capsys):
     root = make_project({"pyproject.toml": "[project\nname = 1\n"})
     before = (root / "pyproject.toml").read_bytes()
 
-    assert init(root) == EXIT_USAGE
+    assert init(root) == ExitCode.USAGE
 
     assert "not valid TOML" in capsys.readouterr().err
     assert (root / "pyproject.toml").read_bytes() == before

@@ -15,10 +15,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from websockets.asyncio.client import connect
-
-from claimcheck.tui.cli import Options
+from claimcheck.tui.options import Options
 from claimcheck.tui.serve import exposure_warning, public_url, serve_command
+from websockets.asyncio.client import connect
 
 STARTUP_LIMIT_S = 60.0  # a hang guard, not a speed check
 

@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import pytest
-from rich.text import Text
-from textual.widgets import Input, Static
-
 from claimcheck.collectors.config import Config, GapConfig, PhaseConfig, ServiceConfig
 from claimcheck.collectors.models import (
     CollectionError,
@@ -29,7 +26,6 @@ from claimcheck.collectors.models import (
     TestResult,
     TestsCollected,
 )
-from tests.conftest import workers_done
 from claimcheck.tui import app as app_module
 from claimcheck.tui.app import ClaimcheckApp, counts_of, merge_runs
 from claimcheck.tui.widgets.detail import FailureDetailScreen
@@ -41,6 +37,10 @@ from claimcheck.tui.widgets.help import HelpScreen
 from claimcheck.tui.widgets.matrix import GapMatrix
 from claimcheck.tui.widgets.phases import PhaseStrip
 from claimcheck.tui.widgets.services import ServicesPanel
+from rich.text import Text
+from textual.widgets import Input, Static
+
+from tests.conftest import workers_done
 
 T0 = 1_700_000_000.0
 NOW = T0 + 42.0

@@ -16,16 +16,16 @@ from typing import Any, Iterator
 
 import psutil
 import pytest
-
 from claimcheck.collectors.config import load_config
-from tests.conftest import workers_done
 from claimcheck.tui.app import ClaimcheckApp
-from claimcheck.tui.cli import Options
+from claimcheck.tui.options import Options
 from claimcheck.tui.widgets.failures import FailureList, failure_key
 from claimcheck.tui.widgets.header import VerdictHeader
 from claimcheck.tui.widgets.matrix import GapMatrix
 from claimcheck.tui.widgets.phases import PhaseStrip
 from claimcheck.tui.widgets.services import ServicesPanel
+
+from tests.conftest import workers_done
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -217,9 +217,8 @@ timeout_s = 1
 async def test_quit_closes_the_event_stream_cleanly_and_ends_every_worker(tmp_path: Path) -> None:
     """`q` waits for the stream's goodbye (close frame) while the loop still runs, so nothing is
     left to close during interpreter teardown - where a dropped socket can hold the exit."""
-    from websockets.asyncio.server import ServerConnection, serve
-
     from claimcheck.tui.widgets.events import EventStream
+    from websockets.asyncio.server import ServerConnection, serve
 
     codes: list[int | None] = []
 

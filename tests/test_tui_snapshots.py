@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from test_tui_app import MARKUP_ID, inject_scenario, new_app
 from claimcheck.tui.widgets.failures import failure_key
+from test_tui_app import MARKUP_ID, inject_scenario, new_app
 
 
 async def _scenario(pilot: Any) -> None:

@@ -28,22 +28,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from rich.text import Text
-from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Input
-from textual.worker import Worker, WorkerState
-
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
 from claimcheck.collectors.gaps import MatrixBuilder, gaps_for_path, gaps_for_test
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.models import (
-    CollectionErrored,
     CollectionError,
+    CollectionErrored,
     Counts,
     Finding,
     PhaseFinished,
@@ -58,7 +48,7 @@ from claimcheck.collectors.models import (
     WarningRecorded,
 )
 from claimcheck.collectors.secrets import Redactor
-from claimcheck.tui.cli import EXIT_INTERRUPTED, EXIT_NO_EVIDENCE, EXIT_USAGE, Options
+from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.messages import (
     CollectionErrorsFound,
     FindingsUpdated,
@@ -72,17 +62,32 @@ from claimcheck.tui.messages import (
     TestsFinished,
     WarningsRecorded,
 )
+from claimcheck.tui.options import Options
 from claimcheck.tui.signals import ENDING_SIGNALS
 from claimcheck.tui.widgets._text import clean, data_text
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
-from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key, split_key
+from claimcheck.tui.widgets.failures import (
+    MORE_KEY,
+    FailureList,
+    failure_key,
+    split_key,
+)
 from claimcheck.tui.widgets.findings import FindingsPanel
 from claimcheck.tui.widgets.header import VerdictHeader
 from claimcheck.tui.widgets.help import HelpScreen
 from claimcheck.tui.widgets.matrix import GapMatrix, MatrixRow
 from claimcheck.tui.widgets.phases import PhaseStrip, PhaseView
 from claimcheck.tui.widgets.services import ServicesPanel
+from rich.text import Text
+from textual import events, on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState
 
 FLUSH_INTERVAL_S = 0.1
 TABLE_INTERVAL_S = 0.5  # the failure table is touched at most this often while streaming
@@ -1140,10 +1145,10 @@ class ClaimcheckApp(App[int]):
 
     def exit_code_now(self) -> int:
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         if self.report is not None:
             return self.report.exit_code
-        return EXIT_NO_EVIDENCE
+        return ExitCode.NO_EVIDENCE
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main screen's keys do nothing on the detail and help screens: hide them there,
@@ -1295,7 +1300,7 @@ class ClaimcheckApp(App[int]):
 def _exit_now() -> None:
     """The last resort of a signalled quit that did not finish: no process left, exit 2."""
     _kill_descendants()
-    os._exit(EXIT_INTERRUPTED)
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def run_app(options: Options) -> int:
@@ -1306,16 +1311,19 @@ def run_app(options: Options) -> int:
         config = load_config(options.project, options.config)
         phases = _select(config, options.phases or None)
         if phases and not options.services_only:
-            from claimcheck.collectors.pytest_run import EnvironmentProblem, check_interpreter
+            from claimcheck.collectors.pytest_run import (
+                EnvironmentProblem,
+                check_interpreter,
+            )
 
             try:
                 check_interpreter(config)
             except EnvironmentProblem as exc:
                 print(f"claimcheck: {exc}", file=sys.stderr)
-                return EXIT_USAGE
+                return ExitCode.USAGE
     except ConfigError as exc:
         print(f"claimcheck: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     app = ClaimcheckApp(config, options, handle_signals=True)
     try:
         result = app.run()

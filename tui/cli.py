@@ -9,42 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from claimcheck.collectors.report import FORMATS
+from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.options import Options
+
 from claimcheck import __version__
 
-EXIT_OK = 0
-EXIT_RED = 1
-EXIT_INTERRUPTED = 2
-EXIT_INTERNAL = 3
-EXIT_USAGE = 4
-EXIT_NO_EVIDENCE = 5
-
-FORMATS = ("text", "json", "markdown", "junit")
 SUBCOMMANDS = ("demo", "init", "serve")
 
-
-@dataclass
-class Options:
-    """Everything the command line said, for whichever path runs."""
-
-    project: Path = field(default_factory=Path.cwd)
-    config: Path | None = None
-    phases: list[str] = field(default_factory=list)
-    report: bool = False
-    format: str = "text"
-    output: Path | None = None
-    writes: list[tuple[str, Path]] = field(default_factory=list)  # extra (format, path) outputs
-    services_only: bool = False
-    force: bool = False
-    # serve
-    host: str = "127.0.0.1"
-    port: int = 8000
-    # init
-    overwrite: bool = False
-    dry_run: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _format_and_path(value: str) -> tuple[str, Path]:
@@ -179,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app(options)
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
 
 
 def color_enabled(stream: object) -> bool:

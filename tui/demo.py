@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from claimcheck.collectors.procs import kill_descendants
-from claimcheck.tui.cli import Options
 from claimcheck.tui.demo_services import DemoServices, start_services
+from claimcheck.tui.options import Options
 from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
 
 SAMPLE = Path(__file__).resolve().parent / "demo_project"

@@ -23,7 +23,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -33,11 +32,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from claimcheck.collectors.procs import kill_tree
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-
-from claimcheck.collectors.procs import kill_tree
 
 HOST = "127.0.0.1"
 GOLDEN_PATH = ("agent_started", "agent_thinking", "tool_executing", "tool_completed",

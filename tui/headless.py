@@ -16,6 +16,7 @@ import traceback
 from typing import TextIO
 
 from claimcheck.collectors.config import Config, ConfigError, load_config
+from claimcheck.collectors.files import write_atomic
 from claimcheck.collectors.models import (
     CollectionErrored,
     PhaseEvent,
@@ -32,16 +33,12 @@ from claimcheck.collectors.pytest_run import (
     kill_stragglers,
     wait_for_stragglers,
 )
-from claimcheck.collectors.report import (
-    render_json,
-    render_junit,
-    render_markdown,
-    render_text,
-    write_atomic,
-)
+from claimcheck.collectors.report import render as render_report
 from claimcheck.collectors.secrets import Redactor, strip_control
 from claimcheck.collectors.session import run_evidence, test_gaps
-from claimcheck.tui.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Options, color_enabled
+from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.cli import color_enabled
+from claimcheck.tui.options import Options
 
 
 class Progress:
@@ -94,15 +91,9 @@ class Progress:
         self.stream.flush()
 
 
-def render(report, config: Config, fmt: str, *, color: bool) -> str:  # noqa: ANN001
-    redactor = Redactor(config.secrets)
-    if fmt == "json":
-        return render_json(report, gaps_of=test_gaps(config), redactor=redactor)
-    if fmt == "markdown":
-        return render_markdown(report, redactor=redactor)
-    if fmt == "junit":
-        return render_junit(report, redactor=redactor)
-    return render_text(report, color=color, redactor=redactor)
+def render(report: RunReport, config: Config, fmt: str, *, color: bool) -> str:
+    return render_report(report, fmt, redactor=Redactor(config.secrets),
+                         gaps_of=test_gaps(config), color=color)
 
 
 def run_headless(options: Options) -> int:
@@ -110,7 +101,7 @@ def run_headless(options: Options) -> int:
         config = load_config(options.project, options.config)
     except ConfigError as error:
         print(f"claimcheck: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     redactor = Redactor(config.secrets)
     for warning in config.warnings:
         print(f"claimcheck: warning: {warning}", file=sys.stderr)
@@ -120,17 +111,17 @@ def run_headless(options: Options) -> int:
         return asyncio.run(_run_and_report(config, options, progress))
     except (ConfigError, EnvironmentProblem) as error:
         print(f"claimcheck: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("claimcheck: interrupted before any evidence was gathered", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: exit 3, not a traceback
         print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         if os.environ.get("CLAIMCHECK_DEBUG"):
             traceback.print_exc()
         else:
             print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
 
 
 async def _run_and_report(config: Config, options: Options, progress: Progress | None) -> int:
@@ -179,7 +170,7 @@ def write_outputs(report: RunReport, config: Config, options: Options) -> int:
             write_atomic(path, render(report, config, fmt, color=False))
         except OSError as error:
             print(f"claimcheck: cannot write {path}: {error.strerror}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
 
     to_terminal = options.output is None
     text = render(report, config, options.format,
@@ -189,7 +180,7 @@ def write_outputs(report: RunReport, config: Config, options: Options) -> int:
             write_atomic(options.output, text)
         except OSError as error:
             print(f"claimcheck: cannot write {options.output}: {error.strerror}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         if sys.stderr.isatty():
             print(f"claimcheck: {report.verdict}: report written to {options.output}",
                   file=sys.stderr)

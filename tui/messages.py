@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.message import Message
-
 from claimcheck.collectors.gitinfo import GitInfo
 from claimcheck.collectors.models import (
     CollectionError,
@@ -23,6 +21,7 @@ from claimcheck.collectors.models import (
     TestResult,
     WarningRecord,
 )
+from textual.message import Message
 
 
 @dataclass

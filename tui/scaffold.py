@@ -19,11 +19,16 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import tomlkit
+from claimcheck.collectors.config import (
+    DEFAULT_PHASE_DIRS,
+    Config,
+    ConfigError,
+    parse_config,
+)
+from claimcheck.collectors.files import write_atomic
+from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.options import Options
 from tomlkit.exceptions import TOMLKitError
-
-from claimcheck.collectors.config import DEFAULT_PHASE_DIRS, Config, ConfigError, parse_config
-from claimcheck.collectors.report import write_atomic
-from claimcheck.tui.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Options
 
 MAX_GAPS = 40  # beyond this a matrix stops being readable; the rest are listed in a comment
 _SKIPPED_DIRS = {"__pycache__", "fixtures", "data", "snapshots", "__snapshots__", "helpers",
@@ -375,20 +380,20 @@ def run_init(options: Options) -> int:
         except (ConfigError, tomllib.TOMLDecodeError, KeyError) as exc:
             print(f"claimcheck init: internal error: the section it built does not load: {exc}",
                   file=sys.stderr)
-            return EXIT_INTERNAL
+            return ExitCode.INTERNAL
     except InitError as exc:
         print(f"claimcheck init: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
     if options.dry_run:
         print(f"# claimcheck init --dry-run: would append to {path}\n")
         print(section, end="")
-        return EXIT_OK
+        return ExitCode.GREEN
     write_atomic(path, result)
     print(_summary(plan, config, path, created=not original, replaced=exists))
     print(section, end="")
     print(f"\nNext: {_next_command(root)}")
-    return EXIT_OK
+    return ExitCode.GREEN
 
 
 def _read(path: Path) -> str:

@@ -9,13 +9,13 @@ output, service URLs, stream payloads) is then readable by anyone who can reach 
 from __future__ import annotations
 
 import ipaddress
-import os
 import shlex
 import sys
 from pathlib import Path
 
 from claimcheck.collectors.procs import kill_descendants
-from claimcheck.tui.cli import EXIT_OK, EXIT_USAGE, Options
+from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.options import Options
 
 TITLE = "claimcheck"
 
@@ -70,11 +70,11 @@ def run_serve(options: Options, demo: bool = False) -> int:
         print(warning, file=sys.stderr, flush=True)
     if not 1 <= options.port <= 65535:
         print(f"claimcheck serve: --port: expected 1-65535, got {options.port}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if not demo and not Path(options.project).is_dir():
         print(f"claimcheck serve: {options.project}: project folder does not exist",
               file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
     url = public_url(options.host, options.port)
     command = serve_command(options, demo)
@@ -88,10 +88,10 @@ def run_serve(options: Options, demo: bool = False) -> int:
     except OSError as exc:
         print(f"claimcheck serve: cannot listen on {options.host}:{options.port}: "
               f"{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     finally:
         _end_sessions()  # the backstop, should serve() have ended some other way
-    return EXIT_OK
+    return ExitCode.GREEN
 
 
 def _end_sessions() -> None:

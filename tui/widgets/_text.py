@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rich.text import Text
-
 from claimcheck.collectors.secrets import strip_control
+from rich.text import Text
 
 Redact = Callable[[str], str]
 

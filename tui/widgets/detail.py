@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._text import Redact, clean, data_text, duration
+from claimcheck.tui.widgets.failures import OUTCOME_LABELS
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
@@ -17,10 +20,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-
-from claimcheck.collectors.models import TestResult
-from claimcheck.tui.widgets._text import Redact, clean, data_text, duration
-from claimcheck.tui.widgets.failures import OUTCOME_LABELS
 
 MAX_TRACEBACK_LINES = 4000
 _LOCATION = re.compile(r"^[^\s].*:\d+: [A-Za-z_][\w.]*$")

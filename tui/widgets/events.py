@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Iterable
 
+from claimcheck.tui.widgets._scroll import grow_virtual_size
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-
-from claimcheck.tui.widgets._scroll import grow_virtual_size
 
 MAX_LINES = 2000
 _CACHE = 256  # rendered strips kept (a screenful or two)

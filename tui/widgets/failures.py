@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, Sequence
 
+from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._scroll import grow_virtual_size
+from claimcheck.tui.widgets._text import Redact, data_text, duration
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -25,10 +28,6 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-
-from claimcheck.collectors.models import TestResult
-from claimcheck.tui.widgets._scroll import grow_virtual_size
-from claimcheck.tui.widgets._text import Redact, data_text, duration
 
 MORE_KEY = "__more__"
 SEPARATOR = "\x1f"  # cannot appear in a phase name or a node id printed by pytest

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from rich.text import Text
-from textual.widgets import Tree
-
 from claimcheck.collectors.models import Finding
 from claimcheck.tui.widgets._text import Redact, data_text
+from rich.text import Text
+from textual.widgets import Tree
 
 KIND_TITLES: dict[str, str] = {
     "import-error": "import / collection errors",

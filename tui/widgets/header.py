@@ -6,13 +6,12 @@ has its own word and colour, and "no evidence" is never green.
 
 from __future__ import annotations
 
+from claimcheck.collectors.gitinfo import GitInfo
+from claimcheck.tui.widgets._text import data_text, duration
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
-
-from claimcheck.collectors.gitinfo import GitInfo
-from claimcheck.tui.widgets._text import data_text, duration
 
 VERDICT_LABELS: dict[str, tuple[str, str]] = {
     "green": (" GREEN ", "bold #000000 on #3fb950"),

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from claimcheck.collectors.models import GapCell
+from claimcheck.tui.widgets._text import data_text
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
-
-from claimcheck.collectors.models import GapCell
-from claimcheck.tui.widgets._text import data_text
 
 GAP_COLUMN = "__gap__"
 NO_EVIDENCE = "no evidence"

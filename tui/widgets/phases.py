@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from claimcheck.tui.widgets._text import data_text, duration
 from rich.text import Text
 from textual.widgets import DataTable
-
-from claimcheck.tui.widgets._text import data_text, duration
 
 STATUS_STYLES: dict[str, str] = {
     "pending": "dim",

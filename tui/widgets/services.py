@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from claimcheck.collectors.models import ServiceSample
+from claimcheck.tui.widgets._text import Redact, data_text, duration
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
-
-from claimcheck.collectors.models import ServiceSample
-from claimcheck.tui.widgets._text import Redact, data_text, duration
 
 HISTORY = 20
 BARS = "▁▂▃▄▅▆▇█"

@@ -1,5 +1,4 @@
 import pytest
-
 from app.factories.agent_factory import AgentFactory  # deleted in the factory merge
 
 

@@ -1,6 +1,7 @@
 import pytest
-
-from app.auth import create_auth_handler  # renamed to create_auth_service; never updated here
+from app.auth import (
+    create_auth_handler,  # renamed to create_auth_service; never updated here
+)
 
 
 @pytest.mark.auth

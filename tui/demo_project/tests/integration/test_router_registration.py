@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from app.routers import ROUTERS, route_table
 
 

@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from app.auth import create_auth_service
 
 

@@ -4,7 +4,6 @@ so pytest refuses to collect this whole file."""
 import time
 
 import pytest
-
 from app.websocket_manager import WebSocketManager
 
 

@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from app.factories.websocket_factory import get_websocket_manager
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from app.routers import route_table
 from app.routers.base import Router
 

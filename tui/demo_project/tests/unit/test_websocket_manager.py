@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from app.websocket_manager import GOLDEN_PATH, WebSocketManager, run_agent
 
 

@@ -1,0 +1,63 @@
+"""Report writers: one module per format, and the registry the CLI's `--format` choices come from.
+
+Every writer is a pure function of a `RunReport` (plus the redactor and, for JSON, the per-test
+gap names), so `--report` in CI, the TUI's export and the tests describe one run the same way.
+Every string that came from a test, a service or the network is data: it goes through the
+redactor, terminal control codes are never passed through, and nothing is read as rich markup,
+Markdown or XML.
+
+A new format is one module in this folder with a render function, and one `Writer` entry in
+`WRITERS`. Writers are imported when a report is rendered, not when the registry is read, so
+parsing the command line stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from claimcheck.collectors.models import RunReport
+    from claimcheck.collectors.report.common import GapsOf, Redact
+
+
+@dataclass(frozen=True)
+class Writer:
+    """One report format: its name on the command line and where its render function lives."""
+
+    name: str
+    description: str
+    target: str  # "module:function" under claimcheck.collectors.report
+    colors: bool = False  # takes `color=` (only text does)
+    wants_gaps: bool = False  # takes `gaps_of=` (per-test gap names)
+
+    def load(self) -> Callable[..., str]:
+        module, _, function = self.target.partition(":")
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+
+WRITERS: dict[str, Writer] = {
+    writer.name: writer
+    for writer in (
+        Writer("text", "for a terminal or a CI log", "text:render_text", colors=True),
+        Writer("json", "the versioned contract, claimcheck.report/1",
+               "json_report:render_json", wants_gaps=True),
+        Writer("markdown", "for a pull request or $GITHUB_STEP_SUMMARY",
+               "markdown:render_markdown"),
+        Writer("junit", "JUnit XML for CI test tabs", "junit:render_junit"),
+    )
+}
+FORMATS: tuple[str, ...] = tuple(WRITERS)
+
+
+def render(report: RunReport, fmt: str, *, redactor: Redact | None = None,
+           gaps_of: GapsOf | None = None, color: bool = False) -> str:
+    """`report` in format `fmt` (one of FORMATS)."""
+    writer = WRITERS[fmt]
+    kwargs: dict[str, object] = {"redactor": redactor}
+    if writer.colors:
+        kwargs["color"] = color
+    if writer.wants_gaps:
+        kwargs["gaps_of"] = gaps_of
+    return writer.load()(report, **kwargs)
