@@ -22,6 +22,7 @@ class Options:
     # serve
     host: str = "127.0.0.1"
     port: int = 8000
+    demo: bool = False
     # init
     overwrite: bool = False
     dry_run: bool = False

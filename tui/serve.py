@@ -63,8 +63,9 @@ def public_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def run_serve(options: Options, demo: bool = False) -> int:
+def run_serve(options: Options) -> int:
     """Serve until Ctrl+C or SIGTERM, then end every claimcheck the browsers started."""
+    demo = options.demo
     warning = exposure_warning(options.host)
     if warning:
         print(warning, file=sys.stderr, flush=True)
