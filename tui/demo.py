@@ -1,8 +1,8 @@
 """`claimcheck demo`: the command center on a sample of a real incident, from a plain install.
 
-The sample project ships inside the package (`tui/demo_project`). The demo copies it to a
-temporary folder (tests write nothing into site-packages), starts the sample services on
-loopback, points the shipped `${VAR}` placeholders at their ports through the environment, and
+The sample project ships inside the package (`tui/demo-project`: a folder name Python cannot
+import, so packaging treats it as data). The demo copies it to a temporary folder (tests write
+nothing into site-packages), starts the sample services on loopback, points the shipped `${VAR}` placeholders at their ports through the environment, and
 then runs exactly what `claimcheck` or `claimcheck --report` would run on a real project.
 Everything it starts it stops, on a normal quit, an exception, Ctrl+C or SIGTERM.
 """
@@ -22,7 +22,7 @@ from claimcheck.tui.demo_services import DemoServices, start_services
 from claimcheck.tui.options import Options
 from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
 
-SAMPLE = Path(__file__).resolve().parent / "demo_project"
+SAMPLE = Path(__file__).resolve().parent / "demo-project"
 PROJECT_NAME = "agent-backend"
 TOKEN_VARIABLE = "DEMO_E2E_TOKEN"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".claimcheck")
