@@ -6,6 +6,8 @@ expected, so `claimcheck` can exit 4 with a sentence instead of a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import sys
@@ -102,6 +104,9 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     secrets: tuple[str, ...] = ()  # values that must never be shown (see collectors.secrets)
     warnings: tuple[str, ...] = ()  # non-fatal notes, e.g. an unset ${VAR}
+    # sha256 of the configuration as written (before ${VAR} expansion, so no secret goes into
+    # it): two runs with the same digest ran the same phases, gaps and services.
+    digest: str = ""
 
     def phase(self, name: str) -> PhaseConfig:
         for phase in self.phases:
@@ -329,12 +334,19 @@ def parse_config(
         services=services,
         secrets=tuple(sorted({s for s in reader.secrets if s}, key=len, reverse=True)),
         warnings=tuple(reader.warnings),
+        digest=config_digest(table),
     )
+
+
+def config_digest(table: Mapping[str, Any]) -> str:
+    """A stable hash of a configuration table: key order and TOML formatting do not count."""
+    canonical = json.dumps(table, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def default_config(root: Path) -> Config:
     return Config(root=root, source=None, python=sys.executable, phases=default_phases(root),
-                  gaps=())
+                  gaps=(), digest=config_digest({}))
 
 
 def default_phases(root: Path) -> tuple[PhaseConfig, ...]:

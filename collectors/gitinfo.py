@@ -19,6 +19,7 @@ class GitInfo:
     branch: str | None  # None on a detached HEAD
     commit: str | None  # short hash; None in a repository without commits
     dirty: bool = False
+    sha: str | None = None  # the full hash of the same commit
 
     def describe(self) -> str:
         """One short phrase for a header: "main @ 1a2b3c4 (dirty)"."""
@@ -51,6 +52,7 @@ def read_git_info(root: Path | str) -> GitInfo | None:
     if not root.is_dir() or _git(root, "rev-parse", "--is-inside-work-tree") != "true":
         return None
     branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
-    commit = _git(root, "rev-parse", "--short", "HEAD")
+    sha = _git(root, "rev-parse", "HEAD")
     status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    return GitInfo(branch=branch or None, commit=commit or None, dirty=bool(status))
+    return GitInfo(branch=branch or None, commit=sha[:7] if sha else None, dirty=bool(status),
+                   sha=sha or None)

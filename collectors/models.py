@@ -71,6 +71,7 @@ class TestResult:
     sections: tuple[tuple[str, str], ...] = ()  # captured output: ("Captured stdout call", text)
     markers: tuple[str, ...] = ()  # marker names applied to the test
     when: str = "call"  # the stage that decided the outcome: setup, call or teardown
+    reruns: int = 0  # attempts before the final one (pytest-rerunfailures): >0 means flaky
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class PhaseRun:
     output_tail: str = ""  # the last lines of the phase's own stdout/stderr, for crash diagnosis
     started_at: float = 0.0  # epoch seconds
     settings: PytestSettings | None = None  # from the first pytest session observed
+    # Node ids pytest collected but deselected (-k, -m, --deselect, a shard's selection): a
+    # merge of shards needs them to tell "ran elsewhere" from "ran nowhere".
+    deselected_ids: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------
@@ -315,6 +319,25 @@ class StreamEvent:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where and on what a run happened: which code, which machine, which configuration.
+
+    History compares runs on one branch, a merge refuses shards of different commits or
+    configurations, and a pasted evidence block says what it is evidence about.
+    """
+
+    commit: str | None = None  # full hash of HEAD; None outside git or before the first commit
+    branch: str | None = None  # None on a detached HEAD or outside git
+    dirty: bool = False  # tracked files differ from the commit
+    host: str = ""
+    config_digest: str = ""  # Config.digest: same text of [tool.claimcheck], same digest
+
+    @property
+    def short_commit(self) -> str | None:
+        return self.commit[:9] if self.commit else None
+
+
+@dataclass(frozen=True)
 class RunReport:
     project: str  # the project root, as given
     started_at: float
@@ -326,3 +349,4 @@ class RunReport:
     verdict: str  # one of Verdict
     exit_code: int
     tool_version: str = ""
+    provenance: Provenance | None = None

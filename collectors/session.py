@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -15,6 +16,7 @@ from typing import Callable, Iterable, Sequence
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
 from claimcheck.collectors.discovery import marker_line, uncollected_tests
 from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
+from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.health import port_findings, probe_all
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import (
@@ -24,6 +26,7 @@ from claimcheck.collectors.models import (
     PhaseFinished,
     PhaseRun,
     PhaseStarted,
+    Provenance,
     RunReport,
     ServiceSample,
     TestResult,
@@ -139,6 +142,18 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return unique
 
 
+def provenance_of(config: Config) -> Provenance:
+    """Which commit, branch and machine the evidence is about (blocking: runs `git`)."""
+    git = read_git_info(config.root)
+    return Provenance(
+        commit=git.sha if git else None,
+        branch=git.branch if git else None,
+        dirty=git.dirty if git else False,
+        host=socket.gethostname(),
+        config_digest=config.digest,
+    )
+
+
 def assemble_report(
     config: Config,
     runs: Sequence[PhaseRun],
@@ -147,7 +162,12 @@ def assemble_report(
     *,
     interrupted: bool = False,
     now: float | None = None,
+    provenance: Provenance | None = None,
 ) -> RunReport:
+    """Judge the evidence into one report. Blocking (reads test files, asks git): a thread.
+
+    `provenance` is read from git and the host when not given.
+    """
     verdict, exit_code = verdict_and_exit(runs, samples, interrupted=interrupted)
     end = time.time() if now is None else now
     return RunReport(
@@ -161,6 +181,7 @@ def assemble_report(
         verdict=verdict,
         exit_code=exit_code,
         tool_version=__version__,
+        provenance=provenance if provenance is not None else provenance_of(config),
     )
 
 

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from claimcheck.collectors.models import (
     GapRow,
     Listener,
     PhaseRun,
+    Provenance,
     RunReport,
     ServiceSample,
     TestResult,
@@ -568,3 +570,26 @@ def test_findings_list_only_the_files_their_message_does_not_already_name() -> N
     assert [line.strip() for line in text_lines if "files:" in line] == ["files: tests/d.py"]
     markdown = render_markdown(report)
     assert markdown.count("(files:") == 1 and "(files: `tests/d.py`)" in markdown
+
+
+def test_every_format_says_which_commit_and_host_the_evidence_is_about() -> None:
+    source = Provenance(commit="81c0a1f2e3d4c5b6a7980123456789abcdef0123", branch="main",
+                        dirty=True, host="build-7", config_digest="ab" * 32)
+    report = replace(make_report((phase(passed=1, collected=1),)), provenance=source)
+    document = json.loads(render_json(report))
+    assert document["provenance"] == {
+        "commit": "81c0a1f2e3d4c5b6a7980123456789abcdef0123", "branch": "main", "dirty": True,
+        "host": "build-7", "config_digest": "ab" * 32,
+    }
+    assert "main @ 81c0a1f2e (dirty) on build-7" in render_text(report)
+    assert "main @ 81c0a1f2e (dirty) on build-7" in render_markdown(report)
+    assert json.loads(render_json(make_report()))["provenance"] is None
+
+
+def test_a_run_outside_git_still_names_its_host(tmp_path: Path) -> None:
+    from claimcheck.collectors.config import load_config
+    from claimcheck.collectors.session import provenance_of
+
+    source = provenance_of(load_config(tmp_path))
+    assert source.commit is None and source.branch is None and source.host
+    assert len(source.config_digest) == 64

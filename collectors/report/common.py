@@ -169,3 +169,17 @@ def files_not_named(finding: Finding) -> list[str]:
     """The finding's files that neither its location nor its message already names."""
     return [f for f in finding.files if f != finding.path and f not in finding.message]
 
+
+
+def provenance_text(report: RunReport) -> str:
+    """"main @ 1a2b3c4d5 (dirty) on build-7": which code and machine, for a report's meta line."""
+    source = report.provenance
+    if source is None:
+        return ""
+    parts = []
+    if source.short_commit:
+        where = source.branch or "detached"
+        parts.append(f"{where} @ {source.short_commit}" + (" (dirty)" if source.dirty else ""))
+    if source.host:
+        parts.append(f"on {source.host}")
+    return " ".join(parts)

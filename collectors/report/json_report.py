@@ -48,6 +48,7 @@ def report_to_dict(
                 "when": test.when,
                 "markers": list(test.markers),
                 "longrepr": opt(test.longrepr) if failing else None,
+                "reruns": test.reruns,
             })
         counts = run.counts
         phases.append({
@@ -72,6 +73,7 @@ def report_to_dict(
             ],
             "warning_count": len(run.warnings),
             "output_tail": r(run.output_tail),
+            "deselected_ids": [r(nodeid) for nodeid in run.deselected_ids],
             "tests": tests,
         })
 
@@ -84,6 +86,7 @@ def report_to_dict(
         "project": r(report.project),
         "started_at": iso_time(report.started_at),
         "duration_s": round(report.duration_s, 3),
+        "provenance": _provenance_dict(report, r),
         "totals": {
             "phases": len(report.phases), "collected": total.collected,
             "passed": total.passed, "failed": total.failed, "error": total.error,
@@ -111,6 +114,14 @@ def report_to_dict(
         ],
         "services": [_service_dict(s, r) for s in report.services],
     }
+
+
+def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
+    source = report.provenance
+    if source is None:
+        return None
+    return {"commit": source.commit, "branch": None if source.branch is None else r(source.branch),
+            "dirty": source.dirty, "host": r(source.host), "config_digest": source.config_digest}
 
 
 def _service_dict(sample: ServiceSample, r: Redact) -> dict[str, Any]:

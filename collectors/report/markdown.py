@@ -23,6 +23,7 @@ from claimcheck.collectors.report.common import (
     iso_time,
     one_line,
     phase_note,
+    provenance_text,
     service_detail,
     title_adds_words,
 )
@@ -72,6 +73,9 @@ def render_markdown(
     out.append(f"## claimcheck: {mark} {esc(report.verdict)} (exit {report.exit_code})")
     out.append("")
     meta = [f"project {md_code(r(report.project))}", f"{duration_text(report.duration_s)}"]
+    where = provenance_text(report)
+    if where:
+        meta.append(esc(where))
     started = iso_time(report.started_at)
     if started:
         meta.append(f"started {started}")

@@ -23,6 +23,7 @@ from claimcheck.collectors.report.common import (
     iso_time,
     one_line,
     phase_note,
+    provenance_text,
     service_detail,
     title_adds_words,
     total_counts,
@@ -92,6 +93,9 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     line.append(f"  ·  {duration_text(report.duration_s)}")
     console.print(line, soft_wrap=True)
     meta = Text(f"project {safe(report.project)}", style="dim")
+    where = provenance_text(report)
+    if where:
+        meta.append(f"  ·  {safe(where)}")
     started = iso_time(report.started_at)
     if started:
         meta.append(f"  ·  started {started}")
