@@ -15,15 +15,24 @@ Membership rules (public contract, quoted by the README):
   ``unassigned``, shown as a row only when something landed there.
 * A collection error belongs to the gaps its path matches (``match`` globs only: an error has
   no markers), otherwise to ``unassigned``.
-* With no gaps configured, each test belongs to exactly one default gap, ``default_gap``:
-  take the file path part of the node id (before ``::``), split it into folders and a module
-  stem, drop folders that are generic test roots or phase names (``tests``, ``test``,
-  ``testing``, ``unit``, ``integration``, ``e2e``, ``staging``, ``functional``, ``system``,
-  ``acceptance``, ``smoke``, ``regression`` and the configured phase names). The gap is the
-  first remaining folder, else the module stem without a ``test_`` prefix or ``_test`` /
-  ``_tests`` suffix, lower-cased so ``Auth`` and ``auth`` share a row. So
-  ``tests/unit/test_auth.py`` and ``tests/integration/test_auth.py`` both land in ``auth``,
-  and ``tests/unit/websocket/test_manager.py`` lands in ``websocket``. The title is the name.
+* With no gaps configured, each test belongs to exactly one default gap, ``default_gap``,
+  named after the area of code the test is about, from the file part of the node id (before
+  ``::``), lower-cased so ``Auth`` and ``auth`` share a row. A leading ``src/`` or ``lib/`` is
+  ignored. Generic test roots and phase names (``tests``, ``test``, ``testing``, ``unit``,
+  ``integration``, ``e2e``, ``staging``, ``functional``, ``system``, ``acceptance``,
+  ``smoke``, ``regression`` and the configured phase names) are not areas:
+
+  - tests under such a folder belong to the first other folder below it
+    (``tests/unit/websocket/test_manager.py``: ``websocket``), else to their module without a
+    ``test_`` prefix or ``_test`` / ``_tests`` suffix (``tests/unit/test_auth.py`` and
+    ``tests/integration/test_auth.py``: ``auth``; ``pkg/tests/test_auth.py``: ``auth``);
+    when the test folder sits inside a subpackage, that subpackage
+    (``scipy/linalg/tests/test_basic.py``: ``linalg``);
+  - files beside the code (doctests, ``pkg/test_x.py``) belong to the subpackage below the
+    top-level package, else to their module (``src/pkg/auth.py``: ``auth``;
+    ``pkg/routers/agents.py``: ``routers``; ``pkg/__init__.py``: ``pkg``).
+
+  The title is the name.
 
 Cells count what pytest said: passed, xfailed and xpassed count as passed; test errors and
 collection errors count as error; skips are counted but are not evidence. A row is ``red``
@@ -185,21 +194,39 @@ def _strip_test_affixes(stem: str) -> str:
     return stem
 
 
+SOURCE_ROOTS: frozenset[str] = frozenset({"src", "lib"})
+
+
 @lru_cache(maxsize=16384)
 def _default_gap_for_path(path: str, phase_names: frozenset[str]) -> str:
     parts = [part for part in path.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    if parts and parts[0].lower() in SOURCE_ROOTS and len(parts) > 1:
+        parts = parts[1:]
     if not parts:
         return UNASSIGNED_GAP
     is_module = parts[-1].endswith(".py")
-    folders = parts[:-1] if is_module else parts
+    folders = [part.lower() for part in (parts[:-1] if is_module else parts)]
+    stem = _strip_test_affixes(parts[-1][:-3]).lower() if is_module else None
     dropped = GENERIC_TEST_FOLDERS | phase_names
-    for folder in folders:
-        if folder.lower() not in dropped:
-            return folder.lower()
-    if is_module:
-        return _strip_test_affixes(parts[-1][:-3]).lower()
-    # A folder-only path (a package's collection error) made only of generic names.
-    return parts[-1].lower()
+    test_root = next((index for index, folder in enumerate(folders) if folder in dropped), None)
+    if test_root is None:
+        # Beside the code (a doctest, `pkg/test_x.py`): below the top-level package, the
+        # subpackage, else the module; `__init__` stands for its package.
+        inside = folders[1:]
+        if inside:
+            return inside[0]
+        if stem is not None and stem != "__init__":
+            return stem
+        return folders[0] if folders else parts[-1].lower()
+    before, after = folders[:test_root], folders[test_root + 1:]
+    if len(before) >= 2:
+        return before[1]  # scipy/linalg/tests/test_basic.py: "linalg", not "scipy"
+    topic = next((folder for folder in after if folder not in dropped), None)
+    if topic is not None:
+        return topic
+    if stem is not None:
+        return stem
+    return folders[-1]  # a folder-only path (a package's collection error) of generic names
 
 
 def default_gap(nodeid: str, phase_names: Iterable[str] = ()) -> str:

@@ -145,6 +145,17 @@ def test_gaps_for_path_without_gaps_uses_the_default_rule() -> None:
         ("tests/contract/test_orders.py::test_x", "orders"),  # "contract" is a phase name
         ("tests/integration", "integration"),  # a folder-only collection error
         ("tests/unit/test_.py::test_x", "test_"),
+        # Tests inside the package: one gap per area, not one gap named after the package.
+        ("pkg/tests/test_auth.py::test_x", "auth"),
+        ("pkg/tests/test_cache.py::TestLru::test_x", "cache"),
+        ("scipy/linalg/tests/test_basic.py::test_x", "linalg"),
+        ("src/pkg/tests/unit/test_auth.py::test_x", "auth"),
+        # Doctests and tests beside the code: never a gap called "src".
+        ("src/pkg/auth.py::pkg.auth.login", "auth"),
+        ("src/pkg/routers/agents.py::pkg.routers.agents.route", "routers"),
+        ("src/pkg/__init__.py::pkg", "pkg"),
+        ("pkg/test_auth.py::test_x", "auth"),
+        ("lib/tool.py::tool.main", "tool"),
     ],
 )
 def test_default_gap_examples(nodeid: str, expected: str) -> None:
