@@ -77,9 +77,11 @@ def test_written_config_loads_with_the_phases_and_gaps_found(shop):
     gaps = {gap.name: gap for gap in config.gaps}
     assert gaps["slow"].markers == ("slow",) and gaps["db"].markers == ("db",)
     assert gaps["billing"].match == ("*/billing/*",)
-    # one topic across phases: tests/unit/test_cart.py and tests/integration/test_cart.py
-    assert gaps["cart"].match == ("*/test_cart.py*",)
-    assert gaps["checkout"].match == ("*/test_checkout.py*",)
+    # one area across phases (tests/unit/test_cart.py and tests/integration/test_cart.py),
+    # and the patterns take in the area's next test file too
+    assert gaps["cart"].match == ("*/test_cart.py*", "*/test_cart_*.py*")
+    assert gaps["checkout"].match == ("*/test_checkout.py*", "*/test_checkout_*.py*")
+    assert gaps["cart"].title == "Cart"
     assert "fixtures" not in gaps and "not_a_phase" not in gaps and "not-a-phase" not in gaps
 
 
@@ -210,6 +212,9 @@ def test_real_world_layout_through_the_command_line(make_project):
                       "    network: requires network access\n    ssl(version): TLS tests\n",
         "setup.cfg": "[metadata]\nname = requests-like\n\n[flake8]\nmax-line-length = 100\n",
         "src/pkg/__init__.py": "",
+        "src/pkg/api.py": '"""The public HTTP API.\n\nMore words here."""\n',
+        "src/pkg/utils.py": "",
+        "src/pkg/models/__init__.py": '"""Database models and their relations."""\n',
         "tests/__init__.py": "",
         "tests/conftest.py": "",
         "tests/test_api.py": "def test_get():\n    assert True\n",
@@ -233,6 +238,9 @@ def test_real_world_layout_through_the_command_line(make_project):
     assert {"slow", "network", "ssl", "api", "utils", "models"} <= set(gaps)
     assert "testserver" not in gaps and "conftest" not in gaps
     assert gaps["ssl"].title == "ssl: TLS tests"
+    assert gaps["api"].title == "The public HTTP API"  # the module's docstring
+    assert gaps["models"].title == "Database models and their relations"
+    assert gaps["utils"].title == "Utils"
 
     # and pytest, run the way the written phase says, collects exactly the loose files
     collected = subprocess.run(
@@ -247,3 +255,59 @@ def test_real_world_layout_through_the_command_line(make_project):
 def test_plan_without_any_tests_is_one_plain_pytest_phase(tmp_path):
     plan = plan_for(tmp_path)
     assert plan.phases == [("tests", [])] and plan.gaps == []
+
+
+def test_gaps_name_areas_and_catch_the_next_test_file(make_project):
+    """A cache library's layout: one test file per cache class, none named after a module.
+
+    Each file used to become its own gap titled "Rr", "Lfu"... with a pattern for that file
+    alone, so the next test file landed in `unassigned`. Areas the code names keep their row
+    (titled from the module's docstring); the one-file areas that name no module share one."""
+    root = make_project({
+        "src/cachetools/__init__.py": '"""Extensible memoizing collections and decorators."""\n',
+        "src/cachetools/keys.py": '"""Key functions for memoizing decorators."""\n',
+        "src/cachetools/func.py": '"""`functools.lru_cache` compatible memoizing decorators."""\n',
+        "tests/test_keys.py": "def test_k():\n    assert True\n",
+        "tests/test_func.py": "def test_f():\n    assert True\n",
+        "tests/test_rr.py": "def test_rr():\n    assert True\n",
+        "tests/test_lfu.py": "def test_lfu():\n    assert True\n",
+        "tests/test_ttl.py": "def test_ttl():\n    assert True\n",
+    })
+    assert init(root) == ExitCode.GREEN
+    config = load_config(root)
+    gaps = {gap.name: gap for gap in config.gaps}
+    assert set(gaps) == {"keys", "func", "cachetools"}
+    assert gaps["keys"].title == "Key functions for memoizing decorators"
+    assert gaps["cachetools"].title == "Extensible memoizing collections and decorators"
+    assert set(gaps["cachetools"].match) == {"*/test_rr.py*", "*/test_lfu.py*", "*/test_ttl.py*"}
+
+    from claimcheck.collectors.gaps import gaps_for_test
+    from claimcheck.collectors.models import TestResult
+
+    phases = [phase.name for phase in config.phases]
+    later = TestResult(nodeid="tests/test_keys_hashing.py::test_new", outcome="passed",
+                       phase=phases[0])
+    assert gaps_for_test(later, config.gaps, phases) == ("keys",)
+
+
+def test_tests_inside_the_package_give_one_gap_per_area(make_project):
+    root = make_project({
+        "pkg/__init__.py": "",
+        "pkg/auth.py": '"""Who may do what."""\n',
+        "pkg/tests/__init__.py": "",
+        "pkg/tests/test_auth.py": "def test_a():\n    assert True\n",
+        "pkg/tests/test_auth_tokens.py": "def test_t():\n    assert True\n",
+        "pkg/tests/test_billing.py": "def test_b():\n    assert True\n",
+        "pkg/tests/test_billing_refunds.py": "def test_r():\n    assert True\n",
+    })
+    plan = plan_for(root)
+    names = {name: (title, match) for name, title, match, _ in plan.gaps}
+    assert set(names) == {"auth", "billing"}  # not one gap named after the package
+    assert names["auth"] == ("Who may do what", ["*/test_auth.py*", "*/test_auth_*.py*"])
+    assert names["billing"][0] == "Billing"
+
+
+def test_an_empty_folder_says_there_are_no_tests(tmp_path, capsys):
+    assert init(tmp_path) == ExitCode.GREEN
+    err = capsys.readouterr().err
+    assert "no test files (test_*.py or *_test.py) found" in err and str(tmp_path) in err
