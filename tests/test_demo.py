@@ -250,3 +250,18 @@ def test_the_screenshot_script_still_imports() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(module.main)
+
+
+def test_an_unknown_phase_is_refused_before_anything_starts(start_demo):
+    process, out, err = start_demo("--phase", "nosuch", "--report")
+    watcher = Watcher(process.pid)
+    try:
+        exit_code = process.wait(timeout=RUN_LIMIT_S)
+    finally:
+        watcher.stop()
+    stderr = err.read_text()
+    assert exit_code == 4
+    assert "--phase 'nosuch': no such phase in the demo; expected one of unit, integration" \
+        in stderr
+    assert "sample project" not in stderr  # no banner: nothing was started
+    assert not watcher.saw("demo_services")

@@ -15,10 +15,12 @@ import secrets
 import shutil
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 from claimcheck.collectors.procs import kill_descendants
 from claimcheck.tui.demo_services import DemoServices, start_services
+from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.options import Options
 from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
 
@@ -38,6 +40,11 @@ def copy_sample(destination: Path) -> Path:
 def run_demo(options: Options) -> int:
     """Run the demo the way `options` asks (TUI, or headless with --report) and clean up."""
     # A token the test suite may fix in advance to check it never appears in any output.
+    unknown = [name for name in options.phases if name not in sample_phases()]
+    if unknown:
+        print(f"claimcheck demo: --phase {unknown[0]!r}: no such phase in the demo; expected one "
+              f"of {', '.join(sample_phases())}", file=sys.stderr)
+        return ExitCode.USAGE
     token = os.environ.get(TOKEN_VARIABLE) or secrets.token_urlsafe(18)
     services: DemoServices | None = None
     with tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp, terminate_as_interrupt():
@@ -62,6 +69,13 @@ def run_demo(options: Options) -> int:
                     services.stop()
                     atexit.unregister(services.stop)
                 _end_leftovers()
+
+
+def sample_phases() -> list[str]:
+    """The sample's phase names, read before anything starts (a typo must not start services)."""
+    with (SAMPLE / "pyproject.toml").open("rb") as handle:
+        table = tomllib.load(handle)["tool"]["claimcheck"]
+    return [phase["name"] for phase in table["phases"]]
 
 
 def _prepare_environment(services: DemoServices) -> None:
