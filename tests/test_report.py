@@ -395,19 +395,42 @@ def test_md_code_in_a_table_escapes_the_pipe() -> None:
     assert md_code("a|b", in_table=True) == r"`a\|b`"
 
 
-def test_markdown_has_verdict_heading_tables_and_failures_in_details() -> None:
+def test_markdown_has_verdict_heading_tables_and_failures_open() -> None:
     md = render_markdown(red_report())
     lines = md.splitlines()
     assert lines[0] == "## claimcheck: ❌ red (exit 1)"
     assert "| unit | failed | 5 | 1 | 1 | 2 | 1 | 1 | 1.2 s |  |" in lines
-    assert "| auth (Login \\| tokens) | red | 3/12 | — |" in lines
-    assert "| billing | no-evidence | no evidence | — |" in lines  # a title that only restates the name is not repeated
-    details = lines.index("<details>")
-    assert lines[details + 1] == "<summary>Failures (3)</summary>"
-    assert lines[details + 2] == ""  # GitHub needs the blank line to render Markdown inside
+    # every gap alike: its title, then the name `verify` takes
+    assert "| Login \\| tokens (`auth`) | red | 3/12 | — |" in lines
+    assert "| Billing (`billing`) | no-evidence | no evidence | — |" in lines
+    assert "### Failures (3)" in lines and "<details>" not in lines  # few: all shown open
     assert "- FAILED `tests/unit/test_a.py::test_bad` — AssertionError: assert 1 == 2" in lines
-    assert "</details>" in lines[details:]
     assert any(line.startswith("| events (optional) | websocket | degraded |") for line in lines)
+
+
+def test_markdown_shows_the_first_failures_open_and_folds_the_rest() -> None:
+    tests = tuple(result(f"tests/test_many.py::test_{n:02d}", "failed", message=f"boom {n}")
+                  for n in range(30))
+    md = render_markdown(make_report((phase("unit", "failed", tests=tests, failed=30),)))
+    lines = md.splitlines()
+    heading = lines.index("### Failures (30)")
+    details = lines.index("<details>")
+    shown = [line for line in lines[heading:details] if line.startswith("- FAILED")]
+    assert len(shown) == 11  # the phase's name and 11 failures: 12 lines open
+    assert lines[details + 1] == "<summary>19 more lines</summary>"
+    assert lines[details + 2] == ""  # GitHub needs the blank line to render Markdown inside
+    assert "- FAILED `tests/test_many.py::test_29` — boom 29" in lines[details:]
+    assert "</details>" in lines[details:]
+
+
+def test_findings_headings_carry_their_count_and_an_empty_section_is_left_out() -> None:
+    finding = Finding(kind="no-tests", phase="unit", path=None, line=None, message="nothing ran")
+    red = replace(red_report(), findings=(finding,))
+    assert "### Findings (1)" in render_markdown(red).splitlines()
+    assert "Findings (1)" in render_text(red)
+    green = make_report((phase(passed=1, collected=1),))
+    for text in (render_text(green), render_markdown(green)):
+        assert "Findings" not in text and "Failures" not in text
 
 
 def test_markdown_node_id_with_backticks_stays_in_one_code_span() -> None:

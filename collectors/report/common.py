@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -11,7 +10,6 @@ from claimcheck.collectors.models import (
     Counts,
     Finding,
     GapCell,
-    GapRow,
     PhaseRun,
     RunReport,
     ServiceSample,
@@ -142,12 +140,6 @@ def finding_where(finding: Finding) -> str:
         return ""
     return f"{finding.path}:{finding.line}" if finding.line else finding.path
 
-
-
-def title_adds_words(row: GapRow) -> bool:
-    """"Api" beside "api", or "Toml file" beside "toml_file", only repeats the name."""
-    simplified = re.sub(r"[\s_-]+", "", row.title or "").lower()
-    return bool(row.title) and simplified != re.sub(r"[\s_-]+", "", row.name).lower()
 
 
 

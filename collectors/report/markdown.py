@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
-from claimcheck.collectors.models import RunReport
+from claimcheck.collectors.models import GapRow, RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
     GAP_LEGEND,
@@ -25,7 +25,6 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
-    title_adds_words,
 )
 from claimcheck.collectors.secrets import strip_control
 from claimcheck.collectors.verdict import verdict_reasons
@@ -54,8 +53,28 @@ def md_code(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
+def _open_then_folded(lines: list[str], shown: int) -> list[str]:
+    """The first `shown` lines as they are, the rest behind one `<details>` (a list stays a
+    list on both sides: a blank line before and after the HTML block)."""
+    if len(lines) <= shown:
+        return lines
+    rest = lines[shown:]
+    return [*lines[:shown], "", "<details>",
+            f"<summary>{len(rest)} more lines</summary>", "", *rest, "", "</details>"]
+
+
 def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+OPEN_FAILURE_LINES = 12  # failure lines shown open; the rest are one click away
+
+
+def gap_label(row: GapRow, esc: Callable[[str], str]) -> str:
+    """Every gap the same way: its title, then its name (what `verify` takes) when it differs."""
+    if row.title and row.title != row.name:
+        return f"{esc(row.title)} ({md_code(row.name, in_table=True)})"
+    return md_code(row.name, in_table=True)
 
 
 def render_markdown(
@@ -107,15 +126,13 @@ def render_markdown(
         out.append(_md_row(["gap", "status"] + [esc(name) for name in names]))
         out.append(_md_row(["---", "---"] + ["---:"] * len(names)))
         for row in report.gaps:
-            label = esc(row.name)
-            if title_adds_words(row):
-                label += f" ({esc(row.title)})"
+            label = gap_label(row, esc)
             cells = [esc(gap_cell_text(row.cells.get(name))) for name in names]
             out.append(_md_row([label, esc(row.status)] + cells))
         out += ["", f"_{md_escape(GAP_LEGEND)}_"]
 
     if report.findings:
-        out += ["", "### Findings", ""]
+        out += ["", f"### Findings ({len(report.findings)})", ""]
         for kind, findings in findings_by_kind(report.findings).items():
             out.append(f"- **{esc(kind)}** ({len(findings)})")
             for finding in findings:
@@ -135,26 +152,25 @@ def render_markdown(
 
     failing = sum(run.counts.failed + run.counts.error for run in report.phases)
     if failing:
-        out += ["", "<details>", f"<summary>Failures ({failing})</summary>", ""]
+        out += ["", f"### Failures ({failing})", ""]
+        lines: list[str] = []
         for run in report.phases:
             failures = failures_of(run)
             if not failures and not run.collection_errors:
                 continue
-            out.append(f"**{esc(run.name)}**")
-            out.append("")
+            lines.append(f"**{esc(run.name)}**")
             for error in run.collection_errors:
-                out.append(f"- ERROR collecting {md_code(r(error.path))}: "
-                           f"{esc(error.error_type)}: {esc(one_line(error.message))}")
+                lines.append(f"- ERROR collecting {md_code(r(error.path))}: "
+                             f"{esc(error.error_type)}: {esc(one_line(error.message))}")
             for test in failures[:max_failures]:
                 label = "FAILED" if test.outcome == "failed" else "ERROR"
                 message = one_line(test.message)
                 tail = f" — {esc(message)}" if message else ""
-                out.append(f"- {label} {md_code(r(test.nodeid))}{tail}")
+                lines.append(f"- {label} {md_code(r(test.nodeid))}{tail}")
             hidden = len(failures) - max_failures
             if hidden > 0:
-                out.append(f"- … and {hidden} more ({esc(ALL_FAILURES_HINT)})")
-            out.append("")
-        out.append("</details>")
+                lines.append(f"- … and {hidden} more ({esc(ALL_FAILURES_HINT)})")
+        out += _open_then_folded(lines, OPEN_FAILURE_LINES)
 
     if report.services:
         out += ["", "### Services", ""]

@@ -25,7 +25,6 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
-    title_adds_words,
     total_counts,
 )
 from claimcheck.collectors.secrets import strip_control
@@ -66,7 +65,7 @@ def render_text(
         _text_gaps(console, report, safe)
     if report.findings:
         _text_findings(console, report, safe)
-    if any(run.tests or run.collection_errors for run in report.phases):
+    if any(run.counts.failed or run.counts.error for run in report.phases):
         _text_failures(console, report, safe, max_failures)
     if report.services:
         _text_services(console, report, safe)
@@ -158,7 +157,7 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
         table.add_column(Text(safe(name)), justify="right", no_wrap=True)
     for row in report.gaps:
         label = Text(safe(row.name))
-        if title_adds_words(row):
+        if row.title and row.title != row.name:
             label.append(f"  {safe(row.title)}", style="dim")
         cells = []
         for name in names:
