@@ -257,7 +257,7 @@ def judge_verify(target: Target, evidence: Sequence[PhaseEvidence],
     if not evidence:
         return "no-evidence", int(ExitCode.NO_EVIDENCE), [f"no phase collects a test of {what}"]
     if empty:
-        return "red", int(ExitCode.RED), empty
+        return "no-evidence", int(ExitCode.NO_EVIDENCE), empty
     return "green", int(ExitCode.GREEN), []
 
 
