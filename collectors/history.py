@@ -155,6 +155,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_commit ON runs (commit_sha);
     ALTER TABLE results ADD COLUMN reruns INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE results ADD COLUMN markers TEXT;
+    CREATE INDEX results_failing ON results (run_id, node_id)
+        WHERE outcome IN ('failed', 'error');
     CREATE TABLE phase_changes (
         run_id INTEGER NOT NULL, phase TEXT NOT NULL, baseline_run INTEGER,
         collected_before INTEGER NOT NULL, collected_now INTEGER NOT NULL,
