@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_suite import plan_suite, write_suite  # noqa: E402
-
 from claimcheck.collectors.config import Config, GapConfig  # noqa: E402
 from claimcheck.collectors.gaps import gap_matrix  # noqa: E402
 from claimcheck.collectors.history import HistoryStore  # noqa: E402
@@ -39,6 +37,7 @@ from claimcheck.collectors.models import (  # noqa: E402
     TestResult,
 )
 from claimcheck.collectors.recording import judge_with_history  # noqa: E402
+from gen_suite import plan_suite, write_suite  # noqa: E402
 
 GOAL_STORE_S = 1.0
 

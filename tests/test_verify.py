@@ -79,7 +79,8 @@ def test_an_unknown_gap_exits_4_listing_the_known_ones(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
     done = claimcheck(root, "verify", "payments")
     assert done.returncode == 4
-    assert done.stderr.strip() == "claimcheck: unknown gap 'payments'; known gaps: auth, db, unassigned"
+    assert done.stderr.strip() == ("claimcheck: unknown gap 'payments'; "
+                                   "known gaps: auth, db, unassigned")
     assert done.stdout == ""
     none = claimcheck(root, "verify")
     assert none.returncode == 4 and "name at least one GAP" in none.stderr

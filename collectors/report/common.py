@@ -253,6 +253,12 @@ def changes_baseline(changes: RunChanges) -> str:
     return baseline_text(max(bases, key=lambda change: change.baseline.started_at))  # type: ignore[union-attr]
 
 
+def first_run_text(changes: RunChanges) -> str:
+    """When no phase has an earlier run on this branch: one line, not one per phase."""
+    where = f"on {changes.branch}" if changes.branch else "on this detached HEAD"
+    return f"first run of these phases {where}: nothing to compare with yet"
+
+
 def flaky_index(report: RunReport) -> dict[tuple[str, str], tuple[str, ...]]:
     """(phase, nodeid) -> reasons, for marking tests wherever they are listed."""
     if report.changes is None:

@@ -23,6 +23,7 @@ from claimcheck.collectors.report.common import (
     files_not_named,
     finding_where,
     findings_by_kind,
+    first_run_text,
     flaky_index,
     gap_cell_text,
     gap_phase_names,
@@ -201,7 +202,9 @@ def _md_changes(report: RunReport, esc: Callable[[str | None], str],
     out = ["", f"### What changed since {esc(since)}" if since else "### What changed", ""]
     if not changes.phases:
         out.append("- nothing to compare: no phase ran")
-    for change in changes.phases:
+    elif not since:
+        out.append(f"- {esc(first_run_text(changes))}")
+    for change in changes.phases if since else ():
         out.append(f"- **{esc(change.phase)}**: {esc(change_summary(change))}")
         for label, items in change_lists(change):
             shown = ", ".join(md_code(r(item)) for item in items[:MAX_CHANGED_LISTED])

@@ -23,6 +23,7 @@ from claimcheck.collectors.report.common import (
     files_not_named,
     finding_where,
     findings_by_kind,
+    first_run_text,
     flaky_index,
     gap_cell_text,
     gap_phase_names,
@@ -140,7 +141,9 @@ def _text_changes(console: Console, report: RunReport,
     _section(console, f"What changed since {safe(since)}" if since else "What changed")
     if not changes.phases:
         console.print(Text("  nothing to compare: no phase ran"))
-    for change in changes.phases:
+    elif not since:
+        console.print(Text(f"  {safe(first_run_text(changes))}"))
+    for change in changes.phases if since else ():
         line = Text(f"  {safe(change.phase)}: ", style="bold")
         summary = change_summary(change)
         bad = change.newly_failing or change.disappeared or change.new_collection_errors or (
