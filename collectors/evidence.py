@@ -123,6 +123,9 @@ def _where(result: VerifyResult, code: Callable[[str], str],
         lines.append(f"- configuration sha256 {code(source.config_digest[:16])}")
     if result.baseline:
         lines.append(f"- compared with the last full run: {esc(result.baseline)}")
+    else:
+        lines.append("- no full run of this branch in the history: disappeared tests were not "
+                     "checked")
     return lines
 
 

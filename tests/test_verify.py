@@ -175,3 +175,24 @@ def test_show_of_an_unknown_id_exits_4(tmp_path: Path) -> None:
     claimcheck(root, "verify", "db")
     missing = claimcheck(root, "show", "ev-000000")
     assert missing.returncode == 4 and "recent: ev-" in missing.stderr
+
+
+def test_verify_selects_inside_a_projects_own_runner(tmp_path: Path) -> None:
+    """A `command` phase: the selection reaches every pytest session the runner starts."""
+    root = make_repo(tmp_path / "proj")
+    write(root, {"scripts/run_tests.py": """
+        import sys
+        import pytest
+
+        pytest.main(sys.argv[1:])
+        sys.exit(0)  # a runner that swallows pytest's status
+    """})
+    pyproject = (root / "pyproject.toml").read_text().replace(
+        'name = "unit"\npytest = ["tests/unit"]',
+        'name = "unit"\ncommand = ["python", "scripts/run_tests.py", "tests/unit"]')
+    (root / "pyproject.toml").write_text(pyproject)
+    commit(root, "runner")
+    done = claimcheck(root, "verify", "db")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ran_in_verify(root) == {"unit": {f"tests/unit/test_db.py::test_query[{n}]"
+                                            for n in range(4)}}
