@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from claimcheck.collectors.config import Config
-from claimcheck.collectors.history import HistoryStore
-from claimcheck.collectors.models import Provenance
+from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.history import HistoryError, HistoryStore
+from claimcheck.collectors.models import CollectionError, Counts, PhaseRun, Provenance
 from claimcheck.collectors.report.common import duration_text
 from claimcheck.collectors.report.markdown import md_code, md_escape
 from claimcheck.collectors.secrets import Redactor
@@ -121,6 +122,10 @@ def _where(result: VerifyResult, code: Callable[[str], str],
                  f"{esc(result.report.tool_version or '?')}")
     if source.config_digest:
         lines.append(f"- configuration sha256 {code(source.config_digest[:16])}")
+    if result.listed_from:
+        lines.append("- tests chosen from the collection of an earlier run of this commit "
+                     f"(clean tree, same configuration, this host): "
+                     f"{esc('; '.join(result.listed_from))}")
     if result.baseline:
         lines.append(f"- compared with the last full run: {esc(result.baseline)}")
     else:
@@ -160,6 +165,32 @@ def last_full_checker(config: Config, history: Path | None, target: Target
             return baseline, gone
 
     return check
+
+
+def stored_listing(config: Config, history: Path | None
+                   ) -> Callable[[Provenance, PhaseConfig], Collected | None]:
+    """For `gather_verify`: a phase's collection from a complete run of this very commit."""
+
+    def listing(provenance: Provenance, phase: PhaseConfig) -> Collected | None:
+        if history is None or not history.exists() or not provenance.commit:
+            return None
+        try:
+            with HistoryStore(history, create=False) as store:
+                found = store.listing_at(provenance.commit, provenance.config_digest,
+                                         provenance.host, phase.name)
+        except (HistoryError, sqlite3.Error):
+            return None
+        if found is None:
+            return None
+        ref, tests, errors = found
+        run = PhaseRun(name=phase.name, status="passed", exit_code=None, duration_s=0.0,
+                       counts=Counts(collected=len(tests)), reason=f"run {ref.run_id}")
+        return Collected(
+            phase=phase.name, items=tuple((t.nodeid, t.markers) for t in tests),
+            errors=tuple(CollectionError(path=path, error_type=kind, message=message)
+                         for path, kind, message in errors), run=run)
+
+    return listing
 
 
 def store_verify(config: Config, history: Path, result: VerifyResult, block: str,

@@ -500,6 +500,30 @@ class HistoryStore:
                      (row[0], phase))]
         return self._ref(row), tests
 
+    def listing_at(self, commit: str, config_digest: str, host: str, phase: str
+                   ) -> tuple[RunRef, list[StoredTest], list[tuple[str, str, str]]] | None:
+        """What `phase` collected in the newest complete run of `commit` on a clean tree, with
+        the same configuration, on `host`: the same collection a new pass would make."""
+        row = self.conn.execute(
+            "SELECT r.id, r.started_at, r.commit_sha, r.branch, r.dirty "
+            "FROM runs r JOIN phases p ON p.run_id = r.id "
+            "WHERE r.commit_sha = ? AND r.dirty = 0 AND r.config_digest = ? AND r.host = ? "
+            "AND r.scope IN ('full', 'partial') AND r.state = 'complete' AND p.name = ? "
+            "AND p.status IN ('passed', 'failed', 'error') AND p.deselected = 0 "
+            "ORDER BY r.started_at DESC, r.id DESC LIMIT 1",
+            (commit, config_digest, host, phase)).fetchone()
+        if row is None:
+            return None
+        tests = [StoredTest(nodeid, outcome, tuple(markers.split(",")) if markers else ())
+                 for nodeid, outcome, markers in self.conn.execute(
+                     "SELECT n.nodeid, x.outcome, x.markers FROM results x "
+                     "JOIN nodes n ON n.id = x.node_id WHERE x.run_id = ? AND n.phase = ?",
+                     (row[0], phase))]
+        errors = [(path, error_type, message) for path, error_type, message in self.conn.execute(
+            "SELECT path, error_type, message FROM collection_errors WHERE run_id = ? "
+            "AND phase = ?", (row[0], phase))]
+        return self._ref(row), tests, errors
+
     def recent_phase_runs(self, branch: str | None, phase: str, *, before: float,
                           exclude: int | None, limit: int) -> list[RunRef]:
         """The last `limit` runs of `phase` on `branch` with complete results, newest first."""

@@ -125,6 +125,7 @@ class VerifyResult:
     report: RunReport
     titles: dict[str, str] = field(default_factory=dict)  # gap -> title
     evidence_id: str = ""
+    listed_from: tuple[str, ...] = ()  # phases whose tests were listed from a stored run
 
     @property
     def ok(self) -> bool:
@@ -309,9 +310,14 @@ async def gather_verify(
     on_note: Callable[[str], None] | None = None,
     last_full: Callable[[Provenance, Sequence[Collected]], tuple[str | None, list[str]]]
     | None = None,
+    stored_listing: Callable[[Provenance, PhaseConfig], Collected | None] | None = None,
 ) -> VerifyResult:
     """Collect, select, run and judge. `last_full(provenance, collected)` returns the last full
-    run's name and the target's tests it had that are not collected in the target now."""
+    run's name and the target's tests it had that are not collected in the target now.
+
+    `stored_listing(provenance, phase)` may return what the phase collected in a complete run
+    of this very commit on a clean tree (same configuration, same host), which saves the
+    collect-only pass; only consulted when this tree is clean too."""
     from claimcheck.collectors.session import assemble_report, provenance_of
 
     note = on_note or (lambda text: None)
@@ -324,7 +330,15 @@ async def gather_verify(
     interrupted = False
     try:
         collected = []
+        listed_from: list[str] = []
         for phase in config.phases:
+            known = None
+            if stored_listing is not None and provenance.commit and not provenance.dirty:
+                known = await asyncio.to_thread(stored_listing, provenance, phase)
+            if known is not None:
+                listed_from.append(f"{phase.name}: {known.run.reason}")
+                collected.append(known)
+                continue
             note(f"{phase.name}: collecting")
             collected.append(await collect_phase(phase, config))
         selections = select_targets(config, collected, target)
@@ -359,6 +373,7 @@ async def gather_verify(
             current.uncancel()
         await kill_stragglers()
         selections, disappeared, baseline = (), [], None
+        listed_from = []
     verdict, exit_code, reasons = judge_verify(target, evidence, disappeared,
                                                interrupted=interrupted)
     ordered = [samples[s.name] for s in config.services if s.name in samples]
@@ -371,7 +386,7 @@ async def gather_verify(
         target=target, verdict=verdict, exit_code=exit_code, reasons=tuple(reasons),
         phases=tuple(evidence), disappeared=tuple(disappeared), baseline=baseline,
         provenance=provenance, started_at=started_at, duration_s=time.time() - started_at,
-        report=report, titles=titles)
+        report=report, titles=titles, listed_from=tuple(listed_from))
 
 
 async def _blocker(config: Config, phase: PhaseConfig,

@@ -196,3 +196,31 @@ def test_verify_selects_inside_a_projects_own_runner(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert ran_in_verify(root) == {"unit": {f"tests/unit/test_db.py::test_query[{n}]"
                                             for n in range(4)}}
+
+
+def test_a_full_run_of_this_commit_saves_the_collect_pass(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "proj")
+    assert claimcheck(root, "--report").returncode == 0
+    done = claimcheck(root, "verify", "auth")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tests chosen from the collection of an earlier run of this commit" in plain(
+        done.stdout)
+    assert ran_in_verify(root)["unit"] == {"tests/unit/test_auth.py::test_login",
+                                           "tests/unit/test_auth.py::test_logout",
+                                           "tests/unit/test_tokens.py::test_token_expiry"}
+    # a dirty tree is other code: it is collected anew, and sees the new test
+    write(root, {"tests/unit/test_auth.py": """
+        def test_login():
+            assert True
+
+        def test_logout():
+            assert True
+
+        def test_reset():
+            assert True
+    """})
+    dirty = claimcheck(root, "verify", "auth")
+    assert dirty.returncode == 0
+    assert "tests chosen from" not in plain(dirty.stdout)
+    assert "**dirty working tree**" in dirty.stdout
+    assert "tests/unit/test_auth.py::test_reset" in ran_in_verify(root)["unit"]

@@ -24,6 +24,7 @@ from claimcheck.collectors.evidence import (
     last_full_checker,
     render_block,
     store_verify,
+    stored_listing,
 )
 from claimcheck.collectors.history import HistoryError, HistoryStore
 from claimcheck.collectors.pytest_run import EnvironmentProblem
@@ -71,7 +72,8 @@ def verify(config: Config, target: Target, history: Path | None) -> tuple[Verify
         try:
             return await gather_verify(config, target, on_note=note,
                                        last_full=_guarded(last_full_checker(config, history,
-                                                                            target)))
+                                                                            target)),
+                                       stored_listing=stored_listing(config, history))
         finally:
             await finish_stragglers()
 
