@@ -500,6 +500,22 @@ class HistoryStore:
                      (row[0], phase))]
         return self._ref(row), tests
 
+    def last_full_phases(self, branch: str | None, *, before: float,
+                         exclude: int | None = None) -> tuple[RunRef, dict[str, int]] | None:
+        """The phases of the last full run on `branch` and how many tests each had results for."""
+        row = self.conn.execute(
+            "SELECT r.id, r.started_at, r.commit_sha, r.branch, r.dirty FROM runs r "
+            f"WHERE r.branch IS ? AND r.scope IN {FULL_SCOPES!r} AND r.started_at <= ? "
+            "AND r.id != ? AND r.state = 'complete' ORDER BY r.started_at DESC, r.id DESC "
+            "LIMIT 1", (branch, before, -1 if exclude is None else exclude)).fetchone()
+        if row is None:
+            return None
+        counts = dict(self.conn.execute(
+            "SELECT name, passed + failed + skipped + xfailed + xpassed + "
+            "max(error - (SELECT count(*) FROM collection_errors c WHERE c.run_id = p.run_id "
+            "AND c.phase = p.name), 0) FROM phases p WHERE run_id = ?", (row[0],)).fetchall())
+        return self._ref(row), counts
+
     def listing_at(self, commit: str, config_digest: str, host: str, phase: str
                    ) -> tuple[RunRef, list[StoredTest], list[tuple[str, str, str]]] | None:
         """What `phase` collected in the newest complete run of `commit` on a clean tree, with

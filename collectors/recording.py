@@ -187,6 +187,8 @@ def judge_with_history(report: RunReport, config: Config, store: HistoryStore | 
     branch = provenance.branch if provenance else None
     if store is not None and scope in COMPARABLE_SCOPES:
         changes = _changes(report, store, run_id, findings)
+        if scope == "full":
+            findings.extend(_phases_gone(report, store, run_id))
     claims: tuple = ()
     if scope in COMPARABLE_SCOPES and check_claims:
         try:
@@ -210,6 +212,28 @@ def judge_with_history(report: RunReport, config: Config, store: HistoryStore | 
                                   red_since=red_since)
             findings.extend(claim_findings(claims))
     return judge_over_time(report, changes, claims, findings)
+
+
+def _phases_gone(report: RunReport, store: HistoryStore, run_id: int | None) -> list[Finding]:
+    """A phase the last full run had, with tests, that this full run does not have at all: its
+    tests vanished with it (a phase renamed or dropped from the configuration)."""
+    branch = report.provenance.branch if report.provenance else None
+    last = store.last_full_phases(branch, before=report.started_at, exclude=run_id)
+    if last is None:
+        return []
+    ref, counts = last
+    present = {run.name for run in report.phases}
+    findings = []
+    for name, count in counts.items():
+        if name in present or not count:
+            continue
+        findings.append(Finding(
+            kind="tests-disappeared", phase=name, path=None, line=None, count=count,
+            message=(f"phase {name} ran {count} tests in the last full run "
+                     f"({ref.branch or 'detached'} @ {ref.short_commit}) and is not in this "
+                     "one: renamed or removed from the configuration; if on purpose, the next "
+                     "run compares with this one")))
+    return findings
 
 
 def _changes(report: RunReport, store: HistoryStore, run_id: int | None,

@@ -177,3 +177,21 @@ def test_what_changed_leads_every_report(tmp_path: Path) -> None:
     (change,) = document["changes"]["phases"]
     assert change["newly_failing"] == [A] and change["newly_passing"] == [B]
     assert change["baseline"]["commit"] == "a" * 40
+
+
+def test_a_phase_dropped_from_the_configuration_takes_its_tests_with_it(tmp_path: Path) -> None:
+    config = config_at(tmp_path)
+    with store_at(tmp_path) as store:
+        record(store, config, report(config, phase("unit", {A: "passed"}),
+                                     phase("integration", {B: "passed", C: "skipped"}),
+                                     started_at=T0))
+        partial = record(store, config, report(config, phase("unit", {A: "passed"}),
+                                               started_at=T0 + 1), scope="partial")
+        judged = record(store, config, report(config, phase("unit", {A: "passed"}),
+                                              started_at=T0 + 2))
+    assert partial.verdict == "green"  # --phase unit: integration was not asked for
+    (finding,) = judged.findings
+    assert finding.kind == "tests-disappeared" and finding.phase == "integration"
+    assert finding.count == 2 and "phase integration ran 2 tests in the last full run" in \
+        finding.message
+    assert judged.verdict == "red"
