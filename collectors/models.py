@@ -49,7 +49,12 @@ FindingKind = Literal[
     "deprecation",
     "port-mismatch",
     "blocked",
+    "tests-disappeared",  # history: known tests vanished or fewer were collected (red)
+    "claim-broken",  # a gap claimed fixed in claims.toml is red again (red, listed first)
+    "claim-stale",  # the tests a claim rested on were removed or renamed
 ]
+# Findings that make a run red by themselves, whatever the phases say.
+RED_FINDING_KINDS: frozenset[str] = frozenset({"claim-broken", "tests-disappeared"})
 
 UNASSIGNED_GAP = "unassigned"
 
@@ -337,6 +342,85 @@ class Provenance:
         return self.commit[:9] if self.commit else None
 
 
+# ----------------------------------------------------------------------------------------
+# Evidence over time (collectors/history.py, changes.py, claims.py)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A stored run another is compared with: enough to name it in a sentence."""
+
+    run_id: int
+    started_at: float
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool = False
+
+    @property
+    def short_commit(self) -> str:
+        return self.commit[:9] if self.commit else "no commit"
+
+
+@dataclass(frozen=True)
+class PhaseChanges:
+    """One phase against the same phase's last finished run on the same branch."""
+
+    phase: str
+    baseline: RunRef | None  # None: the first stored run of this phase on this branch
+    collected_before: int = 0
+    collected_now: int = 0
+    newly_failing: tuple[str, ...] = ()  # failed or errored now; passed, skipped or new before
+    newly_passing: tuple[str, ...] = ()  # passed now, failed or errored before
+    still_failing: tuple[str, ...] = ()
+    new_collection_errors: tuple[str, ...] = ()  # paths
+    gone_collection_errors: tuple[str, ...] = ()
+    disappeared: tuple[str, ...] = ()  # ran before, no result now (gone or deselected)
+    new_tests: tuple[str, ...] = ()  # a result now, none before
+
+    @property
+    def any(self) -> bool:
+        return bool(self.newly_failing or self.newly_passing or self.new_collection_errors
+                    or self.gone_collection_errors or self.disappeared
+                    or self.collected_now < self.collected_before)
+
+
+@dataclass(frozen=True)
+class FlakyTest:
+    """A test with both outcomes where the code did not change, or a pass only on rerun."""
+
+    phase: str
+    nodeid: str
+    reasons: tuple[str, ...]  # "passed on rerun 2", "both outcomes at 81c0a1f", "4 flips in ..."
+
+
+@dataclass(frozen=True)
+class RunChanges:
+    """What changed since the previous runs on the same branch, and which tests are flaky."""
+
+    branch: str | None
+    phases: tuple[PhaseChanges, ...] = ()
+    flaky: tuple[FlakyTest, ...] = ()
+
+    def flaky_ids(self) -> frozenset[tuple[str, str]]:
+        return frozenset((test.phase, test.nodeid) for test in self.flaky)
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One claim of claims.toml judged against a run: holding, broken, stale or unchecked."""
+
+    gap: str
+    state: str  # "holding" | "broken" | "stale" | "unchecked"
+    by: str
+    at: str  # ISO-8601 time the claim was made
+    commit: str  # full commit the claim was verified at
+    evidence: str  # evidence id of the verify run
+    note: str = ""
+    detail: str = ""  # why this state, in words
+    failing: int = 0  # failed + errored tests of the gap in the judged run
+    red_since: str | None = None  # short commit of the first run of the current red streak
+
+
 @dataclass(frozen=True)
 class RunReport:
     project: str  # the project root, as given
@@ -350,3 +434,6 @@ class RunReport:
     exit_code: int
     tool_version: str = ""
     provenance: Provenance | None = None
+    changes: RunChanges | None = None  # None: no history to compare with (--no-history)
+    claims: tuple[ClaimCheck, ...] = ()  # every open claim in claims.toml, judged by this run
+    history_id: int | None = None  # the run's id in the history database, once stored

@@ -94,6 +94,63 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="run phases even when a service they require is down")
 
 
+def add_history_options(parser: argparse.ArgumentParser) -> None:
+    history = parser.add_mutually_exclusive_group()
+    history.add_argument("--history", type=Path, metavar="PATH", default=None,
+                         help="the run history database (default: .claimcheck/history.db in "
+                              "the project)")
+    history.add_argument("--no-history", action="store_true",
+                         help="neither read nor record the run history")
+
+
+def _add_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gaps", nargs="*", metavar="GAP",
+                        help="gap(s) to verify: their tests run in every phase that has any")
+    parser.add_argument("--nodeid", dest="nodeids", action="append", default=[], metavar="ID",
+                        help="verify this test (repeatable), e.g. "
+                             "tests/unit/test_auth.py::test_login")
+    add_project_options(parser)
+    add_history_options(parser)
+
+
+def _add_claim(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("gaps", nargs=1, metavar="GAP", help="the gap claimed fixed")
+    parser.add_argument("--note", default="", metavar="TEXT",
+                        help="a note recorded with the claim (what was fixed, a PR number)")
+    parser.add_argument("--withdraw", action="store_true",
+                        help="end the claim on GAP instead of making one")
+    add_project_options(parser)
+    add_history_options(parser)
+
+
+def _add_claims(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", dest="list_format", choices=("text", "json", "markdown"),
+                        default="text", help="output format")
+    add_project_options(parser)
+    add_history_options(parser)
+
+
+def _add_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("history_action", nargs="?", choices=("import",), metavar="import",
+                        help="`import REPORT.json ...`: add claimcheck JSON reports made "
+                             "elsewhere (CI) to the history")
+    parser.add_argument("files", nargs="*", type=Path, metavar="REPORT",
+                        help="claimcheck JSON reports to import")
+    parser.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="how many recent runs to list")
+    parser.add_argument("--format", dest="list_format", choices=("text", "json"),
+                        default="text", help="output format")
+    add_project_options(parser)
+    add_history_options(parser)
+
+
+def _add_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("evidence_id", metavar="EVIDENCE_ID",
+                        help="an evidence id printed by verify or recorded in claims.toml")
+    add_project_options(parser, config=False)
+    add_history_options(parser)
+
+
 def _add_demo(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
 
@@ -148,6 +205,29 @@ COMMANDS: tuple[Command, ...] = (
             "Serve the live command center to a web browser (textual-serve), for pairing "
             "during an incident.",
             _add_serve, "claimcheck.tui.serve:run_serve"),
+    Command("verify", "run only the tests of the named gaps and print an evidence block",
+            "Run only the tests of the named gaps (or --nodeid tests), in every phase that has "
+            "any, with the services those phases require. Exits 0 only on positive evidence: "
+            "a test of the gap passed in each such phase, none failed or errored, every file "
+            "of the gap collected, none disappeared since the last full run. Prints a Markdown "
+            "evidence block to paste under a 'fixed' comment.",
+            _add_verify, "claimcheck.tui.verify_cmd:run_verify_command"),
+    Command("show", "print a stored evidence block again",
+            "Print the evidence block that verify stored under EVIDENCE_ID.",
+            _add_show, "claimcheck.tui.verify_cmd:run_show"),
+    Command("claim", "claim a gap fixed (runs verify; records it in claims.toml on green)",
+            "Run verify GAP; on red refuse (exit 1) saying what still fails; on green record "
+            "the claim in claims.toml (who, when, commit, evidence id, note) to commit with "
+            "the change. Every later run checks every open claim.",
+            _add_claim, "claimcheck.tui.claims_cmd:run_claim"),
+    Command("claims", "list the claims of claims.toml and whether each still holds",
+            "List every open claim with its state (holding, broken, stale, unchecked) as the "
+            "latest stored run on this branch judges it.",
+            _add_claims, "claimcheck.tui.claims_cmd:run_claims"),
+    Command("history", "list recent runs with what changed and a trend per gap; import reports",
+            "List recent runs (verdict, counts, what changed, flaky tests) and a trend per gap, "
+            "or `history import REPORT.json ...` to add claimcheck JSON reports made elsewhere.",
+            _add_history, "claimcheck.tui.history_cmd:run_history"),
 )
 
 
@@ -164,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"claimcheck {__version__}")
     add_project_options(parser)
     add_run_options(parser)
+    add_history_options(parser)
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     for command in COMMANDS:
         sub = commands.add_parser(command.name, help=command.help,

@@ -19,8 +19,8 @@ import tomllib
 from pathlib import Path
 
 from claimcheck.collectors.procs import kill_descendants
-from claimcheck.tui.demo_services import DemoServices, start_services
 from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.demo_services import DemoServices, start_services
 from claimcheck.tui.options import Options
 from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
 

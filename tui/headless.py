@@ -33,6 +33,12 @@ from claimcheck.collectors.pytest_run import (
     kill_stragglers,
     wait_for_stragglers,
 )
+from claimcheck.collectors.recording import (
+    RunRecorder,
+    fan_out,
+    history_location,
+    run_scope,
+)
 from claimcheck.collectors.report import render as render_report
 from claimcheck.collectors.secrets import Redactor, strip_control
 from claimcheck.collectors.session import run_evidence, test_gaps
@@ -126,17 +132,26 @@ def run_headless(options: Options) -> int:
 
 async def _run_and_report(config: Config, options: Options, progress: Progress | None) -> int:
     """Gather and judge the evidence, write the report, then wait for the stragglers."""
+    # History: each finished phase is stored as it ends; the report is judged over time
+    # (what changed, vanished and flaky tests, claims) before it is written.
+    recorder = RunRecorder(
+        config, history_location(config.root, options.history, options.no_history),
+        scope=run_scope(options.phases, options.services_only),
+        warn=lambda text: print(f"claimcheck: warning: {text}", file=sys.stderr))
+    recorder.start()
     try:
         report = await run_evidence(
             config,
             phases=options.phases or None,
-            on_event=progress,
+            on_event=fan_out(progress, recorder.on_event),
             on_service=progress.service if progress else None,
             force=options.force,
             services_only=options.services_only,
         )
+        report = await asyncio.to_thread(recorder.finish, report)
         code = write_outputs(report, config, options)
     except BaseException:
+        await asyncio.to_thread(recorder.close)
         await kill_stragglers()  # no report to stand for them: end them now
         raise
     try:

@@ -19,6 +19,19 @@ class Options:
     writes: list[tuple[str, Path]] = field(default_factory=list)  # extra (format, path) outputs
     services_only: bool = False
     force: bool = False
+    # history (collectors/history.py): None is the project's .claimcheck/history.db
+    history: Path | None = None
+    no_history: bool = False
+    # verify, claim, claims, history, show
+    gaps: list[str] = field(default_factory=list)
+    nodeids: list[str] = field(default_factory=list)
+    note: str = ""
+    withdraw: bool = False
+    evidence_id: str = ""
+    history_action: str | None = None
+    files: list[Path] = field(default_factory=list)
+    limit: int = 20
+    list_format: str = "text"
     # serve
     host: str = "127.0.0.1"
     port: int = 8000

@@ -7,10 +7,13 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from claimcheck.collectors.models import (
+    ClaimCheck,
     Counts,
     Finding,
     GapCell,
+    PhaseChanges,
     PhaseRun,
+    RunChanges,
     RunReport,
     ServiceSample,
     TestResult,
@@ -175,3 +178,88 @@ def provenance_text(report: RunReport) -> str:
     if source.host:
         parts.append(f"on {source.host}")
     return " ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------
+# Evidence over time: what changed, flaky tests, claims (collectors/changes.py, claims.py)
+
+MAX_CHANGED_LISTED = 10
+
+
+def verdict_why(report: RunReport) -> list[str]:
+    """The verdict's reasons: broken claims and vanished tests first, then the run's own."""
+    from claimcheck.collectors.changes import history_reasons
+    from claimcheck.collectors.verdict import verdict_reasons
+
+    _, _, why = verdict_reasons(report.phases, report.services,
+                                interrupted=report.verdict == "interrupted")
+    return history_reasons(report.findings) + why
+
+
+def broken_claims(report: RunReport) -> list[Finding]:
+    return [f for f in report.findings if f.kind == "claim-broken"]
+
+
+def baseline_text(change: PhaseChanges) -> str:
+    base = change.baseline
+    if base is None:
+        return ""
+    when = datetime.fromtimestamp(base.started_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{base.branch or 'detached'} @ {base.short_commit}, {when}"
+
+
+def change_summary(change: PhaseChanges) -> str:
+    """One line per phase: "2 newly failing, 30 disappeared (collected 114, was 144)"."""
+    if change.baseline is None:
+        return "first run of this phase on this branch: nothing to compare with"
+    parts = []
+    for name, label in (("newly_failing", "newly failing"), ("newly_passing", "newly passing"),
+                        ("still_failing", "still failing"), ("disappeared", "disappeared"),
+                        ("new_collection_errors", "new collection errors"),
+                        ("gone_collection_errors", "collection errors gone"),
+                        ("new_tests", "new tests")):
+        count = len(getattr(change, name))
+        if count:
+            parts.append(f"{count} {label}")
+    if change.collected_now != change.collected_before:
+        parts.append(f"collected {change.collected_now}, was {change.collected_before}")
+    return ", ".join(parts) if parts else f"no change ({change.collected_now} collected)"
+
+
+def change_lists(change: PhaseChanges) -> list[tuple[str, tuple[str, ...]]]:
+    """The node ids (or paths) behind a phase's summary, in the order a reader needs them."""
+    return [(label, items) for label, items in (
+        ("newly failing", change.newly_failing),
+        ("disappeared", change.disappeared),
+        ("new collection error", change.new_collection_errors),
+        ("newly passing", change.newly_passing),
+        ("collection error gone", change.gone_collection_errors),
+    ) if items]
+
+
+def changes_baseline(changes: RunChanges) -> str:
+    """"main @ 81c0a1f, 2026-12-01 10:00 UTC": the newest run any phase was compared with."""
+    bases = [change for change in changes.phases if change.baseline is not None]
+    if not bases:
+        return ""
+    return baseline_text(max(bases, key=lambda change: change.baseline.started_at))  # type: ignore[union-attr]
+
+
+def first_run_text(changes: RunChanges) -> str:
+    """When no phase has an earlier run on this branch: one line, not one per phase."""
+    where = f"on {changes.branch}" if changes.branch else "on this detached HEAD"
+    return f"first run of these phases {where}: nothing to compare with yet"
+
+
+def flaky_index(report: RunReport) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(phase, nodeid) -> reasons, for marking tests wherever they are listed."""
+    if report.changes is None:
+        return {}
+    return {(t.phase, t.nodeid): t.reasons for t in report.changes.flaky}
+
+
+def claim_line(check: ClaimCheck) -> str:
+    """"auth: broken: claimed 2026-12-01 at 81c0a1f (ev-3f2a9c) by Ada; red since ..."."""
+    note = f"; note: {check.note}" if check.note else ""
+    return (f"{check.gap}: {check.state}: claimed {check.at[:10]} at {check.commit[:7]} "
+            f"({check.evidence}) by {check.by}; {check.detail}{note}")

@@ -31,10 +31,12 @@ def report_to_dict(
     def opt(text: str | None) -> str | None:
         return None if text is None else r(text)
 
+    flaky = report.changes.flaky_ids() if report.changes is not None else frozenset()
     phases = []
     for run in report.phases:
         tests = []
         append = tests.append
+        name = run.name
         for test in run.tests:
             failing = test.outcome in FAILED_OUTCOMES
             append({
@@ -49,6 +51,7 @@ def report_to_dict(
                 "markers": list(test.markers),
                 "longrepr": opt(test.longrepr) if failing else None,
                 "reruns": test.reruns,
+                "flaky": (name, test.nodeid) in flaky if flaky else False,
             })
         counts = run.counts
         phases.append({
@@ -113,6 +116,46 @@ def report_to_dict(
             for f in report.findings
         ],
         "services": [_service_dict(s, r) for s in report.services],
+        "history_id": report.history_id,
+        "changes": _changes_dict(report, r),
+        "claims": [
+            {"gap": r(c.gap), "state": c.state, "by": r(c.by), "at": c.at, "commit": c.commit,
+             "evidence": c.evidence, "note": r(c.note), "detail": r(c.detail),
+             "failing": c.failing, "red_since": c.red_since}
+            for c in report.claims
+        ],
+    }
+
+
+def _changes_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
+    """What changed since the previous runs on this branch; None without history."""
+    changes = report.changes
+    if changes is None:
+        return None
+    phases = []
+    for c in changes.phases:
+        base = c.baseline
+        phases.append({
+            "phase": r(c.phase),
+            "baseline": None if base is None else {
+                "history_id": base.run_id, "commit": base.commit,
+                "branch": None if base.branch is None else r(base.branch),
+                "dirty": base.dirty, "started_at": iso_time(base.started_at)},
+            "collected_before": c.collected_before if base is not None else None,
+            "collected_now": c.collected_now,
+            "newly_failing": [r(n) for n in c.newly_failing],
+            "newly_passing": [r(n) for n in c.newly_passing],
+            "still_failing": [r(n) for n in c.still_failing],
+            "new_collection_errors": [r(p) for p in c.new_collection_errors],
+            "gone_collection_errors": [r(p) for p in c.gone_collection_errors],
+            "disappeared": [r(n) for n in c.disappeared],
+            "new_tests": len(c.new_tests),
+        })
+    return {
+        "branch": None if changes.branch is None else r(changes.branch),
+        "phases": phases,
+        "flaky": [{"phase": r(t.phase), "nodeid": r(t.nodeid), "reasons": [r(x) for x in t.reasons]}
+                  for t in changes.flaky],
     }
 
 

@@ -9,14 +9,22 @@ from claimcheck.collectors.models import GapRow, RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
     GAP_LEGEND,
+    MAX_CHANGED_LISTED,
     MAX_FAILURES_PER_PHASE,
     Redact,
+    broken_claims,
+    change_lists,
+    change_summary,
+    changes_baseline,
+    claim_line,
     count_columns,
     duration_text,
     failures_of,
     files_not_named,
     finding_where,
     findings_by_kind,
+    first_run_text,
+    flaky_index,
     gap_cell_text,
     gap_phase_names,
     identity,
@@ -25,9 +33,9 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
+    verdict_why,
 )
 from claimcheck.collectors.secrets import strip_control
-from claimcheck.collectors.verdict import verdict_reasons
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
 _VERDICT_MARK = {"green": "✅", "red": "❌", "no-evidence": "⚠️", "interrupted": "⏹️"}
@@ -101,11 +109,18 @@ def render_markdown(
     if report.tool_version:
         meta.append(f"claimcheck {esc(report.tool_version)}")
     out.append(" · ".join(meta))
-    _, _, why = verdict_reasons(report.phases, report.services,
-                                interrupted=report.verdict == "interrupted")
+    why = verdict_why(report)
     if why:
         out.append("")
         out.extend(f"- {esc(reason)}" for reason in why)
+
+    broken = broken_claims(report)
+    if broken:
+        out += ["", "> [!CAUTION]", f"> **Claim broken ({len(broken)})**"]
+        out.extend(f"> - ❌ {esc(finding.message)}" for finding in broken)
+
+    if report.changes is not None:
+        out += _md_changes(report, esc, r)
 
     if report.phases:
         out += ["", "### Phases", ""]
@@ -150,6 +165,7 @@ def render_markdown(
                     bits.append(f"(files: {shown}{more})")
                 out.append("  - " + " ".join(bits))
 
+    flaky = flaky_index(report)
     failing = sum(run.counts.failed + run.counts.error for run in report.phases)
     if failing:
         out += ["", f"### Failures ({failing})", ""]
@@ -166,7 +182,8 @@ def render_markdown(
                 label = "FAILED" if test.outcome == "failed" else "ERROR"
                 message = one_line(test.message)
                 tail = f" — {esc(message)}" if message else ""
-                lines.append(f"- {label} {md_code(r(test.nodeid))}{tail}")
+                mark = " _(flaky)_" if (run.name, test.nodeid) in flaky else ""
+                lines.append(f"- {label} {md_code(r(test.nodeid))}{mark}{tail}")
             hidden = len(failures) - max_failures
             if hidden > 0:
                 lines.append(f"- … and {hidden} more ({esc(ALL_FAILURES_HINT)})")
@@ -184,5 +201,38 @@ def render_markdown(
                 "" if sample.latency_ms is None else f"{sample.latency_ms:.0f} ms",
                 md_code(r(sample.url), in_table=True), esc(service_detail(sample)),
             ]))
+
+    if report.claims:
+        out += ["", f"### Claims ({len(report.claims)})", ""]
+        icon = {"holding": "✅", "broken": "❌", "stale": "⚠️", "unchecked": "…"}
+        out.extend(f"- {icon.get(c.state, '')} {esc(claim_line(c))}" for c in report.claims)
     return "\n".join(out) + "\n"
+
+
+def _md_changes(report: RunReport, esc: Callable[[str | None], str],
+                r: Redact) -> list[str]:
+    """What changed, right after the verdict: a line per phase, the ids behind it folded."""
+    changes = report.changes
+    assert changes is not None
+    since = changes_baseline(changes)
+    out = ["", f"### What changed since {esc(since)}" if since else "### What changed", ""]
+    if not changes.phases:
+        out.append("- nothing to compare: no phase ran")
+    elif not since:
+        out.append(f"- {esc(first_run_text(changes))}")
+    for change in changes.phases if since else ():
+        out.append(f"- **{esc(change.phase)}**: {esc(change_summary(change))}")
+        for label, items in change_lists(change):
+            shown = ", ".join(md_code(r(item)) for item in items[:MAX_CHANGED_LISTED])
+            more = (f" and {len(items) - MAX_CHANGED_LISTED} more"
+                    if len(items) > MAX_CHANGED_LISTED else "")
+            out.append(f"  - {esc(label)}: {shown}{more}")
+    if changes.flaky:
+        out.append(f"- **flaky** ({len(changes.flaky)})")
+        for test in changes.flaky[:MAX_CHANGED_LISTED]:
+            out.append(f"  - \\[{esc(test.phase)}\\] {md_code(r(test.nodeid))}: "
+                       f"{esc('; '.join(test.reasons))}")
+        if len(changes.flaky) > MAX_CHANGED_LISTED:
+            out.append(f"  - … and {len(changes.flaky) - MAX_CHANGED_LISTED} more")
+    return out
 

@@ -9,14 +9,22 @@ from claimcheck.collectors.models import RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
     GAP_LEGEND,
+    MAX_CHANGED_LISTED,
     MAX_FAILURES_PER_PHASE,
     Redact,
+    broken_claims,
+    change_lists,
+    change_summary,
+    changes_baseline,
+    claim_line,
     count_columns,
     duration_text,
     failures_of,
     files_not_named,
     finding_where,
     findings_by_kind,
+    first_run_text,
+    flaky_index,
     gap_cell_text,
     gap_phase_names,
     identity,
@@ -26,9 +34,9 @@ from claimcheck.collectors.report.common import (
     provenance_text,
     service_detail,
     total_counts,
+    verdict_why,
 )
 from claimcheck.collectors.secrets import strip_control
-from claimcheck.collectors.verdict import verdict_reasons
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -59,6 +67,9 @@ def render_text(
         soft_wrap=False, legacy_windows=False, force_jupyter=False, force_interactive=False,
     )
     _text_verdict(console, report, safe)
+    _text_broken_claims(console, report, safe)
+    if report.changes is not None:
+        _text_changes(console, report, safe)
     if report.phases:
         _text_phases(console, report, safe)
     if report.gaps:
@@ -69,6 +80,8 @@ def render_text(
         _text_failures(console, report, safe, max_failures)
     if report.services:
         _text_services(console, report, safe)
+    if report.claims:
+        _text_claims(console, report, safe)
     output: str = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in output.split("\n"))
 
@@ -101,10 +114,68 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     if report.tool_version:
         meta.append(f"  ·  claimcheck {safe(report.tool_version)}")
     console.print(meta, soft_wrap=True)
-    _, _, why = verdict_reasons(report.phases, report.services,
-                                interrupted=report.verdict == "interrupted")
-    for reason in why:
+    for reason in verdict_why(report):
         console.print(Text(f"  why: {safe(reason)}"), soft_wrap=True)
+
+
+def _text_broken_claims(console: Console, report: RunReport,
+                        safe: Callable[[str | None], str]) -> None:
+    """A broken claim is the loudest thing in the report: right under the verdict."""
+    broken = broken_claims(report)
+    if not broken:
+        return
+    console.print()
+    title = Text(f" CLAIM BROKEN ({len(broken)}) ", style="bold white on red")
+    console.print(title)
+    for finding in broken:
+        console.print(Text(f"  ✗ {safe(finding.message)}", style="bold red"), soft_wrap=True)
+
+
+def _text_changes(console: Console, report: RunReport,
+                  safe: Callable[[str | None], str]) -> None:
+    """What changed since the previous runs on this branch, first thing after the verdict."""
+    changes = report.changes
+    assert changes is not None
+    since = changes_baseline(changes)
+    _section(console, f"What changed since {safe(since)}" if since else "What changed")
+    if not changes.phases:
+        console.print(Text("  nothing to compare: no phase ran"))
+    elif not since:
+        console.print(Text(f"  {safe(first_run_text(changes))}"))
+    for change in changes.phases if since else ():
+        line = Text(f"  {safe(change.phase)}: ", style="bold")
+        summary = change_summary(change)
+        bad = change.newly_failing or change.disappeared or change.new_collection_errors or (
+            change.baseline is not None and change.collected_now < change.collected_before)
+        line.append(safe(summary), style="red" if bad else "")
+        console.print(line, soft_wrap=True)
+        for label, items in change_lists(change):
+            for nodeid in items[:MAX_CHANGED_LISTED]:
+                style = "green" if label.startswith(("newly passing", "collection error gone")) \
+                    else "red"
+                entry = Text(f"    {label}: ", style=style)
+                entry.append(safe(nodeid))
+                console.print(entry, soft_wrap=True)
+            if len(items) > MAX_CHANGED_LISTED:
+                console.print(Text(f"    ... and {len(items) - MAX_CHANGED_LISTED} more "
+                                   f"{label}", style="dim"), soft_wrap=True)
+    if changes.flaky:
+        console.print(Text(f"  flaky ({len(changes.flaky)}):", style="bold yellow"))
+        for test in changes.flaky[:MAX_CHANGED_LISTED]:
+            entry = Text(f"    [{safe(test.phase)}] ", style="cyan")
+            entry.append(safe(test.nodeid))
+            entry.append(f" - {safe('; '.join(test.reasons))}", style="yellow")
+            console.print(entry, soft_wrap=True)
+        if len(changes.flaky) > MAX_CHANGED_LISTED:
+            console.print(Text(f"    ... and {len(changes.flaky) - MAX_CHANGED_LISTED} more "
+                               "(the JSON report marks every one)", style="dim"))
+
+
+def _text_claims(console: Console, report: RunReport, safe: Callable[[str | None], str]) -> None:
+    _section(console, f"Claims ({len(report.claims)})")
+    for check in report.claims:
+        style = {"broken": "bold red", "stale": "yellow", "holding": "green"}.get(check.state, "")
+        console.print(Text(f"  {safe(claim_line(check))}", style=style), soft_wrap=True)
 
 
 
@@ -199,6 +270,7 @@ def _text_failures(console: Console, report: RunReport, safe: Callable[[str | No
     if not total:
         console.print(Text("  none"))
         return
+    flaky = flaky_index(report)
     for run in report.phases:
         failures = failures_of(run)
         if not failures and not run.collection_errors:
@@ -213,6 +285,8 @@ def _text_failures(console: Console, report: RunReport, safe: Callable[[str | No
         for test in failures[:cap]:
             line = Text("  FAILED " if test.outcome == "failed" else "  ERROR  ", style="red")
             line.append(safe(test.nodeid), style="bold")
+            if (run.name, test.nodeid) in flaky:
+                line.append(" (flaky)", style="yellow")
             message = one_line(test.message)
             if message:
                 line.append(f" - {safe(message)}")
