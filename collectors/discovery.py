@@ -32,8 +32,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from claimcheck.collectors.judge import inifile_name, plural
 from claimcheck.collectors.models import Finding, PytestSettings
+from claimcheck.collectors.pytest_config import ConfigStyle, read_config_style
+from claimcheck.collectors.wording import inifile_name, plural
 
 MAX_FILE_BYTES = 2_000_000
 SKIP_DIRS = frozenset(
@@ -508,3 +509,15 @@ def marker_line(root: Path, relpath: str, marker: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def config_style(root: Path, inifile: str) -> ConfigStyle:
+    """The table of the config file pytest read, for advice in that file's syntax."""
+    path = Path(inifile)
+    if not path.is_absolute():
+        path = Path(root) / path
+    try:
+        shown = path.relative_to(root).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return read_config_style(path, shown)

@@ -15,7 +15,6 @@ from claimcheck.collectors.discovery import marker_line
 from claimcheck.collectors.judge import (
     import_key,
     import_line,
-    marker_registration,
     merge_findings,
     phase_findings,
 )
@@ -374,8 +373,9 @@ def test_strict_marker_collection_error_and_warning_merge_into_one_finding() -> 
     assert finding.message == (
         "Marker 'scalability' is used (tests/unit/test_load.py:12) but not registered. Under "
         "--strict-markers it turned 1 whole file into a collection error, so none of its tests "
-        "ran: tests/integration/test_scale.py. To fix, register it in pyproject.toml under "
-        '[tool.pytest.ini_options]: markers = ["scalability: describe what it marks"].'
+        "ran: tests/integration/test_scale.py. To fix, add markers = "
+        '["scalability: describe what it marks"] under [tool.pytest.ini_options] in '
+        "pyproject.toml."
     )
 
 
@@ -384,8 +384,9 @@ def test_warning_only_marker_warns_about_strict_markers() -> None:
                           unknown_mark("tests/unit/test_more.py", 9, "slwo")))
     [finding] = phase_findings(run)
     assert finding.files == ("tests/unit/test_load.py", "tests/unit/test_more.py")
-    assert "Today it is only a PytestUnknownMarkWarning; under --strict-markers it turns the " \
-           "whole file into a collection error" in finding.message
+    assert "Today it is only a PytestUnknownMarkWarning; under --strict-markers (or a " \
+           "warnings filter set to error) it turns the whole file into a collection error" \
+           in finding.message
     assert finding.message.endswith("If it is a typo of the registered 'slow', fix the "
                                     "spelling instead.")
 
@@ -398,26 +399,6 @@ def test_one_marker_finding_per_marker() -> None:
     assert [(f.message.split("'")[1], f.files) for f in findings] == [
         ("alpha", ("tests/a.py", "tests/c.py")), ("beta", ("tests/b.py",)),
     ]
-
-
-@pytest.mark.parametrize(
-    ("inifile", "expected"),
-    [
-        ("/proj/pyproject.toml",
-         'register it in pyproject.toml under [tool.pytest.ini_options]: markers = '
-         '["scalability: describe what it marks"]'),
-        ("/proj/pytest.ini",
-         "register it in pytest.ini under [pytest]: a 'markers =' line followed by the indented "
-         "line '    scalability: describe what it marks'"),
-        ("/proj/tox.ini", "register it in tox.ini under [pytest]: a 'markers ='"),
-        ("/proj/setup.cfg", "register it in setup.cfg under [tool:pytest]: a 'markers ='"),
-        (None, "pytest found no config file; create pytest.ini with a [pytest] section"),
-    ],
-)
-def test_marker_registration_uses_the_real_config_file(inifile: str | None,
-                                                       expected: str) -> None:
-    settings = PytestSettings(rootdir="/proj", inifile=inifile)
-    assert marker_registration("scalability", settings).startswith(expected)
 
 
 # ----------------------------------------------------------------------------------------
