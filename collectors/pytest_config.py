@@ -74,8 +74,12 @@ def _toml_style(data: bytes, guess: ConfigStyle) -> ConfigStyle:
         document = tomllib.loads(data.decode("utf-8", "replace"))
     except tomllib.TOMLDecodeError:
         return guess
-    if guess.table == "[pytest]" and isinstance(document.get("pytest"), dict):
-        return ConfigStyle(guess.file, "[pytest]", True, frozenset(document["pytest"]))
+    if guess.table == "[pytest]":  # pytest.toml, .pytest.toml
+        table = document.get("pytest")
+        if isinstance(table, dict):
+            return ConfigStyle(guess.file, "[pytest]", True, frozenset(table))
+        if PurePosixPath(guess.file).name in ("pytest.toml", ".pytest.toml"):
+            return ConfigStyle(guess.file, "[pytest]", True, exists=False)
     tool = document.get("tool")
     tool_pytest = tool.get("pytest") if isinstance(tool, dict) else None
     if not isinstance(tool_pytest, dict):  # a pyproject.toml without pytest settings

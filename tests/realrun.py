@@ -114,11 +114,14 @@ def phase_of(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(phase for phase in report["phases"] if phase["name"] == name)
 
 
-def claimcheck_table(python: str, phases: list[dict[str, Any]]) -> str:
-    """`[tool.claimcheck]` for a fixture's pyproject.toml: the interpreter and the phases."""
-    lines = ["[tool.claimcheck]", f"python = {json.dumps(python)}", ""]
+def claimcheck_table(python: str, phases: list[dict[str, Any]], *,
+                     top_level: bool = False) -> str:
+    """`[tool.claimcheck]` for a fixture's pyproject.toml (with `top_level`, the same keys for
+    a file given with --config): the interpreter and the phases."""
+    prefix = "" if top_level else "tool.claimcheck."
+    lines = ([] if top_level else ["[tool.claimcheck]"]) + [f"python = {json.dumps(python)}", ""]
     for phase in phases:
-        lines.append("[[tool.claimcheck.phases]]")
+        lines.append(f"[[{prefix}phases]]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in phase.items()]
         lines.append("")
     return "\n".join(lines)
