@@ -156,4 +156,4 @@ def add_word(style: ConfigStyle | None, key: str, current: Sequence[str], word: 
         return f"set {key} = {_toml_list(values)} {_where(style)}"
     if key in style.keys:
         return f"add {word} to the {key} line {_where(style)}"
-    return f"add the line '{key} = {' '.join(values)}' {_where(style)}"
+    return f"set '{key} = {' '.join(values)}' {_where(style)}"

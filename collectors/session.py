@@ -136,7 +136,8 @@ def collect_findings(
         if key in audited:
             continue
         audited.add(key)
-        findings.extend(uncollected_tests(config.root, run.settings, paths, run.name))
+        errored = [error.path for error in run.collection_errors]
+        findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
     findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
     return tuple(_dedupe(findings))
 

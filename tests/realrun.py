@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,54 @@ def claimcheck_table(python: str, phases: list[dict[str, Any]], *,
         lines += [f"{key} = {json.dumps(value)}" for key, value in phase.items()]
         lines.append("")
     return "\n".join(lines)
+
+
+def apply_advice(root: Path, message: str) -> None:
+    """Edit the config as a person following a finding's advice ('To fix, ...', or the
+    '..., or <advice>.' after a rename) would: the real check that the advice works."""
+    advice = message.split("To fix, ", 1)[1] if "To fix, " in message else \
+        message.rsplit(", or ", 1)[1]
+    created = re.match(r"(?:pytest found no config file: )?create (?P<file>\S+) with a "
+                       r"(?P<table>\[\w+\]) section holding (?:a '(?P<key>\w+) =' line followed "
+                       r"by the indented line '(?P<line>[^']+)'|the line '(?P<whole>[^']+)')",
+                       advice)
+    if created:
+        body = created["whole"] or f"{created['key']} =\n{created['line']}"
+        (root / created["file"]).write_text(f"{created['table']}\n{body}\n")
+        return
+    found = re.search(r"(?:under (?P<table>\[[^\]]+\]) in|in a new (?P<new>\[[^\]]+\]) "
+                      r"(?:table|section) of) (?P<file>\S+?)\.(?: |$)", advice)
+    assert found, advice
+    path = root / found["file"]
+    text = path.read_text() if path.exists() else ""
+    new_toml = re.match(r"(?:add|set) (?P<key>\w+) = (?P<value>\[.*?\]) (?:under|in a new)",
+                        advice)
+    new_ini = re.match(r"add a '(?P<key>\w+) =' line followed by the indented line "
+                       r"'(?P<line>[^']+)'", advice)
+    set_ini = re.match(r"set '(?P<whole>[^']+)'", advice)
+    add_toml = re.match(r'add (?P<item>"[^"]+") to the (?P<key>\w+) list', advice)
+    add_ini_line = re.match(r"add the indented line '(?P<line>[^']+)' to (?P<key>\w+) ", advice)
+    add_ini_word = re.match(r"add (?P<word>\S+) to the (?P<key>\w+) line", advice)
+    if add_toml:
+        text = re.sub(rf"^({add_toml['key']} = \[)", rf"\g<1>{add_toml['item']}, ", text,
+                      count=1, flags=re.MULTILINE)
+    elif add_ini_line:
+        text = re.sub(rf"^({add_ini_line['key']} =[^\n]*\n)", rf"\g<1>{add_ini_line['line']}\n",
+                      text, count=1, flags=re.MULTILINE)
+    elif add_ini_word:
+        text = re.sub(rf"^({add_ini_word['key']} =[^\n]*)", rf"\g<1> {add_ini_word['word']}",
+                      text, count=1, flags=re.MULTILINE)
+    else:
+        if new_toml:
+            line = f"{new_toml['key']} = {new_toml['value']}"
+        elif new_ini:
+            line = f"{new_ini['key']} =\n{new_ini['line']}"
+        else:
+            assert set_ini, advice
+            line = set_ini["whole"]
+        if found["new"]:
+            text = text.rstrip("\n") + f"\n\n{found['new']}\n{line}\n"
+        else:
+            assert f"{found['table']}\n" in text, (found["table"], text)
+            text = text.replace(f"{found['table']}\n", f"{found['table']}\n{line}\n", 1)
+    path.write_text(text)

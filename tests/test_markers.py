@@ -7,7 +7,6 @@ claimcheck run, the advice is applied to the file the way a person would follow 
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from claimcheck.collectors.pytest_config import (
 from tests.conftest import write_project
 from tests.realrun import (
     QUIET_ENV,
+    apply_advice,
     claimcheck_json,
     claimcheck_table,
     findings_of,
@@ -244,45 +244,6 @@ def test_pytest_9_refuses_an_unknown_marker_in_m(make_project) -> None:
 
 # ----------------------------------------------------------------------------------------
 # Real runs (item 8): the advice, applied, makes pytest run
-
-
-def apply_advice(root: Path, message: str) -> None:
-    """Edit the config as a person following the finding's 'To fix, ...' would."""
-    advice = message.split("To fix, ", 1)[1]
-    found = re.search(r"(?:under (?P<table>\[[^\]]+\]) in|in a new (?P<new>\[[^\]]+\]) "
-                      r"(?:table|section) of) (?P<file>\S+?)\.(?: |$)", advice)
-    created = re.match(r"pytest found no config file: create (?P<file>\S+) with a "
-                       r"(?P<table>\[\w+\]) section holding a '(?P<key>\w+) =' line followed by "
-                       r"the indented line '(?P<line>[^']+)'", advice)
-    if created:
-        (root / created["file"]).write_text(
-            f"{created['table']}\n{created['key']} =\n{created['line']}\n")
-        return
-    assert found, advice
-    path = root / found["file"]
-    text = path.read_text() if path.exists() else ""
-    toml_new = re.match(r"add (?P<key>\w+) = (?P<value>\[.*?\]) (?:under|in a new)", advice)
-    toml_add = re.match(r'add (?P<item>"[^"]+") to the (?P<key>\w+) list', advice)
-    ini_new = re.match(r"add a '(?P<key>\w+) =' line followed by the indented line "
-                       r"'(?P<line>[^']+)'", advice)
-    ini_add = re.match(r"add the indented line '(?P<line>[^']+)' to (?P<key>\w+) ", advice)
-    if toml_new:
-        line = f"{toml_new['key']} = {toml_new['value']}"
-    elif ini_new:
-        line = f"{ini_new['key']} =\n{ini_new['line']}"
-    if toml_add:
-        text = re.sub(rf"^({toml_add['key']} = \[)", rf"\g<1>{toml_add['item']}, ", text,
-                      count=1, flags=re.MULTILINE)
-    elif ini_add:
-        text = re.sub(rf"^({ini_add['key']} =[^\n]*\n)", rf"\g<1>{ini_add['line']}\n", text,
-                      count=1, flags=re.MULTILINE)
-    elif found["new"]:
-        text = text.rstrip("\n") + f"\n\n{found['new']}\n{line}\n"
-    else:
-        header = found["table"]
-        assert f"{header}\n" in text, (header, text)
-        text = text.replace(f"{header}\n", f"{header}\n{line}\n", 1)
-    path.write_text(text)
 
 
 STYLES = {
