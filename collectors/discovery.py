@@ -40,14 +40,13 @@ from claimcheck.collectors.pytest_config import (
     read_config_style,
     style_by_name,
 )
-from claimcheck.collectors.wording import inifile_name, plural
+from claimcheck.collectors.wording import inifile_name, plural, setting_text
 
 MAX_FILE_BYTES = 2_000_000
 SKIP_DIRS = frozenset(
     {"node_modules", "__pycache__", "site-packages", "build", "dist", "venv", "CVS", "_darcs"}
 )
 _GLOB_CHARS = ("*", "?", "[")
-_DEFAULTS = PytestSettings(rootdir="")
 
 
 # ----------------------------------------------------------------------------------------
@@ -77,18 +76,6 @@ def matches_file(relpath: str, patterns: Sequence[str]) -> bool:
         elif fnmatchcase(basename, pattern):
             return True
     return False
-
-
-def _setting(settings: PytestSettings, name: str) -> str:
-    """`python_classes = ["Test*"] (set in pyproject.toml)`: the value and where it comes from."""
-    value: tuple[str, ...] = getattr(settings, name)
-    shown = "[" + ", ".join(f'"{item}"' for item in value) + "]"
-    if value == getattr(_DEFAULTS, name):
-        where = "pytest's default"
-    else:
-        inifile = inifile_name(settings)
-        where = f"set in {inifile}" if inifile else "set on the command line"
-    return f"{name} = {shown} ({where})"
 
 
 @dataclass(frozen=True)
@@ -280,7 +267,7 @@ def _class_findings(scan: ModuleScan, ctx: _Context) -> list[Finding]:
                            _pattern_hint(info.name))
             message = (
                 f"Class {info.name} in {scan.relpath}:{info.line} has {methods} that pytest "
-                f"never collects: its name does not match {_setting(settings, 'python_classes')}. "
+                f"never collects: its name does not match {setting_text(settings, 'python_classes')}. "
                 f"Fix: {_rename_hint(info.name, settings)}, or {add}."
             )
         elif info.constructor is not None:
@@ -349,7 +336,7 @@ def _file_finding(scan: ModuleScan, ctx: _Context) -> Finding | None:
         line=None,
         message=(
             f"{scan.relpath} holds {' and '.join(parts)} that pytest never collects: the file "
-            f"name does not match {_setting(settings, 'python_files')}. Fix: rename the file"
+            f"name does not match {setting_text(settings, 'python_files')}. Fix: rename the file"
             f"{_file_rename_hint(name, settings.python_files)}, or {add}."
         ),
         files=(scan.relpath,),

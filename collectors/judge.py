@@ -40,13 +40,13 @@ from claimcheck.collectors.refusal import (
 from claimcheck.collectors.wording import (
     MODULE_FRAME,
     command_text,
-    inifile_name,
     its,
     last_e_line,
     list_files,
     nodeid_file,
     plural,
     relative_path,
+    setting_text,
 )
 
 IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -125,18 +125,33 @@ def false_green(run: PhaseRun, command: Sequence[str] | None = None) -> Finding 
     facts = _what_really_happened(run)
     if not facts:
         return None
+    shown = command or run.argv
+    if _runs_pytest_itself(shown):
+        fix = ("pytest itself returned 0: look in the phase's arguments and addopts for what "
+               "changes that (--collect-only lists tests without running them; "
+               "--suppress-tests-failed-exit-code of pytest-custom_exit_code hides failures; a "
+               "conftest may set session.exitstatus).")
+    else:
+        fix = ("Make the runner exit with pytest's status: sys.exit(pytest.main([...])), or "
+               "subprocess.run([...], check=True) for a pytest subprocess.")
     return Finding(
         kind="false-green",
         phase=run.name,
         path=None,
         line=None,
         message=(
-            f"{command_text(command or run.argv)} exited 0, but {'; '.join(facts)}. Anything "
-            "that reads that exit code (CI, a script, a person) will believe this phase "
-            "passed. Make the runner exit with pytest's status: sys.exit(pytest.main([...])), or "
-            "subprocess.run([...], check=True) for a pytest subprocess."
+            f"{command_text(shown)} exited 0, but {'; '.join(facts)}. Anything that reads that "
+            f"exit code (CI, a script, a person) will believe this phase passed. {fix}"
         ),
     )
+
+
+def _runs_pytest_itself(argv: Sequence[str]) -> bool:
+    """`pytest ...` or `python -m pytest ...`: no runner in between to blame for the exit."""
+    if not argv:
+        return False
+    program = argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+    return program in ("pytest", "py.test") or tuple(argv[1:3]) == ("-m", "pytest")
 
 
 # ----------------------------------------------------------------------------------------
@@ -166,19 +181,34 @@ def _option_values(argv: Sequence[str], options: tuple[str, ...]) -> list[str]:
     return values
 
 
+_LISTING_OPTIONS = ("--collect-only", "--co", "--setup-plan", "--setup-only", "--fixtures",
+                    "--fixtures-per-test", "--markers")
+
+
+def _collected_but_none_ran(run: PhaseRun, collected: int) -> str:
+    listing = [arg for arg in _pytest_args(run.argv) if arg in _LISTING_OPTIONS]
+    text = f"pytest collected {plural(collected, 'test')} but ran none"
+    if listing:
+        return (f"{text}: the phase's arguments include {listing[0]}, which makes pytest list "
+                "what it would run instead of running it. Drop it from this phase.")
+    return (f"{text}. Something stopped the session between collection and the first test; "
+            "the phase's output says what.")
+
+
 def _nothing_collected(run: PhaseRun) -> str:
     settings = run.settings
+    collected = run.counts.collected or sum(session.collected for session in run.sessions)
+    if collected:
+        return _collected_but_none_ran(run, collected)
     if settings is None:
         return (
             "pytest collected nothing. Check the path arguments and that the test files are "
             "named as pytest's python_files expects (test_*.py or *_test.py by default)."
         )
     where = list(settings.args) or list(settings.testpaths) or [settings.rootdir]
-    files = ", ".join(settings.python_files)
-    inifile = inifile_name(settings) or "pytest's defaults"
     text = (
         f"pytest collected nothing from {', '.join(where)}. Check that the path is right and "
-        f"that test files match python_files = {files} ({inifile})"
+        f"that test files match {setting_text(settings, 'python_files')}"
     )
     if settings.testpaths and not settings.args:
         searched = ", ".join(settings.testpaths)
@@ -368,6 +398,26 @@ def is_deprecation(warning: WarningRecord) -> bool:
             or bool(_PYTEST_DEPRECATION.match(warning.category)))
 
 
+# Words with which a deprecation message names what to use instead ("use of" is no such word).
+_NAMES_REPLACEMENT = re.compile(
+    r"\b(?:use(?!\s+of\b)|using|instead|replaced\s+(?:by|with)|replacement|"
+    r"in\s+favou?r\s+of|migrate\s+to|switch\s+to|renamed\s+to|moved\s+to|prefer)\b",
+    re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s)>\]'\"]+")
+
+
+def _deprecation_advice(text: str) -> str:
+    """What to do, without claiming the message says more than it does."""
+    when = "before the old API is removed (or -W error makes these tests fail)."
+    if _NAMES_REPLACEMENT.search(text):
+        return f"Move to the replacement it names {when}"
+    url = _URL.search(text)
+    if url:
+        return f"It names no replacement; follow {url.group(0).rstrip('.,;')} {when}"
+    return ("It names no replacement: look up what replaces it in the changelog or "
+            f"documentation of the library that raised it, and move to that {when}")
+
+
 def deprecations(run: PhaseRun) -> list[Finding]:
     """Grouped by category and message: one deprecated call hit by 300 tests is one finding."""
     groups: dict[tuple[str, str], list[WarningRecord]] = {}
@@ -390,9 +440,8 @@ def deprecations(run: PhaseRun) -> list[Finding]:
                 line=first_line,
                 message=(
                     f"{category} raised {plural(len(records), 'time')}"
-                    f"{' in ' + list_files(files) if files else ''}: {summary}. Move to the "
-                    "replacement it names before the old API is removed (or -W error makes "
-                    "these tests fail)."
+                    f"{' in ' + list_files(files) if files else ''}: {summary}. "
+                    f"{_deprecation_advice(text)}"
                 ),
                 files=files,
                 count=len(records),

@@ -77,3 +77,19 @@ def last_e_line(longrepr: str) -> tuple[str, str] | None:
     if not matches:
         return None
     return matches[-1].group("type"), matches[-1].group("message").strip()
+
+
+_DEFAULTS = PytestSettings(rootdir="")
+
+
+def setting_text(settings: PytestSettings, name: str) -> str:
+    """`python_classes = ["Test*"] (set in pyproject.toml)`, or `(pytest's default)`: the value
+    and where it really comes from, since a default is not something a file set."""
+    value: tuple[str, ...] = getattr(settings, name)
+    shown = "[" + ", ".join(f'"{item}"' for item in value) + "]"
+    if value == getattr(_DEFAULTS, name):
+        where = "pytest's default"
+    else:
+        inifile = inifile_name(settings)
+        where = f"set in {inifile}" if inifile else "set on the command line"
+    return f"{name} = {shown} ({where})"
