@@ -27,20 +27,26 @@ from __future__ import annotations
 import ast
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from claimcheck.collectors.judge import inifile_name, plural
+from claimcheck.collectors.inheritance import Resolver
 from claimcheck.collectors.models import Finding, PytestSettings
+from claimcheck.collectors.pytest_config import (
+    ConfigStyle,
+    add_word,
+    read_config_style,
+    style_by_name,
+)
+from claimcheck.collectors.wording import inifile_name, plural, setting_text
 
 MAX_FILE_BYTES = 2_000_000
 SKIP_DIRS = frozenset(
     {"node_modules", "__pycache__", "site-packages", "build", "dist", "venv", "CVS", "_darcs"}
 )
 _GLOB_CHARS = ("*", "?", "[")
-_DEFAULTS = PytestSettings(rootdir="")
 
 
 # ----------------------------------------------------------------------------------------
@@ -72,16 +78,24 @@ def matches_file(relpath: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def _setting(settings: PytestSettings, name: str) -> str:
-    """`python_classes = ["Test*"] (set in pyproject.toml)`: the value and where it comes from."""
-    value: tuple[str, ...] = getattr(settings, name)
-    shown = "[" + ", ".join(f'"{item}"' for item in value) + "]"
-    if value == getattr(_DEFAULTS, name):
-        where = "pytest's default"
-    else:
-        inifile = inifile_name(settings)
-        where = f"set in {inifile}" if inifile else "set on the command line"
-    return f"{name} = {shown} ({where})"
+@dataclass(frozen=True)
+class _Context:
+    """What every finding of one audit is phrased against."""
+
+    settings: PytestSettings
+    phase: str | None
+    style: ConfigStyle | None  # the config file pytest read, for advice in its syntax
+    # Node ids the phase could not collect (`tests/test_a.py::TestInit`): a warnings filter set
+    # to error turns pytest's PytestCollectionWarning into one of these.
+    errored: frozenset[str] = frozenset()
+    inherited: frozenset[str] = frozenset()  # base names of collected classes (mixins)
+
+
+def _context(settings: PytestSettings, phase: str | None, style: ConfigStyle | None,
+             errored: Iterable[str] = ()) -> _Context:
+    if style is None and settings.inifile:
+        style = style_by_name(inifile_name(settings) or settings.inifile)
+    return _Context(settings, phase, style, frozenset(errored))
 
 
 # ----------------------------------------------------------------------------------------
@@ -96,10 +110,8 @@ class ClassInfo:
     constructor: str | None  # "__init__", "__new__" or "@dataclass": what makes pytest skip it
     dunder_test: bool | None  # the class body's own `__test__ = ...`, None when absent
     bases: tuple[str, ...]  # simple names of the bases ("TestCase" for unittest.TestCase)
-
-    @property
-    def is_testcase(self) -> bool:
-        return any(base.endswith("TestCase") for base in self.bases)
+    # Derives from unittest.TestCase (through any base, imported or not); None when unsure.
+    testcase: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,8 @@ def _dunder_test(body: Sequence[ast.stmt]) -> bool | None:
     return None
 
 
-def _class_info(node: ast.ClassDef, functions: Sequence[str]) -> ClassInfo:
+def _class_info(node: ast.ClassDef, functions: Sequence[str],
+                testcase: bool | None) -> ClassInfo:
     constructor = None
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in (
@@ -162,12 +175,19 @@ def _class_info(node: ast.ClassDef, functions: Sequence[str]) -> ClassInfo:
         constructor=constructor,
         dunder_test=_dunder_test(node.body),
         bases=tuple(_simple_name(base) for base in node.bases),
+        testcase=testcase,
     )
 
 
-def scan_module(relpath: str, tree: ast.Module, settings: PytestSettings) -> ModuleScan:
+def scan_module(relpath: str, tree: ast.Module, settings: PytestSettings,
+                resolver: Resolver | None = None, path: Path | None = None) -> ModuleScan:
+    """One module's classes and test functions; `resolver` follows the classes' bases into
+    the project's other modules (alone, only through this module's own names)."""
+    resolver = resolver or Resolver(None)
+    module = resolver.module_for(path or Path(relpath), tree)
     classes = tuple(
-        _class_info(node, settings.python_functions)
+        _class_info(node, settings.python_functions,
+                    resolver.is_testcase(module, node) if module is not None else None)
         for node in tree.body
         if isinstance(node, ast.ClassDef)
     )
@@ -182,15 +202,20 @@ def scan_module(relpath: str, tree: ast.Module, settings: PytestSettings) -> Mod
     return ModuleScan(relpath, classes, functions, imports)
 
 
-def is_collected_class(info: ClassInfo, settings: PytestSettings) -> bool:
-    """Whether pytest (or its unittest plugin) picks the class up as a test class."""
+def collection(info: ClassInfo, settings: PytestSettings) -> bool | None:
+    """Whether pytest (or its unittest plugin) picks the class up as a test class; None when
+    that hangs on a base the audit cannot resolve."""
     if info.dunder_test is False:
         return False
-    return (
-        info.is_testcase
-        or info.dunder_test is True
-        or matches_name(info.name, settings.python_classes)
-    )
+    if info.testcase or info.dunder_test is True or matches_name(info.name,
+                                                                 settings.python_classes):
+        return True
+    return None if info.testcase is None else False
+
+
+def is_collected_class(info: ClassInfo, settings: PytestSettings) -> bool:
+    """Whether pytest picks the class up, an unsure class counted as collected."""
+    return collection(info, settings) is not False
 
 
 def _rename_hint(name: str, settings: PytestSettings) -> str:
@@ -212,46 +237,52 @@ def _rename_hint(name: str, settings: PytestSettings) -> str:
 def _pattern_hint(name: str) -> str:
     for suffix in ("Tests", "Test", "Suite"):
         if name.endswith(suffix):
-            return f'"*{suffix}"'
-    return f'"{name}"'
+            return f"*{suffix}"
+    return name
 
 
-def _where_to_set(settings: PytestSettings) -> str:
-    return inifile_name(settings) or "your pytest config"
+def _constructor_effect(info: ClassInfo, relpath: str, ctx: _Context) -> str:
+    """What pytest does with a test class that has a constructor, as the phase showed it."""
+    shown = "__init__" if info.constructor == "@dataclass" else info.constructor
+    warning = (f"PytestCollectionWarning: cannot collect test class '{info.name}' because it "
+               f"has a {shown} constructor")
+    nodeid = f"{relpath}::{info.name}"
+    if nodeid in ctx.errored:
+        return (f"a warnings filter set to error (filterwarnings = error, or -W error) turned "
+                f"pytest's {warning} into a collection error of {nodeid}")
+    return f"pytest only emits a {warning}"
 
 
-def _class_findings(
-    scan: ModuleScan, settings: PytestSettings, phase: str | None, inherited: frozenset[str]
-) -> list[Finding]:
+def _class_findings(scan: ModuleScan, ctx: _Context) -> list[Finding]:
+    settings = ctx.settings
     findings: list[Finding] = []
     for info in scan.classes:
-        if not info.test_methods or info.dunder_test is False or info.is_testcase:
-            continue
+        if not info.test_methods or info.dunder_test is False or info.testcase is not False:
+            continue  # a TestCase (unittest collects it), or unsure: silent rather than wrong
         methods = plural(info.test_methods, "test method")
         if not is_collected_class(info, settings):
-            if info.name in inherited:
+            if info.name in ctx.inherited:
                 continue  # a mixin: its tests run through the Test class that inherits it
+            add = add_word(ctx.style, "python_classes", settings.python_classes,
+                           _pattern_hint(info.name))
             message = (
                 f"Class {info.name} in {scan.relpath}:{info.line} has {methods} that pytest "
-                f"never collects: its name does not match {_setting(settings, 'python_classes')}. "
-                f"Fix: {_rename_hint(info.name, settings)}, or add {_pattern_hint(info.name)} to "
-                f"python_classes in {_where_to_set(settings)}."
+                f"never collects: its name does not match {setting_text(settings, 'python_classes')}. "
+                f"Fix: {_rename_hint(info.name, settings)}, or {add}."
             )
         elif info.constructor is not None:
             message = (
                 f"Class {info.name} in {scan.relpath}:{info.line} has {methods} that pytest "
-                f"skips because it defines {info.constructor} (pytest only emits a "
-                f"PytestCollectionWarning: cannot collect test class '{info.name}' because it "
-                f"has a {'__init__' if info.constructor == '@dataclass' else info.constructor} "
-                "constructor). Fix: remove the constructor and build that state in fixtures or "
-                "setup_method."
+                f"skips because it defines {info.constructor} "
+                f"({_constructor_effect(info, scan.relpath, ctx)}). Fix: remove the constructor "
+                "and build that state in fixtures or setup_method."
             )
         else:
             continue
         findings.append(
             Finding(
                 kind="uncollected-tests",
-                phase=phase,
+                phase=ctx.phase,
                 path=scan.relpath,
                 line=info.line,
                 message=message,
@@ -279,13 +310,14 @@ def _looks_like_test_code(scan: ModuleScan) -> bool:
     return scan.imports_test_framework or "test" in scan.relpath.lower()
 
 
-def _file_finding(scan: ModuleScan, settings: PytestSettings, phase: str | None) -> Finding | None:
+def _file_finding(scan: ModuleScan, ctx: _Context) -> Finding | None:
+    settings = ctx.settings
     name = scan.relpath.rsplit("/", 1)[-1]
     if name in ("conftest.py", "__init__.py") or not _looks_like_test_code(scan):
         return None
     test_classes = [
         info for info in scan.classes
-        if info.test_methods and is_collected_class(info, settings)
+        if info.test_methods and collection(info, settings)
     ]
     lost = scan.test_functions + sum(info.test_methods for info in test_classes)
     if not lost:
@@ -296,33 +328,26 @@ def _file_finding(scan: ModuleScan, settings: PytestSettings, phase: str | None)
     if test_classes:
         parts.append(f"{plural(len(test_classes), 'test class', 'test classes')} "
                      f"({', '.join(info.name for info in test_classes)})")
+    add = add_word(ctx.style, "python_files", settings.python_files, name)
     return Finding(
         kind="uncollected-tests",
-        phase=phase,
+        phase=ctx.phase,
         path=scan.relpath,
         line=None,
         message=(
             f"{scan.relpath} holds {' and '.join(parts)} that pytest never collects: the file "
-            f"name does not match {_setting(settings, 'python_files')}. Fix: rename the file"
-            f"{_file_rename_hint(name, settings.python_files)} or add a pattern for it to "
-            f"python_files in "
-            f"{_where_to_set(settings)}."
+            f"name does not match {setting_text(settings, 'python_files')}. Fix: rename the file"
+            f"{_file_rename_hint(name, settings.python_files)}, or {add}."
         ),
         files=(scan.relpath,),
         count=lost,
     )
 
 
-def _findings_for(
-    scan: ModuleScan,
-    settings: PytestSettings,
-    phase: str | None,
-    explicit: bool,
-    inherited: frozenset[str],
-) -> list[Finding]:
-    if explicit or matches_file(scan.relpath, settings.python_files):
-        return _class_findings(scan, settings, phase, inherited)
-    finding = _file_finding(scan, settings, phase)
+def _findings_for(scan: ModuleScan, ctx: _Context, explicit: bool) -> list[Finding]:
+    if explicit or matches_file(scan.relpath, ctx.settings.python_files):
+        return _class_findings(scan, ctx)
+    finding = _file_finding(scan, ctx)
     return [finding] if finding is not None else []
 
 
@@ -352,8 +377,9 @@ def audit_source(
     except (SyntaxError, ValueError):
         return []
     scan = scan_module(relpath.replace("\\", "/"), tree, settings)
-    inherited = _inherited_by_collected([scan], settings)
-    return _findings_for(scan, settings, phase, explicit, inherited)
+    ctx = replace(_context(settings, phase, None),
+                  inherited=_inherited_by_collected([scan], settings))
+    return _findings_for(scan, ctx, explicit)
 
 
 # ----------------------------------------------------------------------------------------
@@ -461,9 +487,16 @@ def uncollected_tests(
     settings: PytestSettings,
     paths: Sequence[str] = (),
     phase: str | None = None,
+    errored: Iterable[str] = (),
 ) -> list[Finding]:
-    """Every test pytest would silently skip under `paths` (else testpaths, else the root)."""
+    """Every test pytest would silently skip under `paths` (else testpaths, else the root).
+
+    `errored`: the node ids the phase reported as collection errors, so a class pytest refused
+    is described as the phase saw it.
+    """
     root = Path(root)
+    style = config_style(root, settings.inifile) if settings.inifile else None
+    resolver = Resolver(root)
     prefilter = _prefilter(settings.python_functions)
     scans: list[tuple[ModuleScan, bool]] = []
     quick_bases: set[str] = set()
@@ -489,11 +522,12 @@ def uncollected_tests(
             tree = ast.parse(data, filename=str(path))
         except (SyntaxError, ValueError):
             continue  # pytest reports it as a collection error
-        scans.append((scan_module(relpath, tree, settings), explicit))
+        scans.append((scan_module(relpath, tree, settings, resolver, path), explicit))
     inherited = _inherited_by_collected((scan for scan, _ in scans), settings) | quick_bases
+    ctx = replace(_context(settings, phase, style, errored), inherited=inherited)
     findings: list[Finding] = []
     for scan, explicit in scans:
-        findings += _findings_for(scan, settings, phase, explicit, inherited)
+        findings += _findings_for(scan, ctx, explicit)
     return findings
 
 
@@ -508,3 +542,15 @@ def marker_line(root: Path, relpath: str, marker: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def config_style(root: Path, inifile: str) -> ConfigStyle:
+    """The table of the config file pytest read, for advice in that file's syntax."""
+    path = Path(inifile)
+    if not path.is_absolute():
+        path = Path(root) / path
+    try:
+        shown = path.relative_to(root).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return read_config_style(path, shown)

@@ -17,20 +17,36 @@ Everything here is pure: a `PhaseRun` in, a list of `Finding` out, in a stable o
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 import shlex
 from collections import Counter
-from pathlib import PurePosixPath
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
+from claimcheck.collectors.markers import MarkerLine, unregistered_markers
 from claimcheck.collectors.models import (
     CollectionError,
     Finding,
     PhaseRun,
-    PytestSettings,
     WarningRecord,
+)
+from claimcheck.collectors.pytest_config import ConfigStyleReader
+from claimcheck.collectors.refusal import (
+    conftest_import_error,
+    refusal_of,
+    usage_error,
+    usage_message,
+)
+from claimcheck.collectors.wording import (
+    MODULE_FRAME,
+    command_text,
+    its,
+    last_e_line,
+    list_files,
+    nodeid_file,
+    plural,
+    relative_path,
+    setting_text,
 )
 
 IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -53,11 +69,7 @@ _PYTEST_EXIT_MEANING = {
     5: "no tests collected",
 }
 
-_E_LINE = re.compile(r"^E\s+(?P<type>[\w.]+): (?P<message>.*)$", re.MULTILINE)
-_MODULE_FRAME = re.compile(r"^(?P<path>\S[^\n]*?):(?P<line>\d+): in <module>$", re.MULTILINE)
 _TRAILING_LOCATION = re.compile(r" \((?:unknown location|[^()]*\.py[cw]?|[^()]*[/\\][^()]*)\)$")
-_STRICT_MARKER = re.compile(r"'(?P<name>[^']+)' not found in `markers` configuration option")
-_UNKNOWN_MARK = re.compile(r"Unknown pytest\.mark\.(?P<name>[\w.]+) - is this a typo\?")
 _CANNOT_IMPORT = re.compile(
     r"^cannot import name '(?P<name>[^']+)' from (?:partially initialized module )?"
     r"'(?P<module>[^']+)'"
@@ -65,77 +77,9 @@ _CANNOT_IMPORT = re.compile(
 _CIRCULAR = "partially initialized module"
 _NO_MODULE = re.compile(r"^No module named '(?P<module>[^']+)'")
 
-_FILES_SHOWN = 5
 
 
 # ----------------------------------------------------------------------------------------
-# Small shared helpers
-
-
-def relative_path(path: str | None, settings: PytestSettings | None) -> str | None:
-    """Paths in findings are relative to the rootdir, like pytest's node ids, when possible."""
-    if not path:
-        return path
-    posix = path.replace("\\", "/")
-    if settings is not None and settings.rootdir and posix.startswith("/"):
-        root = settings.rootdir.replace("\\", "/").rstrip("/") + "/"
-        if posix.startswith(root):
-            return posix[len(root):]
-    return posix
-
-
-def list_files(files: Sequence[str], limit: int = _FILES_SHOWN) -> str:
-    """'a, b, c and 4 more': a finding's message stays one readable sentence."""
-    shown = ", ".join(files[:limit])
-    rest = len(files) - limit
-    return f"{shown} and {rest} more" if rest > 0 else shown
-
-
-def plural(count: int, word: str, plural_word: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural_word or word + 's')}"
-
-
-def _its(count: int) -> str:
-    return "its" if count == 1 else "their"
-
-
-def inifile_name(settings: PytestSettings | None) -> str | None:
-    """The config file's path as a person would type it (relative to the rootdir)."""
-    if settings is None or not settings.inifile:
-        return None
-    return relative_path(settings.inifile, settings)
-
-
-def marker_registration(marker: str, settings: PytestSettings | None) -> str:
-    """Where and how to register `marker`, in the syntax of the file pytest actually read."""
-    entry = f"{marker}: describe what it marks"
-    inifile = inifile_name(settings)
-    if inifile is None:
-        return (
-            "pytest found no config file; create pytest.ini with a [pytest] section containing "
-            f"'markers =' and the line '    {entry}' (or add it to pyproject.toml under "
-            f'[tool.pytest.ini_options] as markers = ["{entry}"])'
-        )
-    name = PurePosixPath(inifile).name
-    if name == "pyproject.toml":
-        return f'register it in {inifile} under [tool.pytest.ini_options]: markers = ["{entry}"]'
-    if name.endswith(".toml"):  # pytest.toml / .pytest.toml (pytest 9) use [pytest]
-        return f'register it in {inifile} under [pytest]: markers = ["{entry}"]'
-    section = "[tool:pytest]" if name == "setup.cfg" else "[pytest]"
-    return (f"register it in {inifile} under {section}: a 'markers =' line followed by the "
-            f"indented line '    {entry}'")
-
-
-def command_text(argv: Sequence[str], limit: int = 120) -> str:
-    """The command as a person reads it: an absolute program path shortened to its name
-    (`/root/.venv/bin/python` -> `python`), so the part that matters fits the line."""
-    if not argv:
-        return "the phase command"
-    program = argv[0]
-    if os.path.isabs(program):
-        program = os.path.basename(program) or program
-    text = shlex.join([program, *argv[1:]])
-    return f"`{text if len(text) <= limit else text[: limit - 3] + '...'}`"
 
 
 def executed(run: PhaseRun) -> int:
@@ -153,7 +97,9 @@ def _what_really_happened(run: PhaseRun) -> list[str]:
     facts: list[str] = []
     counts = run.counts
     if not run.sessions:
-        facts.append("no pytest session was observed at all")
+        refused = usage_message(run.output_tail)
+        facts.append(f"pytest refused to run ({refused})" if refused
+                     else "no pytest session was observed at all")
     if counts.failed:
         facts.append(f"{plural(counts.failed, 'test')} failed")
     test_errors = max(counts.error - len(run.collection_errors), 0)
@@ -172,25 +118,40 @@ def _what_really_happened(run: PhaseRun) -> list[str]:
     return facts
 
 
-def false_green(run: PhaseRun) -> Finding | None:
+def false_green(run: PhaseRun, command: Sequence[str] | None = None) -> Finding | None:
     """The runner reported success while the evidence says otherwise."""
     if run.exit_code != 0 or run.status in _NOT_THE_RUNNERS_EXIT:
         return None
     facts = _what_really_happened(run)
     if not facts:
         return None
+    shown = command or run.argv
+    if _runs_pytest_itself(shown):
+        fix = ("pytest itself returned 0: look in the phase's arguments and addopts for what "
+               "changes that (--collect-only lists tests without running them; "
+               "--suppress-tests-failed-exit-code of pytest-custom_exit_code hides failures; a "
+               "conftest may set session.exitstatus).")
+    else:
+        fix = ("Make the runner exit with pytest's status: sys.exit(pytest.main([...])), or "
+               "subprocess.run([...], check=True) for a pytest subprocess.")
     return Finding(
         kind="false-green",
         phase=run.name,
         path=None,
         line=None,
         message=(
-            f"{command_text(run.argv)} exited 0, but {'; '.join(facts)}. Anything that reads "
-            "that exit code (CI, a script, a person) will believe this phase passed. Make the "
-            "runner exit with pytest's status: sys.exit(pytest.main([...])), or "
-            "subprocess.run([...], check=True) for a pytest subprocess."
+            f"{command_text(shown)} exited 0, but {'; '.join(facts)}. Anything that reads that "
+            f"exit code (CI, a script, a person) will believe this phase passed. {fix}"
         ),
     )
+
+
+def _runs_pytest_itself(argv: Sequence[str]) -> bool:
+    """`pytest ...` or `python -m pytest ...`: no runner in between to blame for the exit."""
+    if not argv:
+        return False
+    program = argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+    return program in ("pytest", "py.test") or tuple(argv[1:3]) == ("-m", "pytest")
 
 
 # ----------------------------------------------------------------------------------------
@@ -220,19 +181,34 @@ def _option_values(argv: Sequence[str], options: tuple[str, ...]) -> list[str]:
     return values
 
 
+_LISTING_OPTIONS = ("--collect-only", "--co", "--setup-plan", "--setup-only", "--fixtures",
+                    "--fixtures-per-test", "--markers")
+
+
+def _collected_but_none_ran(run: PhaseRun, collected: int) -> str:
+    listing = [arg for arg in _pytest_args(run.argv) if arg in _LISTING_OPTIONS]
+    text = f"pytest collected {plural(collected, 'test')} but ran none"
+    if listing:
+        return (f"{text}: the phase's arguments include {listing[0]}, which makes pytest list "
+                "what it would run instead of running it. Drop it from this phase.")
+    return (f"{text}. Something stopped the session between collection and the first test; "
+            "the phase's output says what.")
+
+
 def _nothing_collected(run: PhaseRun) -> str:
     settings = run.settings
+    collected = run.counts.collected or sum(session.collected for session in run.sessions)
+    if collected:
+        return _collected_but_none_ran(run, collected)
     if settings is None:
         return (
             "pytest collected nothing. Check the path arguments and that the test files are "
             "named as pytest's python_files expects (test_*.py or *_test.py by default)."
         )
     where = list(settings.args) or list(settings.testpaths) or [settings.rootdir]
-    files = ", ".join(settings.python_files)
-    inifile = inifile_name(settings) or "pytest's defaults"
     text = (
         f"pytest collected nothing from {', '.join(where)}. Check that the path is right and "
-        f"that test files match python_files = {files} ({inifile})"
+        f"that test files match {setting_text(settings, 'python_files')}"
     )
     if settings.testpaths and not settings.args:
         searched = ", ".join(settings.testpaths)
@@ -242,7 +218,8 @@ def _nothing_collected(run: PhaseRun) -> str:
 
 def no_tests(run: PhaseRun) -> Finding | None:
     """Nothing executed, and the phase's status does not already say why."""
-    if run.status in _OWN_STATUS or executed(run) or run.collection_errors or run.counts.error:
+    if (run.status in _OWN_STATUS or executed(run) or run.collection_errors or run.counts.error
+            or refusal_of(run) is not None):
         return None
     counts = run.counts
     if not run.sessions:
@@ -282,17 +259,10 @@ def no_tests(run: PhaseRun) -> Finding | None:
 # import-error
 
 
-def _last_e_line(longrepr: str) -> tuple[str, str] | None:
-    matches = list(_E_LINE.finditer(longrepr or ""))
-    if not matches:
-        return None
-    return matches[-1].group("type"), matches[-1].group("message").strip()
-
-
 def is_import_error(error: CollectionError) -> bool:
     if error.error_type in IMPORT_ERROR_TYPES:
         return True
-    last = _last_e_line(error.longrepr)
+    last = last_e_line(error.longrepr)
     if last is not None and last[0] in IMPORT_ERROR_TYPES:
         return True
     return error.longrepr.startswith("ImportError while importing test module")
@@ -300,7 +270,7 @@ def is_import_error(error: CollectionError) -> bool:
 
 def import_key(error: CollectionError) -> str:
     """What is missing, without the location: one key per broken name or module."""
-    last = _last_e_line(error.longrepr)
+    last = last_e_line(error.longrepr)
     text = last[1] if last is not None and last[0] in IMPORT_ERROR_TYPES else error.message
     text = text.strip().splitlines()[0] if text.strip() else error.error_type
     text = re.sub(r"^(?:ImportError|ModuleNotFoundError):\s*", "", text)
@@ -311,7 +281,7 @@ def import_line(error: CollectionError) -> int | None:
     """The line of the test file's own import that led to the failure, from the traceback."""
     path = error.path.split("::", 1)[0].replace("\\", "/")
     found: int | None = None
-    for match in _MODULE_FRAME.finditer(error.longrepr or ""):
+    for match in MODULE_FRAME.finditer(error.longrepr or ""):
         frame = match.group("path").replace("\\", "/")
         if frame == path or frame.endswith("/" + path) or path.endswith("/" + frame):
             found = int(match.group("line"))
@@ -334,109 +304,88 @@ def _import_fix(key: str) -> str:
     return "Fix the import or restore the name."
 
 
+@dataclass(frozen=True)
+class _Broken:
+    """One thing an import error kept from being collected, named as a person looks for it."""
+
+    file: str  # the file whose import failed: a test file, a conftest.py, an __init__.py
+    line: int | None
+    scope: str | None  # the folder it took down; None for a test file itself
+    startup: bool = False  # an initial conftest: pytest started no session at all
+
+
+def _folder_module(error: CollectionError) -> tuple[str, int | None] | None:
+    """For a folder's collection error (pytest names `tests/sub`), the module in it whose
+    import failed (`tests/sub/conftest.py`): the first `<module>` frame inside the folder."""
+    folder = error.path.split("::", 1)[0].replace("\\", "/").rstrip("/").lstrip("./")
+    for match in MODULE_FRAME.finditer(error.longrepr or ""):
+        frame = match.group("path").replace("\\", "/")
+        if not folder:  # the rootdir itself
+            if frame.rsplit("/", 1)[-1] in ("conftest.py", "__init__.py"):
+                return frame, int(match.group("line"))
+        elif frame.startswith(folder + "/"):
+            return frame, int(match.group("line"))
+        if "/" + folder + "/" in frame:  # an absolute frame
+            return frame[frame.index("/" + folder + "/") + 1:], int(match.group("line"))
+    return None
+
+
+def _broken(error: CollectionError, startup: bool) -> _Broken:
+    path = error.path.split("::", 1)[0]
+    if startup:
+        return _Broken(path, import_line(error), None, startup=True)
+    if not path.endswith(".py"):
+        module = _folder_module(error)
+        if module is not None:
+            return _Broken(module[0], module[1], path.rstrip("/") + "/")
+        return _Broken(path, import_line(error), path.rstrip("/") + "/")
+    return _Broken(path, import_line(error), None)
+
+
+def _what_it_took_down(items: Sequence[_Broken]) -> str:
+    parts: list[str] = []
+    test_files = [item.file for item in items if item.scope is None and not item.startup]
+    if test_files:
+        parts.append(f"{plural(len(test_files), 'test file')} cannot be collected, so none of "
+                     f"{its(len(test_files))} tests ran: {list_files(test_files)}")
+    for item in items:
+        if item.startup:
+            parts.append(f"{item.file} cannot be imported, so pytest started no session and "
+                         "no test of this phase ran")
+        elif item.scope is not None:
+            parts.append(f"{item.file} cannot be imported, so no test under {item.scope} ran")
+    return "; ".join(parts)
+
+
 def import_errors(run: PhaseRun) -> list[Finding]:
     """One finding per missing name/module, listing every file it kept from being collected."""
-    groups: dict[str, list[CollectionError]] = {}
-    for error in run.collection_errors:
+    groups: dict[str, list[_Broken]] = {}
+    conftest = conftest_import_error(run)
+    errors = [(error, False) for error in run.collection_errors]
+    errors += [(conftest, True)] if conftest is not None else []
+    for error, startup in errors:
         if is_import_error(error):
-            groups.setdefault(import_key(error), []).append(error)
+            groups.setdefault(import_key(error), []).append(_broken(error, startup))
     findings: list[Finding] = []
-    for key, errors in groups.items():
-        files = tuple(dict.fromkeys(error.path for error in errors))
-        first = errors[0]
+    for key, items in groups.items():
+        unique: dict[str, _Broken] = {}
+        for item in items:
+            unique.setdefault(item.file, item)
+        items = list(unique.values())
+        files = tuple(unique)
+        first = items[0]
         findings.append(
             Finding(
                 kind="import-error",
                 phase=run.name,
-                path=first.path,
-                line=import_line(first),
-                message=(
-                    f"{key} — {plural(len(files), 'test file')} cannot be collected, so none "
-                    f"of {_its(len(files))} tests ran: {list_files(files)}. {_import_fix(key)}"
-                ),
+                path=first.file,
+                line=first.line,
+                message=f"{key} — {_what_it_took_down(items)}. {_import_fix(key)}",
                 files=files,
                 count=len(files),
             )
         )
     findings.sort(key=lambda finding: (-finding.count, finding.message))
-    return findings
-
-
-# ----------------------------------------------------------------------------------------
-# unregistered-marker
-
-
-def _marker_uses(run: PhaseRun) -> dict[str, list[tuple[str, int | None, bool]]]:
-    """marker -> [(file, line, turned into a collection error)] in the order seen."""
-    uses: dict[str, list[tuple[str, int | None, bool]]] = {}
-    for error in run.collection_errors:
-        match = _STRICT_MARKER.search(error.message) or _STRICT_MARKER.search(error.longrepr)
-        if match:
-            uses.setdefault(match.group("name"), []).append((error.path, None, True))
-    for warning in run.warnings:
-        match = _UNKNOWN_MARK.search(warning.message)
-        if match is None:
-            continue
-        path = relative_path(warning.path, run.settings) or _nodeid_file(warning.nodeid)
-        uses.setdefault(match.group("name"), []).append((path or "?", warning.line, False))
-    return uses
-
-
-def _nodeid_file(nodeid: str | None) -> str | None:
-    return nodeid.split("::", 1)[0] if nodeid else None
-
-
-def _typo_hint(marker: str, settings: PytestSettings | None) -> str:
-    if settings is None or not settings.markers:
-        return ""
-    close = difflib.get_close_matches(marker, settings.markers, n=1, cutoff=0.75)
-    if not close:
-        return ""
-    return f" If it is a typo of the registered '{close[0]}', fix the spelling instead."
-
-
-MarkerLine = Callable[[str, str], "int | None"]  # (file, marker) -> first line using it
-
-
-def unregistered_markers(run: PhaseRun, marker_line: MarkerLine | None = None) -> list[Finding]:
-    """`marker_line` finds the line of a marker pytest named without one (a strict-markers
-    collection error has none); the caller brings it, as reading files is not the judge's."""
-    findings: list[Finding] = []
-    strict = bool(run.settings and run.settings.strict_markers)
-    for marker, uses in _marker_uses(run).items():
-        files = tuple(sorted({path for path, _, _ in uses}))
-        broken = sorted({path for path, _, errored in uses if errored})
-        located = next(((path, line) for path, line, _ in uses if line is not None), None)
-        path, line = located if located is not None else (uses[0][0], None)
-        if line is None and marker_line is not None:
-            line = marker_line(path, marker)
-        where = f"{path}:{line}" if line is not None else path
-        if broken:
-            effect = (
-                f"Under --strict-markers it turned {plural(len(broken), 'whole file')} into a "
-                f"collection error, so none of {_its(len(broken))} tests ran: "
-                f"{list_files(broken)}."
-            )
-        elif strict:
-            effect = "Under --strict-markers it turns the whole file into a collection error."
-        else:
-            effect = ("Today it is only a PytestUnknownMarkWarning; under --strict-markers it "
-                      "turns the whole file into a collection error and none of its tests run.")
-        fix = marker_registration(marker, run.settings) + "." + _typo_hint(marker, run.settings)
-        findings.append(
-            Finding(
-                kind="unregistered-marker",
-                phase=run.name,
-                path=path,
-                line=line,
-                message=(
-                    f"Marker '{marker}' is used ({where}) but not registered. {effect} To fix, "
-                    f"{fix}"
-                ),
-                files=files,
-                count=len(files),
-            )
-        )
     return findings
 
 
@@ -449,6 +398,26 @@ def is_deprecation(warning: WarningRecord) -> bool:
             or bool(_PYTEST_DEPRECATION.match(warning.category)))
 
 
+# Words with which a deprecation message names what to use instead ("use of" is no such word).
+_NAMES_REPLACEMENT = re.compile(
+    r"\b(?:use(?!\s+of\b)|using|instead|replaced\s+(?:by|with)|replacement|"
+    r"in\s+favou?r\s+of|migrate\s+to|switch\s+to|renamed\s+to|moved\s+to|prefer)\b",
+    re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s)>\]'\"]+")
+
+
+def _deprecation_advice(text: str) -> str:
+    """What to do, without claiming the message says more than it does."""
+    when = "before the old API is removed (or -W error makes these tests fail)."
+    if _NAMES_REPLACEMENT.search(text):
+        return f"Move to the replacement it names {when}"
+    url = _URL.search(text)
+    if url:
+        return f"It names no replacement; follow {url.group(0).rstrip('.,;')} {when}"
+    return ("It names no replacement: look up what replaces it in the changelog or "
+            f"documentation of the library that raised it, and move to that {when}")
+
+
 def deprecations(run: PhaseRun) -> list[Finding]:
     """Grouped by category and message: one deprecated call hit by 300 tests is one finding."""
     groups: dict[tuple[str, str], list[WarningRecord]] = {}
@@ -457,7 +426,7 @@ def deprecations(run: PhaseRun) -> list[Finding]:
             groups.setdefault((warning.category, warning.message), []).append(warning)
     findings: list[Finding] = []
     for (category, text), records in groups.items():
-        paths = [relative_path(record.path, run.settings) or _nodeid_file(record.nodeid)
+        paths = [relative_path(record.path, run.settings) or nodeid_file(record.nodeid)
                  for record in records]
         files = tuple(sorted({path for path in paths if path}))
         first_path = paths[0]
@@ -471,9 +440,8 @@ def deprecations(run: PhaseRun) -> list[Finding]:
                 line=first_line,
                 message=(
                     f"{category} raised {plural(len(records), 'time')}"
-                    f"{' in ' + list_files(files) if files else ''}: {summary}. Move to the "
-                    "replacement it names before the old API is removed (or -W error makes "
-                    "these tests fail)."
+                    f"{' in ' + list_files(files) if files else ''}: {summary}. "
+                    f"{_deprecation_advice(text)}"
                 ),
                 files=files,
                 count=len(records),
@@ -486,14 +454,22 @@ def deprecations(run: PhaseRun) -> list[Finding]:
 # ----------------------------------------------------------------------------------------
 
 
-def phase_findings(run: PhaseRun, marker_line: MarkerLine | None = None) -> list[Finding]:
-    """Every finding for one phase, most fundamental first."""
+def phase_findings(run: PhaseRun, marker_line: MarkerLine | None = None, *,
+                   command: Sequence[str] | None = None,
+                   config_style: ConfigStyleReader | None = None) -> list[Finding]:
+    """Every finding for one phase, most fundamental first.
+
+    The caller brings what only files can tell: `marker_line` (the line of a marker pytest
+    named without one) and `config_style` (the table of the inifile pytest read, for advice in
+    its syntax). `command` is the phase's command as configured (for a `pytest` phase, `pytest`
+    and its arguments), which findings quote instead of the argv claimcheck built around it.
+    """
     findings: list[Finding] = []
-    for single in (false_green(run), no_tests(run)):
+    for single in (usage_error(run, command), false_green(run, command), no_tests(run)):
         if single is not None:
             findings.append(single)
     findings += import_errors(run)
-    findings += unregistered_markers(run, marker_line)
+    findings += unregistered_markers(run, marker_line, config_style, command)
     findings += deprecations(run)
     return findings
 

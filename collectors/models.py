@@ -43,6 +43,7 @@ ServiceKind = Literal["http", "websocket", "tcp"]
 FindingKind = Literal[
     "false-green",
     "no-tests",
+    "usage-error",
     "import-error",
     "unregistered-marker",
     "uncollected-tests",

@@ -52,6 +52,7 @@ from claimcheck.collectors.models import (
     WarningRecord,
     WarningRecorded,
 )
+from claimcheck.collectors.refusal import pytest_refusal, refusal_reason
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
 PLUGIN_NAME = "claimcheck_stream"
@@ -146,6 +147,7 @@ def judge_status(
     exit_code: int | None,
     timed_out_after: float | None = None,
     cancelled: bool = False,
+    output_tail: str = "",
 ) -> tuple[str, str | None]:
     """The phase status and the reason behind it; the most serious explanation wins.
 
@@ -158,6 +160,9 @@ def judge_status(
         return "timeout", f"timed out after {_seconds(timed_out_after)} s"
     if exit_code is not None and exit_code < 0:
         return "crashed", f"killed by {_signal_name(-exit_code)}"
+    refusal = pytest_refusal(sessions, exit_code, output_tail)
+    if refusal is not None:  # pytest's usage error (exit 4): in its own words
+        return "error", refusal_reason(refusal)
     unfinished = [session for session in sessions if session.exit_status is None]
     if unfinished:
         pids = ", ".join(str(session.pid) for session in unfinished)
@@ -455,6 +460,11 @@ class _Phase:
         (session,) = self.sessions.values()
         if not session.finish_seen or session.exit_status is None:
             return None
+        if session.exit_status in (3, 4):
+            # pytest prints a usage error after its session ended, and an internal error may
+            # still sit in its output buffer: wait for the process, so the output tail holds
+            # pytest's own words for the phase's status and finding.
+            return None
         return session.exit_status
 
     def _relative(self, path: Any) -> str | None:
@@ -538,7 +548,7 @@ class _Phase:
         else:
             status, reason = judge_status(
                 counts, collection_errors=len(errors), sessions=sessions, exit_code=exit_code,
-                timed_out_after=timed_out_after, cancelled=cancelled,
+                timed_out_after=timed_out_after, cancelled=cancelled, output_tail=output_tail,
             )
         settings = next((s.settings for s in self.sessions.values() if s.settings), None)
         return PhaseRun(

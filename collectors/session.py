@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
-from claimcheck.collectors.discovery import marker_line, uncollected_tests
+from claimcheck.collectors.discovery import config_style, marker_line, uncollected_tests
 from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.health import port_findings, probe_all
@@ -105,14 +105,28 @@ def phase_paths(config: Config, run: PhaseRun) -> list[str]:
     return paths
 
 
+def configured_command(config: Config, run: PhaseRun) -> tuple[str, ...] | None:
+    """The phase's command as the config says it (`pytest tests/unit`, `python run.py`), for
+    findings to quote instead of the argv claimcheck built around it."""
+    try:
+        phase = config.phase(run.name)
+    except KeyError:
+        return None
+    if phase.pytest is not None:
+        return ("pytest", *phase.pytest)
+    return phase.command
+
+
 def collect_findings(
     config: Config, runs: Sequence[PhaseRun], samples: Sequence[ServiceSample]
 ) -> tuple[Finding, ...]:
     """Every finding the evidence supports, each reported once."""
     findings: list[Finding] = []
     locate = functools.partial(marker_line, config.root)
+    style = functools.lru_cache(maxsize=None)(functools.partial(config_style, config.root))
     for run in runs:
-        findings.extend(phase_findings(run, locate))
+        findings.extend(phase_findings(run, locate, command=configured_command(config, run),
+                                       config_style=style))
     audited: set[tuple[str, ...]] = set()
     for run in runs:
         if run.settings is None:
@@ -122,7 +136,8 @@ def collect_findings(
         if key in audited:
             continue
         audited.add(key)
-        findings.extend(uncollected_tests(config.root, run.settings, paths, run.name))
+        errored = [error.path for error in run.collection_errors]
+        findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
     findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
     return tuple(_dedupe(findings))
 

@@ -11,6 +11,7 @@ from enum import IntEnum
 from typing import Sequence
 
 from claimcheck.collectors.models import PhaseRun, ServiceSample
+from claimcheck.collectors.refusal import config_to_blame
 
 
 class ExitCode(IntEnum):
@@ -69,7 +70,9 @@ def verdict_reasons(
         why = [f"interrupted during {', '.join(stopped)}" if stopped else "interrupted"]
         return "interrupted", ExitCode.INTERRUPTED, why + red
     if red:
-        return "red", ExitCode.RED, red
+        # pytest refused a phase's arguments or config: the config must be fixed first.
+        code = ExitCode.USAGE if any(config_to_blame(run) for run in runs) else ExitCode.RED
+        return "red", code, red
     if not runs and not samples:
         return "no-evidence", ExitCode.NO_EVIDENCE, ["no phases ran and no services were probed"]
     empty = [run for run in runs

@@ -34,3 +34,12 @@ async def workers_done(app: Any) -> None:
     counts as done, where `app.workers.wait_for_complete()` would raise."""
     await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
                          return_exceptions=True)
+
+
+@pytest.fixture(scope="session", params=["pytest-here", "pytest-latest"])
+def phase_python(request: pytest.FixtureRequest) -> str:
+    """A phase interpreter: each test that takes it runs once under this venv's pytest and
+    once under the newest pytest (tests/realrun.py)."""
+    from tests.realrun import phase_python_for
+
+    return phase_python_for(request.param)

@@ -127,10 +127,10 @@ url = "http://admin:hunter22@127.0.0.1:9000/health"
         ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n'
          '[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n',
          "tool.claimcheck.phases[1].name: phase name 'u' is used twice"),
-        ('[[tool.claimcheck.phases]]\nname = "u"\npytest = ["tests/nowhere"]\n',
-         "tool.claimcheck.phases[0].pytest: path 'tests/nowhere' does not exist"),
         ('[[tool.claimcheck.phases]]\nname = "u"\ncommand = ["python", "scripts/gone.py"]\n',
          "tool.claimcheck.phases[0].command: path 'scripts/gone.py' does not exist"),
+        ('[[tool.claimcheck.phases]]\nname = "u"\ncommand = ["scripts/gone.sh", "-x"]\n',
+         "tool.claimcheck.phases[0].command: path 'scripts/gone.sh' does not exist"),
         ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\ntimeout = "soon"\n',
          "tool.claimcheck.phases[0].timeout: expected a number, got 'soon'"),
         ('[[tool.claimcheck.phases]]\nname = "u"\npytest = []\nrequires = ["db"]\n',
@@ -186,3 +186,35 @@ def test_only_secret_looking_variables_are_redacted(make_project, name: str, sec
                                  f'env = {{ X = "${{{name}}}" }}\n')
     config = load_config(root, environ={name: "value-8081"})
     assert ("value-8081" in config.secrets) is secret
+
+
+# Valid pytest arguments whose values an allow-list of options once took for paths (exit 4).
+PYTEST_ARGS_WITH_VALUES = [
+    ["--reruns", "2", "tests/unit"],
+    ["--verbosity", "2"],
+    ["--log-format", "%(message)s"],
+    ["--junit-prefix", "x"],
+    ["--code-highlight", "no"],
+    ["--cov-fail-under", "90"],
+    ["--hypothesis-seed", "0"],
+    ["tests/nowhere"],  # a missing path too: pytest says so itself, in the phase's finding
+]
+
+
+@pytest.mark.parametrize("args", PYTEST_ARGS_WITH_VALUES, ids=" ".join)
+def test_pytest_arguments_are_left_to_pytest(make_project, args: list[str]) -> None:
+    listed = ", ".join(f'"{arg}"' for arg in args)
+    root = project(make_project, f'[[tool.claimcheck.phases]]\nname = "u"\npytest = [{listed}]\n')
+    assert load_config(root).phases[0].pytest == tuple(args)
+
+
+@pytest.mark.parametrize("command", [
+    ["python", "scripts/run_tests.py", "--junitxml", "out/report.xml"],
+    ["python", "-m", "pytest", "--log-file", "logs/run.log", "tests/unit"],
+    ["tox", "-e", "py311", "--", "tests/unit/test_x.py"],
+])
+def test_command_arguments_other_than_the_runner_are_not_checked(make_project,
+                                                                 command: list[str]) -> None:
+    listed = ", ".join(f'"{arg}"' for arg in command)
+    root = project(make_project, f'[[tool.claimcheck.phases]]\nname = "u"\ncommand = [{listed}]\n')
+    assert load_config(root).phases[0].command == tuple(command)

@@ -104,8 +104,9 @@ def test_class_not_matching_python_classes_is_reported_with_setting_and_fix() ->
         message=(
             "Class CriticalWebSocketTests in tests/integration/test_ws.py:4 has 2 test methods "
             "that pytest never collects: its name does not match python_classes = [\"Test*\"] "
-            "(set in pyproject.toml). Fix: rename it to TestCriticalWebSocket, or add \"*Tests\" "
-            "to python_classes in pyproject.toml."
+            "(set in pyproject.toml). Fix: rename it to TestCriticalWebSocket, or set "
+            "python_classes = [\"Test*\", \"*Tests\"] under [tool.pytest.ini_options] in "
+            "pyproject.toml."
         ),
         files=("tests/integration/test_ws.py",),
         count=2,
@@ -115,7 +116,8 @@ def test_class_not_matching_python_classes_is_reported_with_setting_and_fix() ->
 def test_default_python_classes_is_named_as_the_default() -> None:
     [finding] = audit(WS_SOURCE, PytestSettings(rootdir="/proj"))
     assert 'python_classes = ["Test"] (pytest\'s default)' in finding.message
-    assert "in your pytest config." in finding.message
+    assert finding.message.endswith("or create pytest.ini with a [pytest] section holding the "
+                                    "line 'python_classes = Test *Tests'.")
 
 
 def test_glob_python_classes_collects_what_it_matches() -> None:
@@ -127,7 +129,8 @@ def test_glob_python_classes_collects_what_it_matches() -> None:
     assert finding.message.startswith("Class TestManager in tests/integration/test_ws.py:19 has "
                                       "1 test method that pytest never collects")
     assert 'python_classes = ["*Tests"] (set in pytest.ini)' in finding.message
-    assert "Fix: rename it to match, or add" in finding.message
+    assert "Fix: rename it to match, or set 'python_classes = *Tests TestManager' under " \
+           "[pytest] in pytest.ini." in finding.message
 
 
 def test_unittest_testcase_subclasses_are_collected_regardless_of_name() -> None:
@@ -302,7 +305,8 @@ def test_file_not_matching_python_files_with_tests_is_reported() -> None:
             "tests/integration/websocket_checks.py holds 2 test functions and 1 test class "
             "(TestStream) that pytest never collects: the file name does not match "
             "python_files = [\"test_*.py\", \"*_test.py\"] (pytest's default). Fix: rename the "
-            "file (e.g. test_websocket_checks.py) or add a pattern for it to python_files in "
+            "file (e.g. test_websocket_checks.py), or set python_files = [\"test_*.py\", "
+            "\"*_test.py\", \"websocket_checks.py\"] under [tool.pytest.ini_options] in "
             "pyproject.toml."
         ),
         files=("tests/integration/websocket_checks.py",),
@@ -443,3 +447,250 @@ def test_audit_agrees_with_real_pytest_collection(tmp_path: Path) -> None:
     assert sorted((f.path, f.line, f.count) for f in findings) == [
         ("tests/test_ws.py", 1, 1), ("tests/test_ws.py", 6, 1), ("tests/ws_checks.py", None, 1),
     ]
+
+
+# ----------------------------------------------------------------------------------------
+# unittest.TestCase through intermediate bases: pytest collects them whatever their name
+
+
+def test_testcase_through_a_base_in_the_same_module_is_collected() -> None:
+    findings = audit("""
+        import unittest
+        from unittest import TestCase as Case
+
+        Alias = unittest.TestCase
+
+
+        class ApiBase(unittest.TestCase):
+            def setUp(self):
+                self.client = object()
+
+
+        class LoginChecks(ApiBase):
+            def test_login(self):
+                pass
+
+
+        class AliasChecks(Alias):
+            def test_alias(self):
+                pass
+
+
+        class RenamedChecks(Case):
+            def test_renamed(self):
+                pass
+
+
+        class PlainChecks(object):
+            def test_lost(self):
+                pass
+    """)
+    assert [finding.message.split(" in ")[0] for finding in findings] == ["Class PlainChecks"]
+
+
+def test_a_base_from_a_library_the_audit_does_not_know_is_unsure_and_silent() -> None:
+    assert audit("""
+        from somelib.testing import ServiceBase
+        from somelib import *
+
+
+        class ServiceChecks(ServiceBase):
+            def test_a(self):
+                pass
+
+
+        class TestWithInit(ServiceBase):
+            def __init__(self):
+                pass
+
+            def test_b(self):
+                pass
+    """) == []
+
+
+UNITTEST_TREE = {
+    "pytest.ini": "[pytest]\npython_classes = Test\n",
+    "tests/__init__.py": "",
+    "tests/base.py": """
+        import unittest
+
+
+        class ApiBase(unittest.TestCase):
+            pass
+
+
+        class NotACase:
+            def helper(self):
+                pass
+    """,
+    "tests/support/__init__.py": "",
+    "tests/support/cases.py": """
+        from ..base import ApiBase
+
+
+        class DeepBase(ApiBase):
+            pass
+    """,
+    "tests/test_imported.py": """
+        from tests.base import ApiBase, NotACase
+        from tests import base
+        from .support.cases import DeepBase
+        import tests.support.cases
+
+
+        class LoginChecks(ApiBase):
+            def test_login(self):
+                pass
+
+
+        class ModuleAttributeChecks(base.ApiBase):
+            def test_attribute(self):
+                pass
+
+
+        class DeepChecks(DeepBase):
+            def test_deep(self):
+                pass
+
+
+        class DottedChecks(tests.support.cases.DeepBase):
+            def test_dotted(self):
+                pass
+
+
+        class HelperChecks(NotACase):
+            def test_lost(self):
+                pass
+    """,
+    # No __init__.py here: pytest's prepend mode puts this folder on sys.path.
+    "other/common.py": """
+        from unittest import TestCase
+
+
+        class Shared(TestCase):
+            pass
+    """,
+    "other/test_plain_import.py": """
+        from common import Shared
+
+
+        class SharedChecks(Shared):
+            def test_shared(self):
+                pass
+    """,
+}
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
+def test_audit_follows_bases_through_the_projects_imports_as_pytest_does(
+        make_project, phase_python: str, xdist: bool) -> None:
+    """The audit's uncollected classes are exactly what pytest leaves out, under this venv's
+    pytest and the newest, serial and under xdist."""
+    from tests.realrun import QUIET_ENV, claimcheck_json, claimcheck_table, findings_of
+
+    args = ["-p", "xdist.plugin", "-n", "2", "tests", "other"] if xdist else ["tests", "other"]
+    root = make_project({**UNITTEST_TREE, "pyproject.toml": claimcheck_table(
+        phase_python, [{"name": "unit", "pytest": args}])})
+    done = subprocess.run([phase_python, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", "tests", "other"],
+                          cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **QUIET_ENV})
+    collected = sorted(line.split("::")[1] for line in done.stdout.splitlines() if "::" in line)
+    assert collected == ["DeepChecks", "DottedChecks", "LoginChecks", "ModuleAttributeChecks",
+                         "SharedChecks"], done.stdout
+
+    code, report, stderr = claimcheck_json(root)
+    assert code == 0, stderr
+    assert report["phases"][0]["counts"]["passed"] == 5
+    [lost] = findings_of(report, "uncollected-tests")
+    assert (lost["path"], lost["line"], lost["count"]) == ("tests/test_imported.py", 27, 1)
+    assert lost["message"].startswith("Class HelperChecks in tests/test_imported.py:27 has 1 "
+                                      "test method that pytest never collects")
+
+
+# ----------------------------------------------------------------------------------------
+# Real runs: wording as the phase saw it, advice that works when applied
+
+INIT_CLASS = """
+    class TestInit:
+        def __init__(self):
+            self.ready = True
+
+        def test_lost(self):
+            pass
+
+
+    def test_kept():
+        pass
+"""
+
+
+@pytest.mark.parametrize("strict_warnings", [False, True], ids=["warning", "filterwarnings-error"])
+def test_a_constructor_is_described_as_the_phase_saw_it(make_project, phase_python: str,
+                                                        strict_warnings: bool) -> None:
+    from tests.realrun import claimcheck_json, claimcheck_table, findings_of
+
+    ini = "[pytest]\nfilterwarnings =\n    error\n" if strict_warnings else "[pytest]\n"
+    root = make_project({"pytest.ini": ini, "tests/test_init.py": INIT_CLASS,
+                         "pyproject.toml": claimcheck_table(
+                             phase_python, [{"name": "unit", "pytest": ["tests"]}])})
+    code, report, stderr = claimcheck_json(root)
+    assert code == (1 if strict_warnings else 0), stderr
+    [finding] = findings_of(report, "uncollected-tests")
+    assert finding["message"].startswith(
+        "Class TestInit in tests/test_init.py:1 has 1 test method that pytest skips because it "
+        "defines __init__ (")
+    warning = ("PytestCollectionWarning: cannot collect test class 'TestInit' because it has a "
+               "__init__ constructor")
+    if strict_warnings:
+        assert (f"(a warnings filter set to error (filterwarnings = error, or -W error) turned "
+                f"pytest's {warning} into a collection error of tests/test_init.py::TestInit)"
+                ) in finding["message"]
+        assert "only emits" not in finding["message"]
+    else:
+        assert f"(pytest only emits a {warning})" in finding["message"]
+
+
+CLASS_STYLES = {
+    "tool.pytest": ("pyproject.toml", '[tool.pytest]\nminversion = "9.0"\n', True),
+    "tool.pytest+python_classes": ("pyproject.toml", '[tool.pytest]\npython_classes = ["Test"]\n',
+                                   True),
+    "ini_options": ("pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-ra"\n', False),
+    "pytest.ini+python_classes": ("pytest.ini", "[pytest]\npython_classes = Test\n", False),
+    "setup.cfg": ("setup.cfg", "[tool:pytest]\naddopts = -ra\n", False),
+}
+
+
+@pytest.mark.parametrize("style", list(CLASS_STYLES))
+@pytest.mark.parametrize("which", ["pytest-latest", "pytest-here"])
+def test_following_the_python_classes_advice_makes_pytest_collect_the_class(
+        tmp_path: Path, style: str, which: str) -> None:
+    from tests.realrun import (
+        QUIET_ENV,
+        apply_advice,
+        claimcheck_json,
+        claimcheck_table,
+        findings_of,
+        latest_pytest_python,
+    )
+
+    name, text, pytest9_only = CLASS_STYLES[style]
+    if which == "pytest-here" and pytest9_only:
+        pytest.skip("pytest 8 does not read this table")
+    python = latest_pytest_python() if which == "pytest-latest" else sys.executable
+    root = write_project(tmp_path / "proj", {
+        name: text,
+        "tests/test_web.py": "class WebChecks:\n    def test_page(self):\n        pass\n\n\n"
+                             "def test_plain():\n    pass\n",
+        "claimcheck.toml": claimcheck_table(python, [{"name": "unit", "pytest": ["tests"]}],
+                                            top_level=True),
+    })
+    code, report, stderr = claimcheck_json(root, "--config", str(root / "claimcheck.toml"))
+    assert code == 0, stderr
+    [finding] = findings_of(report, "uncollected-tests")
+    apply_advice(root, finding["message"])
+    done = subprocess.run([python, "-m", "pytest", "--collect-only", "-q", "-p",
+                           "no:cacheprovider", "tests"], cwd=root, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **QUIET_ENV})
+    assert "tests/test_web.py::WebChecks::test_page" in done.stdout, (finding["message"],
+                                                                     done.stdout, done.stderr)

@@ -15,7 +15,6 @@ from claimcheck.collectors.discovery import marker_line
 from claimcheck.collectors.judge import (
     import_key,
     import_line,
-    marker_registration,
     merge_findings,
     phase_findings,
 )
@@ -218,8 +217,8 @@ def test_no_tests_nothing_collected_points_at_python_files_and_paths() -> None:
     assert finding.kind == "no-tests"
     assert finding.message == (
         "No test executed in this phase: pytest collected nothing from tests/integration. "
-        "Check that the path is right and that test files match python_files = check_*.py "
-        "(pytest.ini)."
+        "Check that the path is right and that test files match python_files = "
+        '["check_*.py"] (set in pytest.ini).'
     )
 
 
@@ -229,9 +228,27 @@ def test_no_tests_nothing_collected_mentions_testpaths_when_no_args() -> None:
     [finding] = phase_findings(run)
     assert finding.message == (
         "No test executed in this phase: pytest collected nothing from tests. Check that the "
-        "path is right and that test files match python_files = test_*.py, *_test.py "
-        "(pyproject.toml); with no path arguments pytest searched testpaths = tests."
+        "path is right and that test files match python_files = [\"test_*.py\", "
+        "\"*_test.py\"] (pytest's default); with no path arguments pytest searched "
+        "testpaths = tests."
     )
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (("python", "-m", "pytest", "--collect-only", "tests"),
+     "pytest collected 3 tests but ran none: the phase's arguments include --collect-only, "
+     "which makes pytest list what it would run instead of running it."),
+    (("python", "-m", "pytest", "tests"),
+     "pytest collected 3 tests but ran none. Something stopped the session between collection "
+     "and the first test"),
+])
+def test_no_tests_never_says_nothing_was_collected_when_something_was(
+        argv: tuple[str, ...], expected: str) -> None:
+    run = phase(status="no-tests", exit_code=0, counts=Counts(collected=3), argv=argv,
+                sessions=(PytestSession(pid=1, exit_status=0, collected=3),))
+    [finding] = [f for f in phase_findings(run) if f.kind == "no-tests"]
+    assert "collected nothing" not in finding.message
+    assert expected in finding.message
 
 
 def test_no_tests_all_deselected_quotes_the_expression() -> None:
@@ -374,8 +391,9 @@ def test_strict_marker_collection_error_and_warning_merge_into_one_finding() -> 
     assert finding.message == (
         "Marker 'scalability' is used (tests/unit/test_load.py:12) but not registered. Under "
         "--strict-markers it turned 1 whole file into a collection error, so none of its tests "
-        "ran: tests/integration/test_scale.py. To fix, register it in pyproject.toml under "
-        '[tool.pytest.ini_options]: markers = ["scalability: describe what it marks"].'
+        "ran: tests/integration/test_scale.py. To fix, add markers = "
+        '["scalability: describe what it marks"] under [tool.pytest.ini_options] in '
+        "pyproject.toml."
     )
 
 
@@ -384,8 +402,9 @@ def test_warning_only_marker_warns_about_strict_markers() -> None:
                           unknown_mark("tests/unit/test_more.py", 9, "slwo")))
     [finding] = phase_findings(run)
     assert finding.files == ("tests/unit/test_load.py", "tests/unit/test_more.py")
-    assert "Today it is only a PytestUnknownMarkWarning; under --strict-markers it turns the " \
-           "whole file into a collection error" in finding.message
+    assert "Today it is only a PytestUnknownMarkWarning; under --strict-markers (or a " \
+           "warnings filter set to error) it turns the whole file into a collection error" \
+           in finding.message
     assert finding.message.endswith("If it is a typo of the registered 'slow', fix the "
                                     "spelling instead.")
 
@@ -398,26 +417,6 @@ def test_one_marker_finding_per_marker() -> None:
     assert [(f.message.split("'")[1], f.files) for f in findings] == [
         ("alpha", ("tests/a.py", "tests/c.py")), ("beta", ("tests/b.py",)),
     ]
-
-
-@pytest.mark.parametrize(
-    ("inifile", "expected"),
-    [
-        ("/proj/pyproject.toml",
-         'register it in pyproject.toml under [tool.pytest.ini_options]: markers = '
-         '["scalability: describe what it marks"]'),
-        ("/proj/pytest.ini",
-         "register it in pytest.ini under [pytest]: a 'markers =' line followed by the indented "
-         "line '    scalability: describe what it marks'"),
-        ("/proj/tox.ini", "register it in tox.ini under [pytest]: a 'markers ='"),
-        ("/proj/setup.cfg", "register it in setup.cfg under [tool:pytest]: a 'markers ='"),
-        (None, "pytest found no config file; create pytest.ini with a [pytest] section"),
-    ],
-)
-def test_marker_registration_uses_the_real_config_file(inifile: str | None,
-                                                       expected: str) -> None:
-    settings = PytestSettings(rootdir="/proj", inifile=inifile)
-    assert marker_registration("scalability", settings).startswith(expected)
 
 
 # ----------------------------------------------------------------------------------------
@@ -631,4 +630,90 @@ def test_real_pytest_nothing_collected(tmp_path: Path) -> None:
     [finding] = phase_findings(run)
     assert finding.kind == "no-tests"
     assert "pytest collected nothing from tests" in finding.message
-    assert "python_files = test_*.py, *_test.py (pytest.ini)" in finding.message
+    assert 'python_files = ["test_*.py", "*_test.py"] (pytest\'s default)' in finding.message
+
+
+# ----------------------------------------------------------------------------------------
+# Wording that says only what is true
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ast.Str is deprecated and will be removed in Python 3.14; use ast.Constant instead",
+     "Move to the replacement it names before the old API is removed"),
+    ("datetime.datetime.utcnow() is deprecated. Use timezone-aware objects: "
+     "datetime.datetime.now(datetime.UTC).", "Move to the replacement it names"),
+    ("'imghdr' is deprecated and slated for removal in Python 3.13",
+     "It names no replacement: look up what replaces it in the changelog or documentation"),
+    ("The use of old_api is deprecated", "It names no replacement: look up"),
+    ("pkg_resources is deprecated as an API. See "
+     "https://setuptools.pypa.io/en/latest/pkg_resources.html.",
+     "It names no replacement; follow "
+     "https://setuptools.pypa.io/en/latest/pkg_resources.html before the old API is removed"),
+])
+def test_deprecation_advice_claims_a_replacement_only_when_the_message_names_one(
+        text: str, expected: str) -> None:
+    run = phase(warnings=(WarningRecord("DeprecationWarning", text, "/proj/tests/test_a.py", 3),))
+    [finding] = phase_findings(run)
+    assert expected in finding.message
+    if "no replacement" in expected:
+        assert "replacement it names" not in finding.message
+
+
+def test_false_green_of_pytest_itself_does_not_blame_a_runner() -> None:
+    run = phase(status="no-tests", counts=Counts(collected=2),
+                argv=("/venv/bin/python", "-m", "pytest", "-p", "claimcheck_stream",
+                      "--collect-only", "tests"),
+                sessions=(PytestSession(pid=1, exit_status=0, collected=2),))
+    [green, empty] = phase_findings(run, command=("pytest", "--collect-only", "tests"))
+    assert green.message.startswith("`pytest --collect-only tests` exited 0, but no test ran.")
+    assert "pytest itself returned 0" in green.message
+    assert "sys.exit(pytest.main" not in green.message
+    assert "pytest collected 2 tests but ran none: the phase's arguments include " \
+           "--collect-only" in empty.message
+
+
+SUBFOLDER_CONFTEST = {
+    "pytest.ini": "[pytest]\n",
+    "tests/test_top.py": "def test_top():\n    pass\n",
+    "tests/api/conftest.py": "import os\n\nfrom app.missing_helpers import client\n",
+    "tests/api/test_api.py": "def test_api():\n    pass\n",
+}
+
+
+def test_import_error_in_a_subfolder_conftest_names_the_file(make_project,
+                                                             phase_python: str) -> None:
+    from tests.realrun import claimcheck_json, claimcheck_table, findings_of
+
+    root = make_project({**SUBFOLDER_CONFTEST, "app/__init__.py": "",
+                         "pyproject.toml": claimcheck_table(
+                             phase_python, [{"name": "unit", "pytest": ["tests"]}])})
+    code, report, stderr = claimcheck_json(root)
+    assert code == 1, stderr
+    [finding] = findings_of(report, "import-error")
+    assert (finding["path"], finding["line"], finding["files"]) == (
+        "tests/api/conftest.py", 3, ["tests/api/conftest.py"])
+    assert finding["message"].startswith(
+        "No module named 'app.missing_helpers' — tests/api/conftest.py cannot be imported, so "
+        "no test under tests/api/ ran.")
+
+
+def test_false_green_quotes_the_command_as_configured(make_project, phase_python: str) -> None:
+    """claimcheck runs `python` as the configured interpreter (here named python3): the
+    finding still says what the config says."""
+    from tests.realrun import claimcheck_json, claimcheck_table, findings_of
+
+    python3 = Path(phase_python).with_name("python3")
+    assert python3.exists()
+    root = make_project({
+        "pytest.ini": "[pytest]\n",
+        "tests/test_a.py": "def test_fails():\n    assert False\n",
+        "runner.py": "import subprocess, sys\n\n"
+                     "subprocess.run([sys.executable, '-m', 'pytest', 'tests'])\n",
+        "pyproject.toml": claimcheck_table(str(python3), [
+            {"name": "wrapped", "command": ["python", "runner.py"]}]),
+    })
+    code, report, stderr = claimcheck_json(root)
+    assert code == 1, stderr
+    [green] = findings_of(report, "false-green")
+    assert green["message"].startswith("`python runner.py` exited 0, but 1 test failed.")
+    assert "sys.exit(pytest.main([...]))" in green["message"]

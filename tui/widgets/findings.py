@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widgets import Tree
 
 KIND_TITLES: dict[str, str] = {
+    "usage-error": "arguments or config pytest refused",
     "import-error": "import / collection errors",
     "false-green": "false greens",
     "no-tests": "phases that ran no tests",
@@ -26,9 +27,9 @@ KIND_TITLES: dict[str, str] = {
     "port-mismatch": "port mismatches",
     "blocked": "blocked phases",
 }
-KIND_ORDER = ("import-error", "false-green", "no-tests", "blocked", "port-mismatch",
-              "uncollected-tests", "unregistered-marker", "deprecation")
-SEVERE = {"import-error", "false-green", "no-tests", "blocked", "port-mismatch"}
+KIND_ORDER = ("usage-error", "import-error", "false-green", "no-tests", "blocked",
+              "port-mismatch", "uncollected-tests", "unregistered-marker", "deprecation")
+SEVERE = {"usage-error", "import-error", "false-green", "no-tests", "blocked", "port-mismatch"}
 
 
 def _where(finding: Finding) -> str:
