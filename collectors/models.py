@@ -49,6 +49,11 @@ FindingKind = Literal[
     "deprecation",
     "port-mismatch",
     "blocked",
+    # Merging shard reports (collectors/merge.py)
+    "shard-overlap",  # a test ran in more than one shard
+    "shard-missing",  # collected tests ran in no shard, or a shard's report is absent
+    "shard-mismatch",  # shards of different commits or configurations
+    "shard-unverified",  # a shard does not say what it left to others: missing ones cannot be named
 ]
 
 UNASSIGNED_GAP = "unassigned"
@@ -338,6 +343,17 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class ReportSource:
+    """A report file that an opened or merged report was read from (`--open`, `merge`)."""
+
+    label: str  # how findings name it: the file name, or as much of its path as tells it apart
+    path: str
+    format: str  # "claimcheck", "pytest-json-report" or "junit"
+    provenance: Provenance | None = None
+    tests: int = 0  # test results it holds, over all its phases
+
+
+@dataclass(frozen=True)
 class RunReport:
     project: str  # the project root, as given
     started_at: float
@@ -350,3 +366,4 @@ class RunReport:
     exit_code: int
     tool_version: str = ""
     provenance: Provenance | None = None
+    sources: tuple[ReportSource, ...] = ()  # files it was opened or merged from; () for a live run

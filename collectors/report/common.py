@@ -183,3 +183,15 @@ def provenance_text(report: RunReport) -> str:
     if source.host:
         parts.append(f"on {source.host}")
     return " ".join(parts)
+
+
+def sources_text(report: RunReport, limit: int = 5) -> str:
+    """"opened from cc.json" or "merged from 3 reports: a.json, b.json, c.json"."""
+    sources = report.sources
+    if not sources:
+        return ""
+    if len(sources) == 1:
+        return f"opened from {sources[0].label} ({sources[0].format})"
+    names = ", ".join(source.label for source in sources[:limit])
+    more = f" and {len(sources) - limit} more" if len(sources) > limit else ""
+    return f"merged from {len(sources)} reports: {names}{more}"

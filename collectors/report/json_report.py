@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from claimcheck.collectors.models import RunReport, ServiceSample
+from claimcheck.collectors.models import Provenance, RunReport, ServiceSample
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
     SCHEMA,
@@ -74,6 +74,16 @@ def report_to_dict(
             "warning_count": len(run.warnings),
             "output_tail": r(run.output_tail),
             "deselected_ids": [r(nodeid) for nodeid in run.deselected_ids],
+            "sessions": [
+                {"pid": s.pid, "exit_status": s.exit_status, "collected": s.collected,
+                 "deselected": s.deselected, "xdist_workers": s.xdist_workers}
+                for s in run.sessions
+            ],
+            "warnings": [
+                {"category": r(w.category), "message": r(w.message), "path": opt(w.path),
+                 "line": w.line, "nodeid": opt(w.nodeid)}
+                for w in run.warnings
+            ],
             "tests": tests,
         })
 
@@ -113,11 +123,20 @@ def report_to_dict(
             for f in report.findings
         ],
         "services": [_service_dict(s, r) for s in report.services],
+        "sources": [
+            {"label": r(source.label), "path": r(source.path), "format": source.format,
+             "tests": source.tests,
+             "provenance": _provenance_fields(source.provenance, r)}
+            for source in report.sources
+        ],
     }
 
 
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
-    source = report.provenance
+    return _provenance_fields(report.provenance, r)
+
+
+def _provenance_fields(source: Provenance | None, r: Redact) -> dict[str, Any] | None:
     if source is None:
         return None
     return {"commit": source.commit, "branch": None if source.branch is None else r(source.branch),

@@ -25,6 +25,7 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
+    sources_text,
     title_adds_words,
 )
 from claimcheck.collectors.secrets import strip_control
@@ -81,6 +82,9 @@ def render_markdown(
         meta.append(f"started {started}")
     if report.tool_version:
         meta.append(f"claimcheck {esc(report.tool_version)}")
+    origin = sources_text(report)
+    if origin:
+        meta.append(esc(origin))
     out.append(" · ".join(meta))
     _, _, why = verdict_reasons(report.phases, report.services,
                                 interrupted=report.verdict == "interrupted")

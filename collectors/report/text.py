@@ -25,6 +25,7 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
+    sources_text,
     title_adds_words,
     total_counts,
 )
@@ -102,6 +103,9 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     if report.tool_version:
         meta.append(f"  ·  claimcheck {safe(report.tool_version)}")
     console.print(meta, soft_wrap=True)
+    origin = sources_text(report)
+    if origin:
+        console.print(Text(safe(origin), style="dim"), soft_wrap=True)
     _, _, why = verdict_reasons(report.phases, report.services,
                                 interrupted=report.verdict == "interrupted")
     for reason in why:
