@@ -101,25 +101,39 @@ class MergedPhase:
 
 def merge_phase(name: str, pieces: Sequence[tuple[ReadReport, PhaseRun]]) -> MergedPhase:
     """The union of one phase's shards, with its overlap, missing and unverified findings."""
-    copies: dict[str, list[tuple[str, TestResult]]] = {}
+    first: dict[str, TestResult] = {}  # every test, its first copy (in shard order)
+    owner: dict[str, str] = {}  # the shard of that first copy
+    copies: dict[str, list[tuple[str, TestResult]]] = {}  # only tests seen more than once
     errors: dict[str, CollectionError] = {}
     warnings: dict[tuple[object, ...], WarningRecord] = {}
     sessions: list[PytestSession] = []
     for read, run in pieces:
         label = read.source.label
         for test in run.tests:
-            copies.setdefault(test.nodeid, []).append((label, test))
+            nodeid = test.nodeid
+            if nodeid in first:
+                copies.setdefault(nodeid, [(owner[nodeid], first[nodeid])]).append((label, test))
+            else:
+                first[nodeid] = test
+                owner[nodeid] = label
         for error in run.collection_errors:
             errors.setdefault(error.path, error)
         for warning in run.warnings:
             warnings.setdefault((warning.category, warning.message, warning.path, warning.line,
                                  warning.nodeid), warning)
         sessions.extend(run.sessions)
-    tests = [_worst(found) if len(found) > 1 else found[0][1] for found in copies.values()]
-    ran = copies.keys()
+    for nodeid, found in copies.items():
+        first[nodeid] = _worst(found)
+    tests = list(first.values())
+    ran = first.keys()
 
-    missing_named = list(dict.fromkeys(
-        nodeid for _, run in pieces for nodeid in run.deselected_ids if nodeid not in ran))
+    left: set[str] = set()
+    for _, run in pieces:
+        left.update(run.deselected_ids)
+    nowhere = left.difference(ran)
+    missing_named = list(dict.fromkeys(  # in the order the shards list them
+        nodeid for _, run in pieces for nodeid in run.deselected_ids if nodeid in nowhere
+    )) if nowhere else []
     universe = max((run.counts.collected for read, run in pieces if read.knows_collection),
                    default=0)
     known = len(ran) + len(missing_named)
@@ -195,6 +209,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def overlap_finding(phase: str, copies: dict[str, list[tuple[str, TestResult]]]) -> Finding | None:
+    """`copies`: every test seen more than once, each copy with its shard's label."""
     twice = {nodeid: found for nodeid, found in copies.items()
              if len({label for label, _ in found}) > 1}
     if not twice:
@@ -245,7 +260,7 @@ def unverified_finding(phase: str, pieces: Sequence[tuple[ReadReport, PhaseRun]]
     for read, run in pieces:
         if not read.knows_collection:
             silent.append(f"{read.source.label} (JUnit lists only the tests that ran)")
-        elif run.counts.deselected > len(set(run.deselected_ids)):
+        elif run.counts.deselected > len(run.deselected_ids):
             silent.append(f"{read.source.label} (deselected {run.counts.deselected} without "
                           "naming them)")
     if not silent:

@@ -21,8 +21,9 @@ from claimcheck.collectors.pytest_run import wait_for_stragglers
 
 from tests.test_pytest_run import PYTEST_INI, outcomes, run
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
-                                reason="pytest-xdist is not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
+                                 reason="pytest-xdist is not installed")]
 
 SUITE = {
     "pytest.ini": PYTEST_INI + "markers =\n    api: api tests\n",

@@ -131,6 +131,8 @@ class Fields:
 
     def strings(self, key: str, *, required: bool = False) -> tuple[str, ...]:
         values = self.items(key, required=required)
+        if all(type(value) is str for value in values):
+            return tuple(values)
         for index, value in enumerate(values):
             if not isinstance(value, str):
                 raise self.fail(f"{key}[{index}]", "a string", value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from claimcheck.collectors.models import (
+    OUTCOMES,
     CollectionError,
     EventCheck,
     Finding,
@@ -88,7 +89,7 @@ def _phase(phase: Fields) -> PhaseRun:
         raise phase.fail("status", "one of " + ", ".join(PHASE_STATUSES), status)
     counts_in = phase.child("counts")
     assert counts_in is not None
-    tests = tuple(_test(fields, name) for fields in phase.children("tests"))
+    tests = _tests(phase, name)
     errors = tuple(
         CollectionError(path=e.text("path"), error_type=e.text("error_type"),
                         message=e.text("message"), longrepr=e.text("longrepr", required=False))
@@ -130,6 +131,43 @@ def _implied_sessions(status: str, exit_code: int | None, counts: Any) -> tuple[
     exit_status = None if status == "crashed" else implied_exit_status(counts)
     return (PytestSession(pid=0, exit_status=exit_status, collected=counts.collected,
                           deselected=counts.deselected),)
+
+
+_OUTCOME_SET = frozenset(OUTCOMES)
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_INT = (int, type(None))
+
+
+def _tests(phase: Fields, name: str) -> tuple[TestResult, ...]:
+    """Every test of a phase. A merge reads 20,000 of them: the well-formed ones take a fast
+    path of plain checks; anything else goes through `Fields`, which names what is wrong."""
+    raws = phase.items("tests")
+    results = []
+    append = results.append
+    for index, raw in enumerate(raws):
+        fast = _fast_test(raw, name)
+        append(fast if fast is not None
+               else _test(Fields(phase.label, raw, f"{phase.where}.tests[{index}]"), name))
+    return tuple(results)
+
+
+def _fast_test(raw: Any, phase: str) -> TestResult | None:
+    if type(raw) is not dict:
+        return None
+    get = raw.get
+    nodeid, outcome, duration = get("nodeid"), get("outcome"), get("duration_s", 0.0)
+    message, path, line, longrepr = get("message"), get("path"), get("line"), get("longrepr")
+    markers, when, reruns = get("markers", []), get("when", "call"), get("reruns", 0)
+    if not (type(nodeid) is str and outcome in _OUTCOME_SET
+            and type(duration) in (int, float) and isinstance(message, _OPTIONAL_TEXT)
+            and isinstance(path, _OPTIONAL_TEXT) and isinstance(longrepr, _OPTIONAL_TEXT)
+            and type(line) in (int, type(None)) and type(markers) is list
+            and all(type(marker) is str for marker in markers)
+            and type(when) is str and type(reruns) is int):
+        return None
+    return TestResult(nodeid=nodeid, outcome=outcome, phase=phase, duration_s=float(duration),
+                      message=message, path=path, line=line, longrepr=longrepr,
+                      markers=tuple(markers), when=when, reruns=reruns)
 
 
 def _test(test: Fields, phase: str) -> TestResult:
