@@ -259,7 +259,9 @@ def unverified_finding(phase: str, pieces: Sequence[tuple[ReadReport, PhaseRun]]
     silent = []
     for read, run in pieces:
         if not read.knows_collection:
-            silent.append(f"{read.source.label} (JUnit lists only the tests that ran)")
+            why = ("JUnit lists only the tests that ran" if read.source.format == "junit"
+                   else "it does not record what was collected, as under pytest-xdist")
+            silent.append(f"{read.source.label} ({why})")
         elif run.counts.deselected > len(run.deselected_ids):
             silent.append(f"{read.source.label} (deselected {run.counts.deselected} without "
                           "naming them)")

@@ -74,11 +74,18 @@ def shards(tmp_path_factory) -> Path:
              for name, folder in FOLDER_SHARDS.items()]
     runs.append(([sys.executable, "-m", "pytest", "tests", "--json-report",
                   "--json-report-file=pytest.json", "--junitxml=junit.xml"], clean_env()))
+    # Shards another tool made: bare pytest with pytest-json-report, one of them under xdist.
+    runs += [([sys.executable, "-m", "pytest", "tests", "-k", expr, "--json-report",
+               f"--json-report-file=pj-{name}"], clean_env())
+             for name, expr in K_SHARDS.items()]
+    runs.append(([sys.executable, "-m", "pytest", "tests", "-k", "beta", "-n", "2",
+                  "--json-report", "--json-report-file=pj-xdist-k2.json"], clean_env()))
     started = [subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for argv, env in runs]
     for process in started:
         process.wait(timeout=180)
-    for name in ["full.json", *K_SHARDS, *FOLDER_SHARDS, "pytest.json", "junit.xml"]:
+    for name in ["full.json", *K_SHARDS, *FOLDER_SHARDS, "pytest.json", "junit.xml",
+                 *(f"pj-{name}" for name in K_SHARDS), "pj-xdist-k2.json"]:
         assert (root / name).is_file(), name
     return root
 
@@ -139,6 +146,39 @@ def test_dropping_a_k_shard_names_the_files_that_ran_nowhere(shards):
     assert merged["phases"][0]["deselected_ids"] == [
         "tests/beta/test_beta.py::test_b1", "tests/beta/test_beta.py::test_b2",
         "tests/beta/test_beta.py::test_b3"]
+
+
+def test_pytest_json_report_shards_name_the_tests_a_dropped_shard_would_have_run(shards):
+    full = load(shards, "full.json")
+    code, whole = merge(shards, *(f"pj-{name}" for name in K_SHARDS), extra=("--as-phase", "unit"))
+    assert whole["totals"] == full["totals"] and code == full["exit_code"]
+    assert not {"shard-missing", "shard-unverified"} & set(kinds(whole))
+    _, dropped = merge(shards, "pj-k1.json", "pj-k3.json", extra=("--as-phase", "unit"))
+    missing = finding(dropped, "shard-missing")
+    assert missing["count"] == BETA_TESTS
+    assert missing["files"] == ["tests/beta/test_beta.py"]
+    assert "shard-unverified" not in kinds(dropped)
+
+
+def test_a_pytest_json_report_made_under_xdist_cannot_name_what_it_left(shards):
+    full = load(shards, "full.json")
+    _, merged = merge(shards, "pj-k1.json", "pj-xdist-k2.json", "pj-k3.json",
+                      extra=("--as-phase", "unit"))
+    assert merged["totals"] == full["totals"]
+    unverified = finding(merged, "shard-unverified")
+    assert "pj-xdist-k2.json (it does not record what was collected, as under pytest-xdist)" \
+        in unverified["message"]
+
+
+def test_a_recorded_verdict_the_evidence_does_not_support_is_corrected(shards, tmp_path):
+    document = load(shards, "k3.json")  # gamma: one test failed
+    document["verdict"], document["exit_code"] = "green", 0
+    (tmp_path / "edited.json").write_text(json.dumps(document))
+    done = claimcheck("--open", str(tmp_path / "edited.json"), "--report", cwd=shards)
+    assert done.returncode == 1
+    assert done.stdout.startswith("claimcheck   RED   exit 1")
+    assert done.stderr == (f"claimcheck: note: {tmp_path / 'edited.json'} recorded the verdict "
+                           "'green'; judged again from the evidence it holds, it is 'red'\n")
 
 
 def test_dropping_a_folder_shard_is_caught_only_by_expect(shards):
@@ -218,6 +258,8 @@ def test_the_ci_step_writes_a_job_summary_and_junit(shards, tmp_path):
     (("--open", "k1.json", "--report", "--phase", "unit"),
      "claimcheck: --open reads a finished report; --phase does not apply to it\n"),
     (("merge", "k1.json", "--expect", "0"), "expected a whole number of at least 1"),
+    (("--report", "--as-phase", "unit"), "claimcheck: --as-phase names the phase of a file "
+                                         "read with --open or merge"),
 ])
 def test_usage_errors_are_one_line_and_exit_4(shards, args, message):
     done = claimcheck(*args, cwd=shards)

@@ -241,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from claimcheck.tui.open_report import run_open
 
             return run_open(options)
+        if options.as_phase is not None:
+            print("claimcheck: --as-phase names the phase of a file read with --open or merge; "
+                  "a run's phases come from the configuration", file=sys.stderr)
+            return ExitCode.USAGE
         from claimcheck.tui.signals import terminate_as_interrupt
 
         with terminate_as_interrupt():

@@ -3,7 +3,7 @@
 The document is one pytest session: `exitcode` is pytest's exit status, `summary.collected`
 counts deselected tests too (as pytest's "collected N items" does), and `collectors` (unless the
 run omitted them) list every collected item, deselected ones flagged, which is how a shard says
-what it left to the others. Outcomes are pytest-json-report's own, which fold setup, call and
+what it left to the others. Under pytest-xdist there are no collectors and no deselection count. Outcomes are pytest-json-report's own, which fold setup, call and
 teardown the way claimcheck does (a failed test with a broken teardown is one `error`).
 """
 
@@ -70,8 +70,12 @@ def read_document(document: Any, source: Any, *, phase_name: str | None = None) 
         exit_status=exit_status, duration_s=duration, started_at=started_at,
         warnings=warnings, deselected_ids=deselected_ids,
     )
+    # Under pytest-xdist the controller collects nothing: no collectors, no deselection, and
+    # `collected` counts only what the workers ran. Such a document cannot say what it left out.
+    knows_collection = bool(top.data.get("collectors")) or phase.counts.deselected > 0
     return ReadReport(source=source, project=root, started_at=started_at, duration_s=duration,
-                      phases=(phase,), provenance=_provenance(top))
+                      phases=(phase,), provenance=_provenance(top),
+                      knows_collection=knows_collection)
 
 
 def _test(test: Fields, root: str, phase: str) -> TestResult:
