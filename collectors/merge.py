@@ -19,7 +19,7 @@ What the union cannot hide, it says in findings:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from claimcheck.collectors.config import Config
@@ -84,8 +84,6 @@ def _from_shard(finding: Finding, read: ReadReport) -> Finding:
     """A false-green is one shard's runner lying: say which shard's."""
     if finding.kind != "false-green":
         return finding
-    from dataclasses import replace
-
     return replace(finding, message=f"in {read.source.label}: {finding.message}")
 
 

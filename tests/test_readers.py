@@ -34,7 +34,12 @@ PROJECT = {
         pytest = {json.dumps(SELECTION)}
     """,
     "tests/test_one.py": """
+        import warnings
+
         import pytest
+
+        def old_api():
+            warnings.warn("old_api() is deprecated; use new_api()", DeprecationWarning)
 
         @pytest.fixture
         def broken():
@@ -46,7 +51,7 @@ PROJECT = {
             raise RuntimeError("teardown boom")
 
         @pytest.mark.api
-        def test_a(): pass
+        def test_a(): old_api()
         def test_b(): assert 1 == 2
         def test_c(): pytest.skip("no db")
         @pytest.mark.xfail(reason="known")
@@ -57,7 +62,7 @@ PROJECT = {
         def test_td(bad_teardown): pass
         def test_fail_and_td(bad_teardown): assert False
         @pytest.mark.parametrize("x", ["a::b", "c.d", "e/f"])
-        def test_p(x): pass
+        def test_p(x): old_api()
         class TestK:
             def test_m(self): assert False, "in class"
         def test_dropped(): pass
@@ -125,6 +130,19 @@ def test_claimcheck_json_reads_back_what_the_run_recorded(made):
     assert read.provenance is not None and read.provenance.host
 
 
+def test_warnings_are_kept_once_per_place_and_counted_back(made):
+    document = json.loads(made["cc.json"].read_text())
+    recorded = document["phases"][0]["warnings"]
+    deprecated = [w for w in recorded if w["category"] == "DeprecationWarning"]
+    assert len(deprecated) == 1 and deprecated[0]["count"] == 4
+    (run,) = read_report(made["cc.json"]).phases
+    assert len([w for w in run.warnings if w.category == "DeprecationWarning"]) == 4
+    assert len(run.warnings) == document["phases"][0]["warning_count"]
+    report = judge_opened(load_config(made["root"]), read_report(made["cc.json"]))
+    (finding,) = [f for f in report.findings if f.kind == "deprecation"]
+    assert finding.count == 4 and finding.files == ("tests/test_one.py",)
+
+
 def test_opened_claimcheck_json_is_judged_to_the_same_report(made):
     config = load_config(made["root"])
     report = judge_opened(config, read_report(made["cc.json"]))
@@ -189,7 +207,9 @@ def test_claimcheck_junit_gives_its_phases_back(made):
         for nodeid, outcome in outcomes(live(made)).items()}
     lines = {t.nodeid: t.line for t in run.tests if t.outcome == "failed"}
     assert lines == {t.nodeid: t.line for t in live(made).tests if t.outcome == "failed"}
-    assert lines["tests/test_one.py::test_b"] == 14  # claimcheck writes 1-based lines
+    source = (made["root"] / "tests/test_one.py").read_text().splitlines()
+    definition = next(n for n, text in enumerate(source, 1) if text.startswith("def test_b"))
+    assert lines["tests/test_one.py::test_b"] == definition  # claimcheck writes 1-based lines
 
 
 def test_claimcheck_junit_phase_without_evidence_keeps_its_status(tmp_path):

@@ -8,6 +8,7 @@ half-read: its meaning may have changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from claimcheck.collectors.models import (
@@ -102,7 +103,7 @@ def _phase(phase: Fields) -> PhaseRun:
     exit_code = phase.opt_integer("exit_code")
     sessions = tuple(_session(fields) for fields in phase.children("sessions", required=False))
     if "sessions" not in phase.data:
-        sessions = _implied_sessions(status, exit_code, counts)
+        sessions = _implied_sessions(status, counts)
     return PhaseRun(
         name=name,
         status=status,
@@ -111,7 +112,8 @@ def _phase(phase: Fields) -> PhaseRun:
         counts=counts,
         tests=tests,
         collection_errors=errors,
-        warnings=tuple(_warning(fields) for fields in phase.children("warnings", required=False)),
+        warnings=tuple(warning for fields in phase.children("warnings", required=False)
+                       for warning in _warnings(fields)),
         sessions=sessions,
         reason=phase.opt_text("reason"),
         argv=phase.strings("argv"),
@@ -122,7 +124,7 @@ def _phase(phase: Fields) -> PhaseRun:
     )
 
 
-def _implied_sessions(status: str, exit_code: int | None, counts: Any) -> tuple[PytestSession, ...]:
+def _implied_sessions(status: str, counts: Any) -> tuple[PytestSession, ...]:
     """Sessions for a file written before claimcheck recorded them: one per phase that ran."""
     if status in ("blocked", "pending"):
         return ()
@@ -196,10 +198,13 @@ def _session(session: Fields) -> PytestSession:
     )
 
 
-def _warning(warning: Fields) -> WarningRecord:
-    return WarningRecord(category=warning.text("category"), message=warning.text("message"),
-                         path=warning.opt_text("path"), line=warning.opt_integer("line"),
-                         nodeid=warning.opt_text("nodeid"))
+def _warnings(warning: Fields) -> list[WarningRecord]:
+    """A grouped warning back into one record per time it was raised (the judge counts them)."""
+    first = WarningRecord(category=warning.text("category"), message=warning.text("message"),
+                          path=warning.opt_text("path"), line=warning.opt_integer("line"),
+                          nodeid=warning.opt_text("nodeid"))
+    count = warning.integer("count", required=False, default=1)
+    return [first] + [replace(first, nodeid=None) if first.path else first] * (count - 1)
 
 
 def _finding(finding: Fields) -> Finding:

@@ -15,7 +15,7 @@ proved nothing gives that phase's status back.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from claimcheck.collectors.models import (
@@ -141,8 +141,6 @@ class _Phase:
                             deselected=0, exit_status=None, duration_s=self.duration_s,
                             started_at=self.started_at)
         if self.status is not None:
-            from dataclasses import replace
-
             run = replace(run, status=self.status, reason=self.reason)
         return run
 
@@ -188,8 +186,6 @@ def _fold(earlier: TestResult, later: TestResult) -> TestResult:
         later, earlier)
     if first.outcome in ("failed", "error") and second.outcome in ("failed", "error"):
         texts = [t.longrepr for t in (earlier, later) if t.longrepr]
-        from dataclasses import replace
-
         return replace(first, outcome="error", longrepr="\n\n".join(texts) or None,
                        duration_s=max(earlier.duration_s, later.duration_s))
     return first

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
-from claimcheck.collectors.models import Provenance, RunReport, ServiceSample
+from claimcheck.collectors.models import (
+    Provenance,
+    RunReport,
+    ServiceSample,
+    WarningRecord,
+)
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
     SCHEMA,
@@ -81,8 +86,8 @@ def report_to_dict(
             ],
             "warnings": [
                 {"category": r(w.category), "message": r(w.message), "path": opt(w.path),
-                 "line": w.line, "nodeid": opt(w.nodeid)}
-                for w in run.warnings
+                 "line": w.line, "nodeid": opt(w.nodeid), "count": count}
+                for w, count in grouped_warnings(run.warnings)
             ],
             "tests": tests,
         })
@@ -130,6 +135,21 @@ def report_to_dict(
             for source in report.sources
         ],
     }
+
+
+def grouped_warnings(warnings: Iterable[WarningRecord]) -> list[tuple[WarningRecord, int]]:
+    """One entry per warning and place, with how often it was raised: a deprecated call that
+    20,000 tests hit is one line of the report, not 20,000 (the node id kept is the first)."""
+    groups: dict[tuple[object, ...], list[Any]] = {}
+    for warning in warnings:
+        key = (warning.category, warning.message, warning.path, warning.line,
+               warning.nodeid if warning.path is None else None)
+        entry = groups.get(key)
+        if entry is None:
+            groups[key] = [warning, 1]
+        else:
+            entry[1] += 1
+    return [(warning, count) for warning, count in groups.values()]
 
 
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
