@@ -9,7 +9,7 @@ teardown the way claimcheck does (a failed test with a broken teardown is one `e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from claimcheck.collectors.models import Provenance, TestResult, WarningRecord
 from claimcheck.collectors.readers.base import (
@@ -45,17 +45,14 @@ def read_document(document: Any, source: Any, *, phase_name: str | None = None) 
     duration = top.number("duration", required=False)
     created = top.number("created", required=False)
     started_at = max(created - duration, 0.0) if created else 0.0
-    tests = tuple(_test(fields, root, phase_name or DEFAULT_PHASE)
-                  for fields in top.children("tests"))
+    tests = _tests(top, root, phase_name or DEFAULT_PHASE)
     errors = []
     deselected_ids: list[str] = []
     for collector in top.children("collectors", required=False):
         if collector.text("outcome", required=False) == "failed":
             errors.append(collection_error(collector.text("nodeid"),
                                            collector.text("longrepr", required=False)))
-        for item in collector.children("result", required=False):
-            if item.flag("deselected"):
-                deselected_ids.append(item.text("nodeid"))
+        deselected_ids += _deselected(collector)
     warnings = tuple(
         WarningRecord(category=w.text("category", required=False, default="Warning"),
                       message=w.text("message"),
@@ -76,6 +73,59 @@ def read_document(document: Any, source: Any, *, phase_name: str | None = None) 
     return ReadReport(source=source, project=root, started_at=started_at, duration_s=duration,
                       phases=(phase,), provenance=_provenance(top),
                       knows_collection=knows_collection)
+
+
+def _deselected(collector: Fields) -> list[str]:
+    """Node ids the collector's items flag `deselected` (a shard of 20,000 lists them all: plain
+    checks first, `Fields` only to name what is malformed)."""
+    found = []
+    for item in collector.items("result", required=False):
+        if type(item) is not dict:
+            break
+        if item.get("deselected") is True:
+            nodeid = item.get("nodeid")
+            if type(nodeid) is not str:
+                break
+            found.append(nodeid)
+    else:
+        return found
+    return [item.text("nodeid") for item in collector.children("result")
+            if item.flag("deselected")]
+
+
+def _tests(top: Fields, root: str, phase: str) -> tuple[TestResult, ...]:
+    """Every test. Passing ones (nearly all of 20,000) take a path of plain checks; the rest,
+    and anything malformed, go through `Fields`, which reads crashes and names what is wrong."""
+    root_name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    results = []
+    append = results.append
+    for index, raw in enumerate(top.items("tests")):
+        fast = _passed_test(raw, phase, root_name)
+        append(fast if fast is not None else
+               _test(Fields(top.label, raw, f"tests[{index}]"), root, phase))
+    return tuple(results)
+
+
+def _passed_test(raw: Any, phase: str, root_name: str) -> TestResult | None:
+    if type(raw) is not dict or raw.get("outcome") not in ("passed", "xpassed"):
+        return None
+    nodeid, lineno, keywords = raw.get("nodeid"), raw.get("lineno"), raw.get("keywords", [])
+    if type(nodeid) is not str or type(lineno) not in (int, type(None)) \
+            or type(keywords) is not list or not all(type(k) is str for k in keywords):
+        return None
+    duration = 0.0
+    for when in _STAGES:
+        stage = raw.get(when)
+        if stage is None:
+            continue
+        seconds = stage.get("duration", 0.0) if type(stage) is dict else None
+        if type(seconds) not in (int, float):
+            return None
+        duration += seconds
+    return TestResult(nodeid=nodeid, outcome=raw["outcome"], phase=phase, duration_s=duration,
+                      path=nodeid.split("::", 1)[0] if lineno is not None else None,
+                      line=lineno + 1 if lineno is not None else None,
+                      markers=marker_names(keywords, nodeid, root_name))
 
 
 def _test(test: Fields, root: str, phase: str) -> TestResult:
@@ -108,7 +158,9 @@ def _test(test: Fields, root: str, phase: str) -> TestResult:
     return TestResult(
         nodeid=nodeid, outcome=outcome, phase=phase, duration_s=duration, message=message,
         path=path, line=line, longrepr=longrepr if failing else None,
-        markers=_markers(test, nodeid, root), when=when,
+        markers=marker_names(test.strings("keywords"), nodeid,
+                             root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]),
+        when=when,
     )
 
 
@@ -135,26 +187,25 @@ def _skip_reason(longrepr: str) -> str:
     return first_line(text) or ""
 
 
-def _markers(test: Fields, nodeid: str, root: str) -> tuple[str, ...]:
+def marker_names(keywords: Sequence[str], nodeid: str, root_name: str) -> tuple[str, ...]:
     """Marker names among pytest's keywords: what is left once the node's own names are gone.
 
     Keywords hold the test's name, its parametrize id, its class, module and folders, the
     rootdir's name and `pytestmark`, beside the markers. A keyword added by a plugin that is not
     a marker would pass as one; gap matching by marker is all this feeds.
     """
-    keywords = test.strings("keywords")
     if not keywords:
         return ()
     parts = nodeid.split("::")
-    node_names = set(parts[0].replace("\\", "/").split("/")) | set(parts[1:])
-    node_names |= {part.split("[", 1)[0] for part in parts[1:]}
-    node_names.add(root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
-    params = nodeid[nodeid.find("[") + 1:-1] if nodeid.endswith("]") and "[" in nodeid else None
-    return tuple(
-        keyword for keyword in dict.fromkeys(keywords)
-        if keyword and keyword not in node_names and keyword != "pytestmark"
-        and keyword != params and keyword.isidentifier()
-    )
+    names = {root_name, "pytestmark", ""}
+    names.update(parts[0].split("/"))
+    for part in parts[1:]:
+        names.add(part)
+        names.add(part.split("[", 1)[0])
+    if nodeid.endswith("]") and "[" in nodeid:
+        names.add(nodeid[nodeid.index("[") + 1:-1])
+    return tuple(dict.fromkeys(keyword for keyword in keywords
+                               if keyword not in names and keyword.isidentifier()))
 
 
 def _provenance(top: Fields) -> Provenance | None:
