@@ -76,7 +76,11 @@ def compare_phase(run: PhaseRun, baseline_ref: RunRef | None, *,
         elif outcome in PASSING and previous in FAILING:
             newly_passing.append(nodeid)
     complete = run.status in COMPLETE_STATUSES
-    disappeared = [nodeid for nodeid in before if nodeid not in now] if complete else []
+    # A test this run collected and deselected (-k, -m, a shard's selection) did not vanish:
+    # it was left out on purpose, and the collected count still holds it.
+    chosen_out = set(run.deselected_ids)
+    disappeared = ([nodeid for nodeid in before if nodeid not in now and nodeid not in chosen_out]
+                   if complete else [])
     errors_now = {error.path for error in run.collection_errors}
     errors_then = set(errors_before)
     return PhaseChanges(

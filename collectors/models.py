@@ -53,6 +53,11 @@ FindingKind = Literal[
     "tests-disappeared",  # history: known tests vanished or fewer were collected (red)
     "claim-broken",  # a gap claimed fixed in claims.toml is red again (red, listed first)
     "claim-stale",  # the tests a claim rested on were removed or renamed
+    # Merging shard reports (collectors/merge.py)
+    "shard-overlap",  # a test ran in more than one shard
+    "shard-missing",  # collected tests ran in no shard, or a shard's report is absent
+    "shard-mismatch",  # shards of different commits or configurations
+    "shard-unverified",  # a shard does not say what it left to others: missing ones cannot be named
 ]
 # Findings that make a run red by themselves, whatever the phases say.
 RED_FINDING_KINDS: frozenset[str] = frozenset({"claim-broken", "tests-disappeared"})
@@ -423,6 +428,17 @@ class ClaimCheck:
 
 
 @dataclass(frozen=True)
+class ReportSource:
+    """A report file that an opened or merged report was read from (`--open`, `merge`)."""
+
+    label: str  # how findings name it: the file name, or as much of its path as tells it apart
+    path: str
+    format: str  # "claimcheck", "pytest-json-report" or "junit"
+    provenance: Provenance | None = None
+    tests: int = 0  # test results it holds, over all its phases
+
+
+@dataclass(frozen=True)
 class RunReport:
     project: str  # the project root, as given
     started_at: float
@@ -438,3 +454,4 @@ class RunReport:
     changes: RunChanges | None = None  # None: no history to compare with (--no-history)
     claims: tuple[ClaimCheck, ...] = ()  # every open claim in claims.toml, judged by this run
     history_id: int | None = None  # the run's id in the history database, once stored
+    sources: tuple[ReportSource, ...] = ()  # files it was opened or merged from; () for a live run

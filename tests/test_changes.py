@@ -35,6 +35,18 @@ def test_compare_phase_sorts_every_kind_of_change() -> None:
     assert change.gone_collection_errors == ("tests/unit/test_old_err.py",)
 
 
+def test_a_test_deselected_now_has_not_disappeared() -> None:
+    """A `-k` shard (or `-m`) leaves tests out on purpose: they are still collected, so running
+    the other shard after this one must not read as tests vanishing."""
+    from dataclasses import replace
+
+    ref = RunRef(run_id=1, started_at=T0, commit="c" * 40, branch="main")
+    shard = replace(phase("unit", {A: "passed"}), deselected_ids=(B,))
+    change = compare_phase(shard, ref, before={A: "passed", B: "passed", C: "passed"},
+                           collected_before=3)
+    assert change.disappeared == (C,)
+
+
 def test_an_unfinished_phase_never_shows_tests_as_gone() -> None:
     ref = RunRef(run_id=1, started_at=T0)
     crashed = phase("unit", {A: "passed"}, status="crashed")

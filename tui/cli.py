@@ -80,18 +80,53 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="run only this phase (repeatable; default: every phase)")
     parser.add_argument("--report", action="store_true",
                         help="run headless and print the report instead of opening the TUI")
+    add_output_options(parser, what="for --report")
+    parser.add_argument("--services-only", action="store_true",
+                        help="probe the configured services without running any tests")
+    parser.add_argument("--force", action="store_true",
+                        help="run phases even when a service they require is down")
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, what: str = "") -> None:
     parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="report format for --report")
+                        help=f"report format {what}".strip())
     parser.add_argument("--output", type=Path, metavar="PATH", default=None,
                         help="write the report to PATH (atomically) instead of stdout")
     parser.add_argument("--write", dest="writes", action="append", default=[],
                         type=_format_and_path, metavar="FORMAT=PATH",
                         help="also write the report in FORMAT to PATH (repeatable), e.g. "
                              "--write junit=junit.xml --write markdown=summary.md")
-    parser.add_argument("--services-only", action="store_true",
-                        help="probe the configured services without running any tests")
-    parser.add_argument("--force", action="store_true",
-                        help="run phases even when a service they require is down")
+
+
+def add_read_options(parser: argparse.ArgumentParser) -> None:
+    """Options for reading reports made elsewhere (--open, merge)."""
+    parser.add_argument("--as-phase", metavar="NAME", default=None,
+                        help="phase name for the tests of a pytest-json-report or JUnit file, "
+                             "which name no phase of their own (default: tests, or the JUnit "
+                             "suite's own name)")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _add_merge(parser: argparse.ArgumentParser) -> None:
+    add_project_options(parser)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="REPORT",
+                        help="shard reports: claimcheck JSON, pytest-json-report JSON or JUnit "
+                             "XML, in any mix")
+    add_output_options(parser)
+    add_read_options(parser)
+    parser.add_argument("--expect", type=_positive, metavar="N", default=None,
+                        help="the number of shards the run was split into: fewer reports is a "
+                             "shard-missing finding (the only way to notice a missing job when "
+                             "each job ran its own folder)")
 
 
 def add_history_options(parser: argparse.ArgumentParser) -> None:
@@ -201,6 +236,13 @@ COMMANDS: tuple[Command, ...] = (
             "Write a starting [tool.claimcheck] into pyproject.toml from the test folders and "
             "markers found, keeping the file's formatting.",
             _add_init, "claimcheck.tui.scaffold:run_init"),
+    Command("merge", "combine shard reports into one report, as if one run had made them",
+            "Combine the reports of a sharded run (CI matrix jobs, -k or pytest-split shards, "
+            "a job per folder) into one report: per phase the union of the tests, counts and "
+            "gap matrix as one run would have them, findings for tests that ran in two shards "
+            "(shard-overlap) or in none (shard-missing) and for shards of different commits or "
+            "configurations (shard-mismatch). Runs nothing; exits with the merged verdict.",
+            _add_merge, "claimcheck.tui.merge:run_merge"),
     Command("serve", "serve the command center to a web browser, for pairing",
             "Serve the live command center to a web browser (textual-serve), for pairing "
             "during an incident.",
@@ -245,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_options(parser)
     add_run_options(parser)
     add_history_options(parser)
+    parser.add_argument("--open", type=Path, metavar="FILE", default=None,
+                        help="judge a report made elsewhere instead of running anything: "
+                             "claimcheck JSON, pytest-json-report JSON or JUnit XML (with "
+                             "--report, prints it in --format)")
+    add_read_options(parser)
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     for command in COMMANDS:
         sub = commands.add_parser(command.name, help=command.help,
@@ -271,6 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command != "run":
             return next(c for c in COMMANDS if c.name == command).load()(options)
+        if options.open is not None:
+            from claimcheck.tui.open_report import run_open
+
+            return run_open(options)
+        if options.as_phase is not None:
+            print("claimcheck: --as-phase names the phase of a file read with --open or merge; "
+                  "a run's phases come from the configuration", file=sys.stderr)
+            return ExitCode.USAGE
         from claimcheck.tui.signals import terminate_as_interrupt
 
         with terminate_as_interrupt():

@@ -39,3 +39,8 @@ class Options:
     # init
     overwrite: bool = False
     dry_run: bool = False
+    # --open FILE and merge: reports made elsewhere
+    open: Path | None = None
+    inputs: list[Path] = field(default_factory=list)
+    as_phase: str | None = None
+    expect: int | None = None

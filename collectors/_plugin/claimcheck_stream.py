@@ -72,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
+        _restore_pytest_plugins()
         if workerinput.get(WORKER_FLAG):
             config.pluginmanager.register(_WorkerSide(config), "claimcheck_stream_worker")
         return
@@ -382,6 +383,17 @@ class _Writer:
         node.workerinput[WORKER_FLAG] = True
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway: Any) -> None:
+        """Load this plugin in the worker a gateway leads to, wherever that is.
+
+        Without it a remote worker (`--tx ssh=...`, `--tx socket=...`) cannot import
+        `-p claimcheck_stream` and xdist hangs, and no worker of a `command` phase loads it at
+        all (`-p` came through PYTEST_ADDOPTS, which the workers do not see): the deselection
+        count and the markers are then lost.
+        """
+        ship_to_worker(gateway)
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.xdist_workers.add(str(getattr(node.gateway, "id", node)))
         if self.collected is None:
@@ -455,6 +467,64 @@ class _Writer:
             "markers": list(markers),
             "when": decider.when,
         }
+
+
+# ----------------------------------------------------------------------------------------
+# Shipping the plugin to xdist workers: the worker may be on another machine, where neither
+# claimcheck nor this file exists. Its source travels over the gateway and is served to
+# `import claimcheck_stream` from memory (first on the import path, so the worker runs the
+# controller's copy), and PYTEST_PLUGINS names it for the worker's pytest; the worker puts
+# PYTEST_PLUGINS back as it was once configured, so pytest runs the tests start stay clean.
+
+PLUGIN_NAME = "claimcheck_stream"
+ENV_PLUGINS_BEFORE = "CLAIMCHECK_PYTEST_PLUGINS_BEFORE"
+SHIP_TIMEOUT_S = 30.0
+_WORKER_BOOTSTRAP = """
+import importlib.abc, importlib.util, os, sys
+name, source, filename, before_key = channel.receive()
+
+class ClaimcheckSource(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != name:
+            return None
+        return importlib.util.spec_from_loader(fullname, self, origin=filename)
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        exec(compile(source, filename, "exec"), module.__dict__)
+
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "ClaimcheckSource"]
+sys.meta_path.insert(0, ClaimcheckSource())
+sys.modules.pop(name, None)
+plugins = os.environ.get("PYTEST_PLUGINS", "")
+if name not in [part.strip() for part in plugins.split(",")]:
+    os.environ[before_key] = plugins
+    os.environ["PYTEST_PLUGINS"] = ",".join(part for part in (plugins, name) if part)
+channel.send(True)
+"""
+
+
+def ship_to_worker(gateway: Any) -> None:
+    """Send this file's source to the gateway's process before xdist starts the worker there."""
+    try:
+        with open(__file__, encoding="utf-8") as handle:
+            source = handle.read()
+        channel = gateway.remote_exec(_WORKER_BOOTSTRAP)
+        channel.send((PLUGIN_NAME, source, __file__, ENV_PLUGINS_BEFORE))
+        channel.receive(SHIP_TIMEOUT_S)
+        channel.waitclose(SHIP_TIMEOUT_S)
+    except Exception:  # noqa: BLE001 - never break the run; the worker then goes without it
+        pass
+
+
+def _restore_pytest_plugins() -> None:
+    if ENV_PLUGINS_BEFORE not in os.environ:
+        return
+    before = os.environ.pop(ENV_PLUGINS_BEFORE)
+    if before:
+        os.environ["PYTEST_PLUGINS"] = before
+    else:
+        os.environ.pop("PYTEST_PLUGINS", None)
 
 
 # ----------------------------------------------------------------------------------------

@@ -263,3 +263,15 @@ def claim_line(check: ClaimCheck) -> str:
     note = f"; note: {check.note}" if check.note else ""
     return (f"{check.gap}: {check.state}: claimed {check.at[:10]} at {check.commit[:7]} "
             f"({check.evidence}) by {check.by}; {check.detail}{note}")
+
+
+def sources_text(report: RunReport, limit: int = 5) -> str:
+    """"opened from cc.json" or "merged from 3 reports: a.json, b.json, c.json"."""
+    sources = report.sources
+    if not sources:
+        return ""
+    if len(sources) == 1:
+        return f"opened from {sources[0].label} ({sources[0].format})"
+    names = ", ".join(source.label for source in sources[:limit])
+    more = f" and {len(sources) - limit} more" if len(sources) > limit else ""
+    return f"merged from {len(sources)} reports: {names}{more}"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
-from claimcheck.collectors.models import RunReport, ServiceSample
+from claimcheck.collectors.models import (
+    Provenance,
+    RunReport,
+    ServiceSample,
+    WarningRecord,
+)
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
     SCHEMA,
@@ -77,6 +82,16 @@ def report_to_dict(
             "warning_count": len(run.warnings),
             "output_tail": r(run.output_tail),
             "deselected_ids": [r(nodeid) for nodeid in run.deselected_ids],
+            "sessions": [
+                {"pid": s.pid, "exit_status": s.exit_status, "collected": s.collected,
+                 "deselected": s.deselected, "xdist_workers": s.xdist_workers}
+                for s in run.sessions
+            ],
+            "warnings": [
+                {"category": r(w.category), "message": r(w.message), "path": opt(w.path),
+                 "line": w.line, "nodeid": opt(w.nodeid), "count": count}
+                for w, count in grouped_warnings(run.warnings)
+            ],
             "tests": tests,
         })
 
@@ -124,6 +139,12 @@ def report_to_dict(
              "failing": c.failing, "red_since": c.red_since}
             for c in report.claims
         ],
+        "sources": [
+            {"label": r(source.label), "path": r(source.path), "format": source.format,
+             "tests": source.tests,
+             "provenance": _provenance_fields(source.provenance, r)}
+            for source in report.sources
+        ],
     }
 
 
@@ -159,8 +180,26 @@ def _changes_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
     }
 
 
+def grouped_warnings(warnings: Iterable[WarningRecord]) -> list[tuple[WarningRecord, int]]:
+    """One entry per warning and place, with how often it was raised: a deprecated call that
+    20,000 tests hit is one line of the report, not 20,000 (the node id kept is the first)."""
+    groups: dict[tuple[object, ...], list[Any]] = {}
+    for warning in warnings:
+        key = (warning.category, warning.message, warning.path, warning.line,
+               warning.nodeid if warning.path is None else None)
+        entry = groups.get(key)
+        if entry is None:
+            groups[key] = [warning, 1]
+        else:
+            entry[1] += 1
+    return [(warning, count) for warning, count in groups.values()]
+
+
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
-    source = report.provenance
+    return _provenance_fields(report.provenance, r)
+
+
+def _provenance_fields(source: Provenance | None, r: Redact) -> dict[str, Any] | None:
     if source is None:
         return None
     return {"commit": source.commit, "branch": None if source.branch is None else r(source.branch),

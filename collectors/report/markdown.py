@@ -33,6 +33,7 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
+    sources_text,
     verdict_why,
 )
 from claimcheck.collectors.secrets import strip_control
@@ -108,6 +109,9 @@ def render_markdown(
         meta.append(f"started {started}")
     if report.tool_version:
         meta.append(f"claimcheck {esc(report.tool_version)}")
+    origin = sources_text(report)
+    if origin:
+        meta.append(esc(origin))
     out.append(" · ".join(meta))
     why = verdict_why(report)
     if why:

@@ -33,6 +33,7 @@ from claimcheck.collectors.report.common import (
     phase_note,
     provenance_text,
     service_detail,
+    sources_text,
     total_counts,
     verdict_why,
 )
@@ -114,6 +115,9 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     if report.tool_version:
         meta.append(f"  ·  claimcheck {safe(report.tool_version)}")
     console.print(meta, soft_wrap=True)
+    origin = sources_text(report)
+    if origin:
+        console.print(Text(safe(origin), style="dim"), soft_wrap=True)
     for reason in verdict_why(report):
         console.print(Text(f"  why: {safe(reason)}"), soft_wrap=True)
 

@@ -1,0 +1,119 @@
+"""pytest-xdist's own gateways through claimcheck: counts equal a serial run, wherever the workers are.
+
+`-n` starts local workers; `-d --tx ...` starts them where the specs say: several popen
+gateways, or socket gateways to execnet's socketserver (the same path as `--tx ssh=...`: a
+worker in another process that has neither claimcheck nor its plugin on its import path). The
+socket servers here listen on 127.0.0.1 and run in a clean environment of their own.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from claimcheck.collectors.models import Counts, PhaseRun
+from claimcheck.collectors.pytest_run import wait_for_stragglers
+
+from tests.test_pytest_run import PYTEST_INI, outcomes, run
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
+                                 reason="pytest-xdist is not installed")]
+
+SUITE = {
+    "pytest.ini": PYTEST_INI + "markers =\n    api: api tests\n",
+    "tests/test_one.py": """
+        import pytest
+        @pytest.mark.api
+        def test_a(): pass
+        def test_b(): assert False
+        def test_c(): pytest.skip("no")
+        def test_dropped(): pass
+    """,
+    "tests/test_two.py": "def test_d(): pass\ndef test_e(): pass\n",
+    "tests/test_bad.py": "import missing_module_xyz\n",
+}
+EXPECTED = Counts(collected=6, passed=3, failed=1, error=1, skipped=1, deselected=1)
+
+
+@pytest.fixture(autouse=True)
+async def no_stragglers_left():
+    yield
+    await wait_for_stragglers()
+
+
+def assert_same_as_serial(distributed: PhaseRun, serial: PhaseRun, workers: int) -> None:
+    assert serial.counts == EXPECTED, serial.output_tail
+    assert distributed.counts == serial.counts, distributed.output_tail
+    assert outcomes(distributed) == outcomes(serial)
+    assert distributed.status == serial.status == "failed"
+    assert distributed.sessions[0].xdist_workers == workers
+    markers = {t.nodeid: t.markers for t in distributed.tests}
+    assert markers["tests/test_one.py::test_a"] == ("api",)
+    assert markers["tests/test_two.py::test_d"] == ()
+
+
+async def test_several_popen_gateways_count_as_a_serial_run(make_project):
+    root = make_project(SUITE)
+    args = ("tests", "-k", "not dropped")
+    serial = await run(root, pytest_args=args)
+    distributed = await run(root, pytest_args=(*args, "-d", "--tx", "popen", "--tx",
+                                               f"popen//python={sys.executable}"))
+    assert_same_as_serial(distributed, serial, workers=2)
+
+
+async def test_a_command_phase_under_xdist_keeps_deselections_and_markers(make_project):
+    """`-p claimcheck_stream` reaches a command phase's pytest through PYTEST_ADDOPTS, which its
+    workers never see: the plugin travels to them over the gateway instead."""
+    root = make_project(SUITE)
+    args = ("tests", "-k", "not dropped")
+    serial = await run(root, pytest_args=args)
+    command = await run(root, command=("python", "-m", "pytest", *args, "-n", "2"))
+    assert_same_as_serial(command, serial, workers=2)
+
+
+def start_socketserver(cwd: Path) -> tuple[subprocess.Popen[str], int]:
+    """execnet's socketserver on an ephemeral loopback port, in an environment without
+    claimcheck's plugin on the import path (as on another machine)."""
+    script = importlib.util.find_spec("execnet.script.socketserver").origin  # type: ignore[union-attr]
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTEST_", "CLAIMCHECK_")) and key != "PYTHONPATH"}
+    server = subprocess.Popen([sys.executable, "-u", str(script), "127.0.0.1:0"], cwd=cwd,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    assert server.stdout is not None
+    first = server.stdout.readline()
+    found = re.search(r"\('127\.0\.0\.1', (\d+)\)", first)
+    if not found:
+        server.kill()
+        pytest.fail(f"socketserver did not start: {first!r}")
+    return server, int(found.group(1))
+
+
+async def test_socket_gateways_to_execnet_socketservers_count_as_a_serial_run(make_project,
+                                                                          tmp_path):
+    root = make_project(SUITE)
+    serial = await run(root, pytest_args=("tests", "-k", "not dropped"))
+    servers = []
+    try:
+        specs: list[str] = []
+        for index in (1, 2):
+            remote = tmp_path / f"remote{index}"
+            remote.mkdir()
+            server, port = start_socketserver(remote)
+            servers.append(server)
+            specs += ["--tx", f"socket=127.0.0.1:{port}//chdir={remote}"]
+        # A remote worker gets the project by rsync; xdist maps path arguments under it.
+        distributed = await run(root, timeout=90, pytest_args=(
+            str(root / "tests"), "-k", "not dropped", "-d", "--rsyncdir", str(root), *specs))
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait(timeout=10)
+    assert_same_as_serial(distributed, serial, workers=2)
+    assert not os.environ.get("PYTEST_PLUGINS")
