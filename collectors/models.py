@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Union
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
-OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 PhaseStatus = Literal[
     "pending",
@@ -24,21 +23,12 @@ PhaseStatus = Literal[
     "interrupted",
     "blocked",
 ]
-FINAL_PHASE_STATUSES: tuple[str, ...] = (
-    "passed",
-    "failed",
-    "no-tests",
-    "error",
-    "timeout",
-    "crashed",
-    "interrupted",
-    "blocked",
-)
 
 Verdict = Literal["green", "red", "no-evidence", "interrupted"]
 GapStatus = Literal["green", "red", "no-evidence"]
 ServiceStatus = Literal["up", "degraded", "down"]
 ServiceKind = Literal["http", "websocket", "tcp"]
+StreamDirection = Literal["recv", "send", "state"]
 
 FindingKind = Literal[
     "false-green",
@@ -48,7 +38,6 @@ FindingKind = Literal[
     "uncollected-tests",
     "deprecation",
     "port-mismatch",
-    "blocked",
 ]
 
 UNASSIGNED_GAP = "unassigned"
@@ -61,7 +50,7 @@ class TestResult:
     __test__ = False  # not a pytest test class, despite the name
 
     nodeid: str
-    outcome: str  # one of OUTCOMES
+    outcome: Outcome
     phase: str
     duration_s: float = 0.0
     message: str | None = None  # one-line crash message ("AssertionError: assert 1 == 2")
@@ -144,7 +133,7 @@ class PhaseRun:
     """Everything known about one phase after it ended (or while it runs, for snapshots)."""
 
     name: str
-    status: str  # one of PhaseStatus
+    status: PhaseStatus
     exit_code: int | None  # the phase command's own exit code; None when it never exited itself
     duration_s: float
     counts: Counts
@@ -223,7 +212,7 @@ PhaseEvent = Union[
 class Finding:
     """Something wrong with the evidence itself, with what to do about it."""
 
-    kind: str  # one of FindingKind
+    kind: FindingKind
     phase: str | None
     path: str | None
     line: int | None
@@ -258,7 +247,7 @@ class GapCell:
 class GapRow:
     name: str
     title: str
-    status: str  # one of GapStatus
+    status: GapStatus
     cells: dict[str, GapCell] = field(default_factory=dict)  # phase name -> cell
 
 
@@ -288,9 +277,9 @@ class ServiceSample:
     """One probe of one service. `url` is already redacted."""
 
     name: str
-    kind: str  # one of ServiceKind
+    kind: ServiceKind
     url: str
-    status: str  # one of ServiceStatus
+    status: ServiceStatus
     detail: str
     checked_at: float
     http_status: int | None = None
@@ -306,7 +295,7 @@ class StreamEvent:
 
     ts: float
     service: str
-    direction: str  # "recv", "send", or "state" for connect/disconnect notes
+    direction: StreamDirection  # "state": a connect/disconnect note
     event_type: str | None  # value of the service's event_key; None when not JSON or absent
     payload: str  # text as received, truncated to a bound; binary frames shown as hex preview
     is_json: bool = False
@@ -346,7 +335,12 @@ class RunReport:
     gaps: tuple[GapRow, ...]
     findings: tuple[Finding, ...]
     services: tuple[ServiceSample, ...]
-    verdict: str  # one of Verdict
+    verdict: Verdict
     exit_code: int
     tool_version: str = ""
     provenance: Provenance | None = None
+    # What every writer needs and must not recompute, so the TUI and each format agree:
+    reasons: tuple[str, ...] = ()  # why the verdict is what it is, most telling first
+    # phase -> node id -> the gaps that test counts in (computed once, with the matrix)
+    test_gaps: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    interrupted_at: float | None = None  # epoch seconds; set when someone stopped the run

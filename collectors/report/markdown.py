@@ -28,7 +28,6 @@ from claimcheck.collectors.report.common import (
     title_adds_words,
 )
 from claimcheck.collectors.secrets import strip_control
-from claimcheck.collectors.verdict import verdict_reasons
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
 _VERDICT_MARK = {"green": "✅", "red": "❌", "no-evidence": "⚠️", "interrupted": "⏹️"}
@@ -82,11 +81,9 @@ def render_markdown(
     if report.tool_version:
         meta.append(f"claimcheck {esc(report.tool_version)}")
     out.append(" · ".join(meta))
-    _, _, why = verdict_reasons(report.phases, report.services,
-                                interrupted=report.verdict == "interrupted")
-    if why:
+    if report.reasons:
         out.append("")
-        out.extend(f"- {esc(reason)}" for reason in why)
+        out.extend(f"- {esc(reason)}" for reason in report.reasons)
 
     if report.phases:
         out += ["", "### Phases", ""]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 from typing import Callable, Iterable
 
+from claimcheck.collectors.gaps import cell_status
 from claimcheck.collectors.models import RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
@@ -29,7 +30,6 @@ from claimcheck.collectors.report.common import (
     total_counts,
 )
 from claimcheck.collectors.secrets import strip_control
-from claimcheck.collectors.verdict import verdict_reasons
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -42,6 +42,7 @@ _STATUS_STYLE = {
     "no-evidence": "bold yellow", "no-tests": "yellow", "degraded": "yellow",
     "interrupted": "bold magenta", "pending": "dim", "running": "cyan",
 }
+_CELL_STYLE = {"red": "red", "green": "green", "no-evidence": "yellow"}
 
 
 def render_text(
@@ -102,9 +103,7 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     if report.tool_version:
         meta.append(f"  ·  claimcheck {safe(report.tool_version)}")
     console.print(meta, soft_wrap=True)
-    _, _, why = verdict_reasons(report.phases, report.services,
-                                interrupted=report.verdict == "interrupted")
-    for reason in why:
+    for reason in report.reasons:
         console.print(Text(f"  why: {safe(reason)}"), soft_wrap=True)
 
 
@@ -163,10 +162,8 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
         cells = []
         for name in names:
             cell = row.cells.get(name)
-            value = gap_cell_text(cell)
-            style = ("red" if value[0].isdigit() else "green" if value.startswith("ok")
-                     else "yellow")
-            cells.append(Text(value, style=style))
+            style = _CELL_STYLE[cell_status(cell)]
+            cells.append(Text(gap_cell_text(cell), style=style))
         table.add_row(label, _styled(row.status), *cells)
     console.print(table)
     console.print(Text(GAP_LEGEND, style="dim"))
