@@ -34,3 +34,14 @@ async def workers_done(app: Any) -> None:
     counts as done, where `app.workers.wait_for_complete()` would raise."""
     await asyncio.gather(*(worker.wait() for worker in list(app.workers)),
                          return_exceptions=True)
+
+
+@pytest.fixture
+def scenario():
+    """The command center's shared scenario and stand-in engine (tests/tui_scenario.py).
+
+    Imported here, when a test asks for it, so tests that never draw never load Textual.
+    """
+    import tui_scenario
+
+    return tui_scenario
