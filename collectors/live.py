@@ -322,9 +322,11 @@ class LiveEvidence:
 
     # ------------------------------------------------------------------ folding
 
-    def fold(self, event: object) -> Change:
-        """Take in one event; what changed. Raises TypeError for what is not evidence."""
-        change = Change()
+    def fold(self, event: object, change: Change | None = None) -> Change:
+        """Take in one event; what changed, added to `change` when given (a frame's worth of
+        folds then costs one `Change`). Raises TypeError for what is not evidence."""
+        if change is None:
+            change = Change()
         if isinstance(event, TestFinished):
             self._add_result(event.phase, event.result, change)
         elif isinstance(event, StreamEvent):
@@ -353,7 +355,7 @@ class LiveEvidence:
     def fold_all(self, events: Iterable[object]) -> Change:
         change = Change()
         for event in events:
-            change.update(self.fold(event))
+            self.fold(event, change)
         return change
 
     def _started(self, event: PhaseStarted, change: Change) -> None:

@@ -177,7 +177,7 @@ class ClaimcheckApp(App[int]):
         Folded into the live model at once; handed to the screen with the next frame, or now
         for anything but a test result or a stream frame.
         """
-        self._change.update(self.evidence.fold(event))
+        self.evidence.fold(event, self._change)
         self._pending.append(event)
         if isinstance(event, ServiceSample) and event.name in self._sampled:
             self._sampled[event.name].set()

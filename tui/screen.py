@@ -273,12 +273,14 @@ class CommandCenter(Screen[None]):
         matrix.show_rows(rows, self.evidence.running)
 
     def _tick(self) -> None:
-        if self.run_state.running:
+        if self.run_state.running or self.evidence.running:
             # While results pile up, a full cyclic collection over them took 50-120 ms at
             # 10,000-20,000 results (bench_tui.py --suite), long enough to hold a key back.
             # Frozen objects are skipped by the cyclic GC; reference counting still frees
-            # them. The end of the plan thaws them.
+            # them. Once nothing runs they are thawed.
             gc.freeze()
+        elif gc.get_freeze_count():
+            gc.unfreeze()
         with self.app.batch_update():
             self._refresh_header()
             for name in self.evidence.running:
