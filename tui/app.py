@@ -31,7 +31,12 @@ from typing import Any, Callable, Iterable, Sequence
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig, ServiceConfig
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.live import Change, LiveEvidence
-from claimcheck.collectors.models import ServiceSample, StreamEvent, TestFinished
+from claimcheck.collectors.models import (
+    RunReport,
+    ServiceSample,
+    StreamEvent,
+    TestFinished,
+)
 from claimcheck.collectors.procs import kill_descendants
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.collectors.verdict import ExitCode
@@ -153,7 +158,7 @@ class ClaimcheckApp(App[int]):
         return self.command_center
 
     @property
-    def report(self) -> Any:
+    def report(self) -> RunReport | None:
         """The latest judgement of the evidence (None until the first)."""
         return self.command_center.report
 
