@@ -151,12 +151,12 @@ async def bench(count: int, fail_rate: float, rate: float, size: tuple[int, int]
             latencies.append(await press_and_time())
             await asyncio.sleep(0.05)
         await task
-        while app.phases["unit"].status != "failed":
+        while app.evidence.phase("unit").status != "failed":
             await pilot.pause(0.01)
         await pilot.pause()
         total = time.perf_counter() - started
         shown = len(app.query_one(FailureList).keys)
-        done = len(app.phases["unit"].results)
+        done = len(app.evidence.phase("unit").results)
         # A key after the stream, for comparison with the keys during it.
         await pilot.pause(0.3)
         idle_ms = await press_and_time()
@@ -198,16 +198,17 @@ async def bench_suite(count: int, size: tuple[int, int]) -> dict:
     started = time.time()
     async with app.run_test(size=size) as pilot:
         press_and_time = key_timer(app, app.query_one(EventStream))
-        while app.report is None or app.plan_running:
-            if app.plan_running and any(live.results for live in app.phases.values()):
+        while app.report is None or app.run_state.running:
+            if app.run_state.running and any(live.results
+                                                for live in app.evidence.phases.values()):
                 latencies.append(await press_and_time())  # only while results stream in
                 if latencies[-1] >= 100:
-                    done = sum(len(live.results) for live in app.phases.values())
+                    done = sum(len(live.results) for live in app.evidence.phases.values())
                     slow.append(f"{latencies[-1]:.0f} ms at {time.time() - started:.1f} s "
                                 f"({done:,} results in)")
             await asyncio.sleep(0.05)
         app_s = time.time() - started
-        done = sum(len(live.results) for live in app.phases.values())
+        done = sum(len(live.results) for live in app.evidence.phases.values())
         verdict = app.report.verdict
         await pilot.press("q")
     return {

@@ -209,8 +209,9 @@ def judge_over_time(report: RunReport, changes: RunChanges | None,
     verdict, exit_code = report.verdict, report.exit_code
     if verdict != "interrupted" and any(f.kind in RED_FINDING_KINDS for f in ordered):
         verdict, exit_code = "red", int(ExitCode.RED)
+    reasons = (*history_reasons(ordered), *report.reasons)
     return replace(report, findings=tuple(ordered), verdict=verdict, exit_code=exit_code,
-                   changes=changes, claims=tuple(claims))
+                   changes=changes, claims=tuple(claims), reasons=tuple(reasons))
 
 
 def change_totals(changes: RunChanges | None) -> dict[str, int]:

@@ -37,9 +37,14 @@ Membership rules (public contract, quoted by the README):
 Cells count what pytest said: passed, xfailed and xpassed count as passed; test errors and
 collection errors count as error; skips are counted but are not evidence. A row is ``red``
 when any cell failed or errored, ``no-evidence`` when no cell executed a test, else ``green``.
+A cell reads the same everywhere (``cell_words``): ``✖ 3/12`` (3 of the 12 that ran failed or
+errored), ``✔ 12`` (12 ran, none failed), ``no evidence`` (no test of the gap ran in the phase;
+``no evidence (4 skip)`` when its tests were all skipped).
 
-``MatrixBuilder`` is the single code path: ``gap_matrix`` feeds it finished runs, the TUI feeds
-it results as they stream in and redraws only the cells ``add_result`` says it touched.
+``MatrixBuilder`` is the single code path: ``judge_gaps`` feeds it finished runs for a report,
+the live model feeds it results as they stream in and redraws only the cells ``add_result``
+says it touched. Either way it remembers which gaps each test landed in (``gaps_of``), so a
+test is classified once.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from claimcheck.collectors.models import (
     CollectionError,
     GapCell,
     GapRow,
+    GapStatus,
     PhaseRun,
     TestResult,
 )
@@ -278,7 +284,7 @@ def gaps_for_path(
 # The matrix
 
 
-def row_status(cells: Iterable[GapCell]) -> str:
+def row_status(cells: Iterable[GapCell]) -> GapStatus:
     """red beats everything; a row whose cells never executed a test is no-evidence."""
     cells = list(cells)
     if any(cell.failed or cell.error for cell in cells):
@@ -286,6 +292,28 @@ def row_status(cells: Iterable[GapCell]) -> str:
     if not any(cell.has_evidence for cell in cells):
         return "no-evidence"
     return "green"
+
+
+NO_EVIDENCE = "no evidence"
+
+
+def cell_status(cell: GapCell | None) -> GapStatus:
+    """One cell judged as a row is: red, no-evidence (nothing ran, skips included) or green."""
+    return row_status([cell]) if cell is not None else "no-evidence"
+
+
+def cell_words(cell: GapCell | None) -> str:
+    """What a matrix cell says, in the TUI and in every report alike.
+
+    `✖ 3/12`: 3 of the 12 tests that ran failed or errored. `✔ 12`: 12 ran, none failed.
+    `no evidence`: no test of this gap ran in this phase (`(4 skip)`: its 4 tests were skipped),
+    which is never green.
+    """
+    if cell is None or not cell.has_evidence:
+        skipped = cell.skipped if cell is not None else 0
+        return f"{NO_EVIDENCE} ({skipped} skip)" if skipped else NO_EVIDENCE
+    bad = cell.failed + cell.error
+    return f"✖ {bad}/{cell.ran}" if bad else f"✔ {cell.ran}"
 
 
 @dataclass
@@ -386,6 +414,20 @@ class MatrixBuilder:
         self._seen[seen_key] = (names, bucket)
         return tuple(touched)
 
+    def gaps_of(self, phase: str, nodeid: str, *, collection_error: bool = False
+                ) -> tuple[str, ...]:
+        """The gaps a test (or a collection error) of `phase` was counted in; () if never added."""
+        seen = self._seen.get((phase, "error" if collection_error else "test", nodeid))
+        return seen[0] if seen is not None else ()
+
+    def test_gaps(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """phase -> node id -> gap names, for every test added (collection errors left out)."""
+        membership: dict[str, dict[str, tuple[str, ...]]] = {}
+        for (phase, kind, nodeid), (names, _) in self._seen.items():
+            if kind == "test":
+                membership.setdefault(phase, {})[nodeid] = names
+        return membership
+
     def cell(self, gap: str, phase: str) -> GapCell:
         cell = self._cells.get(gap, {}).get(phase)
         return cell.freeze() if cell is not None else GapCell()
@@ -413,7 +455,14 @@ class MatrixBuilder:
 
 def gap_matrix(runs: Sequence[PhaseRun], gaps: Sequence[GapConfig]) -> tuple[GapRow, ...]:
     """One row per gap with a cell for every phase run (an empty cell means no evidence)."""
+    return judge_gaps(runs, gaps)[0]
+
+
+def judge_gaps(
+    runs: Sequence[PhaseRun], gaps: Sequence[GapConfig]
+) -> tuple[tuple[GapRow, ...], dict[str, dict[str, tuple[str, ...]]]]:
+    """The matrix and each test's gaps, from one classification of every test."""
     builder = MatrixBuilder(gaps, [run.name for run in runs])
     for run in runs:
         builder.add_run(run)
-    return builder.rows()
+    return builder.rows(), builder.test_gaps()

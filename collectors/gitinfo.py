@@ -21,12 +21,6 @@ class GitInfo:
     dirty: bool = False
     sha: str | None = None  # the full hash of the same commit
 
-    def describe(self) -> str:
-        """One short phrase for a header: "main @ 1a2b3c4 (dirty)"."""
-        where = self.branch or "detached"
-        text = f"{where} @ {self.commit}" if self.commit else where
-        return f"{text} (dirty)" if self.dirty else text
-
 
 def _git(root: Path, *args: str) -> str | None:
     try:

@@ -200,11 +200,6 @@ def port_findings(
     return findings
 
 
-def services_verdict_red(samples: Iterable[ServiceSample]) -> bool:
-    """Red when any critical service is down or degraded; non-critical ones are only shown."""
-    return any(sample.critical and sample.status in ("down", "degraded") for sample in samples)
-
-
 # ----------------------------------------------------------------------------------------
 # Helpers other modules may reuse
 

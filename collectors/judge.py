@@ -21,7 +21,7 @@ import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from claimcheck.collectors.markers import MarkerLine, unregistered_markers
 from claimcheck.collectors.models import (
@@ -472,21 +472,3 @@ def phase_findings(run: PhaseRun, marker_line: MarkerLine | None = None, *,
     findings += unregistered_markers(run, marker_line, config_style, command)
     findings += deprecations(run)
     return findings
-
-
-def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Drop findings that repeat an earlier one except for the phase.
-
-    Two phases over overlapping paths see the same uncollected class or the same deprecation;
-    the earliest phase keeps it (its name stays a real phase, so filters keep working).
-    """
-    seen: set[tuple[object, ...]] = set()
-    merged: list[Finding] = []
-    for finding in findings:
-        key = (finding.kind, finding.path, finding.line, finding.message, finding.files,
-               finding.count)
-        if key in seen:
-            continue
-        seen.add(key)
-        merged.append(finding)
-    return merged

@@ -7,10 +7,10 @@ command center can never disagree about what the evidence says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
-OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 PhaseStatus = Literal[
     "pending",
@@ -24,21 +24,12 @@ PhaseStatus = Literal[
     "interrupted",
     "blocked",
 ]
-FINAL_PHASE_STATUSES: tuple[str, ...] = (
-    "passed",
-    "failed",
-    "no-tests",
-    "error",
-    "timeout",
-    "crashed",
-    "interrupted",
-    "blocked",
-)
 
 Verdict = Literal["green", "red", "no-evidence", "interrupted"]
 GapStatus = Literal["green", "red", "no-evidence"]
 ServiceStatus = Literal["up", "degraded", "down"]
 ServiceKind = Literal["http", "websocket", "tcp"]
+StreamDirection = Literal["recv", "send", "state"]
 
 FindingKind = Literal[
     "false-green",
@@ -49,7 +40,6 @@ FindingKind = Literal[
     "uncollected-tests",
     "deprecation",
     "port-mismatch",
-    "blocked",
     "tests-disappeared",  # history: known tests vanished or fewer were collected (red)
     "claim-broken",  # a gap claimed fixed in claims.toml is red again (red, listed first)
     "claim-stale",  # the tests a claim rested on were removed or renamed
@@ -72,7 +62,7 @@ class TestResult:
     __test__ = False  # not a pytest test class, despite the name
 
     nodeid: str
-    outcome: str  # one of OUTCOMES
+    outcome: Outcome
     phase: str
     duration_s: float = 0.0
     message: str | None = None  # one-line crash message ("AssertionError: assert 1 == 2")
@@ -155,7 +145,7 @@ class PhaseRun:
     """Everything known about one phase after it ended (or while it runs, for snapshots)."""
 
     name: str
-    status: str  # one of PhaseStatus
+    status: PhaseStatus
     exit_code: int | None  # the phase command's own exit code; None when it never exited itself
     duration_s: float
     counts: Counts
@@ -234,7 +224,7 @@ PhaseEvent = Union[
 class Finding:
     """Something wrong with the evidence itself, with what to do about it."""
 
-    kind: str  # one of FindingKind
+    kind: FindingKind
     phase: str | None
     path: str | None
     line: int | None
@@ -269,7 +259,7 @@ class GapCell:
 class GapRow:
     name: str
     title: str
-    status: str  # one of GapStatus
+    status: GapStatus
     cells: dict[str, GapCell] = field(default_factory=dict)  # phase name -> cell
 
 
@@ -299,9 +289,9 @@ class ServiceSample:
     """One probe of one service. `url` is already redacted."""
 
     name: str
-    kind: str  # one of ServiceKind
+    kind: ServiceKind
     url: str
-    status: str  # one of ServiceStatus
+    status: ServiceStatus
     detail: str
     checked_at: float
     http_status: int | None = None
@@ -317,7 +307,7 @@ class StreamEvent:
 
     ts: float
     service: str
-    direction: str  # "recv", "send", or "state" for connect/disconnect notes
+    direction: StreamDirection  # "state": a connect/disconnect note
     event_type: str | None  # value of the service's event_key; None when not JSON or absent
     payload: str  # text as received, truncated to a bound; binary frames shown as hex preview
     is_json: bool = False
@@ -447,7 +437,7 @@ class RunReport:
     gaps: tuple[GapRow, ...]
     findings: tuple[Finding, ...]
     services: tuple[ServiceSample, ...]
-    verdict: str  # one of Verdict
+    verdict: Verdict
     exit_code: int
     tool_version: str = ""
     provenance: Provenance | None = None
@@ -455,3 +445,8 @@ class RunReport:
     claims: tuple[ClaimCheck, ...] = ()  # every open claim in claims.toml, judged by this run
     history_id: int | None = None  # the run's id in the history database, once stored
     sources: tuple[ReportSource, ...] = ()  # files it was opened or merged from; () for a live run
+    # What every writer needs and must not recompute, so the TUI and each format agree:
+    reasons: tuple[str, ...] = ()  # why the verdict is what it is, most telling first
+    # phase -> node id -> the gaps that test counts in (computed once, with the matrix)
+    test_gaps: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    interrupted_at: float | None = None  # epoch seconds; set when someone stopped the run

@@ -115,11 +115,6 @@ def listeners() -> dict[int, Listener]:
     return table
 
 
-def listener_on(port: int) -> Listener | None:
-    """The listener on `port`, or None when nothing listens there."""
-    return listeners().get(port)
-
-
 def _is_tcp_listen(conn: object) -> bool:
     return (getattr(conn, "type", None) == socket.SOCK_STREAM
             and getattr(conn, "status", None) == psutil.CONN_LISTEN)

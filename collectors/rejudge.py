@@ -1,8 +1,8 @@
 """The judge, applied to evidence read from files instead of gathered live (`--open`, `merge`).
 
 The verdict, its exit code, the gap x phase matrix and every finding the phases support come from
-the same functions `session.assemble_report` uses for a live run (`verdict_and_exit`,
-`gap_matrix` with this project's gaps, `judge.phase_findings`). What it does not redo is what
+the same functions `session.assemble_report` uses for a live run (`verdict_reasons`,
+`judge_gaps` with this project's gaps, `judge.phase_findings`). What it does not redo is what
 only the machine and moment of the run could see: the static audit of that checkout and the
 scan of that machine's sockets for port mismatches. Those findings, and any others the file
 recorded, are kept as the file recorded them.
@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from claimcheck.collectors.config import Config
 from claimcheck.collectors.discovery import marker_line
-from claimcheck.collectors.gaps import gap_matrix
+from claimcheck.collectors.gaps import judge_gaps
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import (
     Finding,
@@ -26,7 +26,7 @@ from claimcheck.collectors.models import (
     ServiceSample,
 )
 from claimcheck.collectors.readers import ReadReport
-from claimcheck.collectors.verdict import verdict_and_exit
+from claimcheck.collectors.verdict import verdict_reasons
 
 from claimcheck import __version__
 
@@ -59,13 +59,16 @@ def judge_evidence(
         judged.extend(phase_findings(run, locate))
     recorded = list(recorded)
     ordered = [*leading, *(recorded + judged if prefer_recorded else judged + recorded)]
-    verdict, exit_code = verdict_and_exit(runs, samples, interrupted=interrupted)
+    verdict, exit_code, reasons = verdict_reasons(runs, samples, interrupted=interrupted)
+    rows, test_gaps = judge_gaps(runs, config.gaps)
     return RunReport(
         project=project or str(config.root),
         started_at=started_at,
         duration_s=duration_s,
         phases=tuple(runs),
-        gaps=gap_matrix(runs, config.gaps),
+        gaps=rows,
+        reasons=tuple(reasons),
+        test_gaps=test_gaps,
         findings=tuple(unique_findings(ordered)),
         services=tuple(samples),
         verdict=verdict,

@@ -36,8 +36,3 @@ def strip_control(text: str) -> str:
     """Remove escape sequences and control characters so text cannot drive the terminal."""
     return _CONTROL.sub("", text.replace("\r\n", "\n"))
 
-
-def safe_text(text: str, redactor: Redactor | None = None) -> str:
-    """Text from tests, services or the network, ready to show: no secrets, no control codes."""
-    text = strip_control(text)
-    return redactor(text) if redactor else text

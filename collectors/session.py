@@ -1,7 +1,10 @@
-"""One whole claimcheck run: services, then phases in order, then judgement.
+"""One whole claimcheck run: services, then the plan of phases, then judgement.
 
-`--report` and the TUI both go through `assemble_report`, so the verdict on the screen and the
-verdict in CI are computed by the same code from the same evidence.
+`run_plan` is the one loop over a plan's phases: it asks for the services a phase requires,
+runs the phase or records it as blocked, and stops at an interruption. `--report`
+(`run_evidence`) and the command center's phase worker both call it, and both fold what it
+emits into a `LiveEvidence`, whose runs `assemble_report` judges: the verdict on the screen and
+the verdict in CI come from the same code and the same evidence.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ import functools
 import socket
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Awaitable, Callable, Iterable, Protocol, Sequence
 
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
 from claimcheck.collectors.discovery import config_style, marker_line, uncollected_tests
-from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
+from claimcheck.collectors.gaps import judge_gaps
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.health import port_findings, probe_all
 from claimcheck.collectors.judge import phase_findings
+from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
     Counts,
     Finding,
@@ -29,7 +33,6 @@ from claimcheck.collectors.models import (
     Provenance,
     RunReport,
     ServiceSample,
-    TestResult,
 )
 from claimcheck.collectors.pytest_run import (
     check_interpreter,
@@ -37,12 +40,21 @@ from claimcheck.collectors.pytest_run import (
     run_phase,
 )
 from claimcheck.collectors.secrets import Redactor
-from claimcheck.collectors.verdict import verdict_and_exit
+from claimcheck.collectors.verdict import verdict_reasons
 
 from claimcheck import __version__
 
 EventSink = Callable[[PhaseEvent], None]
 ServiceSink = Callable[[ServiceSample], None]
+# The services a phase requires, by name -> their latest samples (probed now, or awaited).
+RequiredSamples = Callable[[Sequence[str]], Awaitable[Iterable[ServiceSample]]]
+
+
+class PhaseRunner(Protocol):
+    """`claimcheck.collectors.pytest_run.run_phase`'s shape, for a stand-in in tests."""
+
+    def __call__(self, phase: PhaseConfig, config: Config, on_event: EventSink | None = None,
+                 *, extra_args: Sequence[str] = ()) -> Awaitable[PhaseRun]: ...
 
 
 def select_phases(config: Config, names: Sequence[str] | None) -> tuple[PhaseConfig, ...]:
@@ -139,10 +151,10 @@ def collect_findings(
         errored = [error.path for error in run.collection_errors]
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
     findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
-    return tuple(_dedupe(findings))
+    return tuple(dedupe_findings(findings))
 
 
-def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
     """The same static problem seen from two phases is one finding (the first phase names it)."""
     seen: set[tuple[object, ...]] = set()
     unique: list[Finding] = []
@@ -176,41 +188,72 @@ def assemble_report(
     started_at: float,
     *,
     interrupted: bool = False,
+    interrupted_at: float | None = None,
     now: float | None = None,
     provenance: Provenance | None = None,
 ) -> RunReport:
     """Judge the evidence into one report. Blocking (reads test files, asks git): a thread.
 
-    `provenance` is read from git and the host when not given.
+    Everything a writer shows is decided here, once: the verdict and its reasons, the findings,
+    the matrix and each test's gaps. `provenance` is read from git and the host when not given.
     """
-    verdict, exit_code = verdict_and_exit(runs, samples, interrupted=interrupted)
+    verdict, exit_code, reasons = verdict_reasons(runs, samples, interrupted=interrupted,
+                                                  interrupted_at=interrupted_at)
     end = time.time() if now is None else now
+    rows, test_gaps = judge_gaps(runs, config.gaps)
     return RunReport(
         project=str(config.root),
         started_at=started_at,
         duration_s=max(0.0, end - started_at),
         phases=tuple(runs),
-        gaps=gap_matrix(runs, config.gaps),
+        gaps=rows,
         findings=collect_findings(config, runs, samples),
         services=tuple(samples),
         verdict=verdict,
         exit_code=exit_code,
         tool_version=__version__,
         provenance=provenance if provenance is not None else provenance_of(config),
+        reasons=tuple(reasons),
+        test_gaps=test_gaps,
+        interrupted_at=interrupted_at if verdict == "interrupted" else None,
     )
 
 
-def test_gaps(config: Config) -> Callable[[str, TestResult], list[str]]:
-    """Per-test gap names for the JSON report, by the same rules as the matrix."""
-    namer = test_gap_namer(config.gaps, [phase.name for phase in config.phases])
+async def run_plan(
+    config: Config,
+    phases: Sequence[PhaseConfig],
+    on_event: EventSink,
+    *,
+    required: RequiredSamples | None = None,
+    extra_args: Sequence[str] = (),
+    force: bool = False,
+    runner: PhaseRunner | None = None,
+) -> list[PhaseRun]:
+    """Run `phases` in order: the one loop over a plan, for `--report` and the TUI alike.
 
-    def gaps_of(phase: str, result: TestResult) -> list[str]:
-        return list(namer(result.nodeid, result.markers))
-
-    return gaps_of
-
-
-test_gaps.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+    Before a phase that requires services, `required(names)` gives their latest samples (the
+    report probes them now; the TUI waits for its first probes); a required service that is
+    down keeps the phase from running (`blocked`, with PhaseStarted and PhaseFinished emitted
+    like any phase) unless `force`. An interrupted phase ends the plan. Cancelling stops the
+    running phase (its runner kills the process tree and emits its interrupted PhaseFinished)
+    and re-raises; what was emitted so far is the evidence.
+    """
+    run_one = runner if runner is not None else run_phase
+    runs: list[PhaseRun] = []
+    for phase in phases:
+        blocker = None
+        if phase.requires and not force and required is not None:
+            blocker = blocking_service(phase, await required(phase.requires))
+        if blocker is not None:
+            run = blocked_run(phase, blocker)
+            on_event(PhaseStarted(phase=phase.name, argv=(), started_at=run.started_at))
+            on_event(PhaseFinished(phase=phase.name, run=run))
+        else:
+            run = await run_one(phase, config, on_event, extra_args=extra_args)
+        runs.append(run)
+        if run.status == "interrupted":
+            break
+    return runs
 
 
 async def run_evidence(
@@ -222,13 +265,15 @@ async def run_evidence(
     force: bool = False,
     services_only: bool = False,
     probe: Callable[..., object] = probe_all,
+    live: LiveEvidence | None = None,
 ) -> RunReport:
     """Probe the services, run the selected phases in order, and judge the evidence.
 
-    A required service that is down when its phase is due keeps the phase from running
-    (`blocked`), unless `force`. Cancellation (Ctrl-C) stops the running phase, which kills its
-    process tree, kills the earlier phases' stragglers too, and the report says `interrupted`
-    with everything gathered so far.
+    Every event and sample is folded into `live` (a fresh `LiveEvidence` unless given, so a
+    progress line can read it) before `on_event` / `on_service` see it. Cancellation (Ctrl-C,
+    SIGTERM) stops the running phase, which kills its process tree, kills the earlier phases'
+    stragglers too, and the report says `interrupted`, and when, with everything gathered so
+    far: the interrupted phase keeps every result it streamed.
 
     A `pytest` phase is judged as soon as its session has finished, while its process may
     still be tearing down (and the next phase may already run beside it). This returns without
@@ -237,47 +282,52 @@ async def run_evidence(
     """
     started_at = time.time()
     selected = select_phases(config, phases)
-    emit = on_event or (lambda event: None)
-    latest: dict[str, ServiceSample] = {}
+    evidence = live if live is not None else LiveEvidence.for_config(config)
     redactor = Redactor(config.secrets)
 
-    async def probe_services(services: Sequence) -> None:
+    def emit(event: PhaseEvent) -> None:
+        evidence.fold(event)
+        if on_event is not None:
+            on_event(event)
+
+    async def probe_services(names: Sequence[str]) -> list[ServiceSample]:
+        services = [config.service(name) for name in names]
         if not services:
-            return
-        for sample in await probe(services, redactor=redactor):  # type: ignore[misc]
-            latest[sample.name] = sample
+            return []
+        samples = list(await probe(services, redactor=redactor))  # type: ignore[misc]
+        for sample in samples:
+            evidence.fold(sample)
             if on_service is not None:
                 on_service(sample)
+        return samples
 
-    runs: list[PhaseRun] = []
-    interrupted = False
+    interrupted_at: float | None = None
     try:
-        await probe_services(config.services)
+        await probe_services([service.name for service in config.services])
         if not services_only:
             if selected:
                 await asyncio.to_thread(check_interpreter, config)
-            for phase in selected:
-                if phase.requires:
-                    await probe_services([config.service(name) for name in phase.requires])
-                blocker = None if force else blocking_service(phase, latest.values())
-                if blocker is not None:
-                    run = blocked_run(phase, blocker)
-                    emit(PhaseStarted(phase=phase.name, argv=(), started_at=run.started_at))
-                    emit(PhaseFinished(phase=phase.name, run=run))
-                else:
-                    run = await run_phase(phase, config, emit)
-                runs.append(run)
-                if run.status == "interrupted":
-                    interrupted = True
-                    break
+            await run_plan(config, selected, emit, required=probe_services, force=force)
     except asyncio.CancelledError:
-        interrupted = True
+        interrupted_at = time.time()
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
         await kill_stragglers()  # Ctrl-C ends every pytest claimcheck started, not just the last
-    ordered = [latest[s.name] for s in config.services if s.name in latest]
+    interrupted = interrupted_at is not None
+    runs = evidence.runs(unfinished=interrupted)
+    if interrupted_at is None and any(run.status == "interrupted" for run in runs):
+        interrupted_at = time.time()  # the runner itself reported the phase interrupted
     # Judgement reads test files and the machine's sockets: keep it off the event loop.
-    return await asyncio.to_thread(
-        assemble_report, config, runs, ordered, started_at, interrupted=interrupted
-    )
+    judging = asyncio.ensure_future(asyncio.to_thread(
+        assemble_report, config, runs, evidence.service_samples(), started_at,
+        interrupted=interrupted, interrupted_at=interrupted_at,
+    ))
+    try:
+        return await asyncio.shield(judging)
+    except asyncio.CancelledError:
+        # Stopped while judging: the evidence is all in, so it is still judged and returned.
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        return await judging

@@ -7,10 +7,11 @@ these functions, so no two of them can disagree about a run.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Sequence
 
-from claimcheck.collectors.models import PhaseRun, ServiceSample
+from claimcheck.collectors.models import PhaseRun, ServiceSample, Verdict
 from claimcheck.collectors.refusal import config_to_blame
 
 
@@ -59,16 +60,28 @@ def service_problem(sample: ServiceSample) -> str | None:
     return None
 
 
+def moment(ts: float) -> str:
+    """A wall-clock moment as a person and a log parser both read it: UTC, to the second."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
 def verdict_reasons(
-    runs: Sequence[PhaseRun], samples: Sequence[ServiceSample], *, interrupted: bool = False
-) -> tuple[str, int, list[str]]:
-    """The verdict, its exit code and the short reasons behind it, for the report's first line."""
+    runs: Sequence[PhaseRun], samples: Sequence[ServiceSample], *, interrupted: bool = False,
+    interrupted_at: float | None = None,
+) -> tuple[Verdict, ExitCode, list[str]]:
+    """The verdict, its exit code and the short reasons behind it, for the report's first line.
+
+    An interruption says when it happened (`interrupted_at`), so a cancelled CI job's report
+    tells how far it got.
+    """
     red = [p for p in (phase_problem(r) for r in runs) if p]
     red += [p for p in (service_problem(s) for s in samples) if p]
     if interrupted or any(run.status == "interrupted" for run in runs):
         stopped = [run.name for run in runs if run.status == "interrupted"]
-        why = [f"interrupted during {', '.join(stopped)}" if stopped else "interrupted"]
-        return "interrupted", ExitCode.INTERRUPTED, why + red
+        first = f"interrupted during {', '.join(stopped)}" if stopped else "interrupted"
+        if interrupted_at is not None:
+            first += f" at {moment(interrupted_at)}"
+        return "interrupted", ExitCode.INTERRUPTED, [first] + red
     if red:
         # pytest refused a phase's arguments or config: the config must be fixed first.
         code = ExitCode.USAGE if any(config_to_blame(run) for run in runs) else ExitCode.RED
@@ -91,7 +104,7 @@ def verdict_reasons(
 
 def verdict_and_exit(
     runs: Sequence[PhaseRun], samples: Sequence[ServiceSample], *, interrupted: bool = False
-) -> tuple[str, int]:
+) -> tuple[Verdict, ExitCode]:
     """Green needs evidence: every phase ran a test, nothing failed, critical services are up.
 
     Precedence: interrupted (2) over red (1) over no-evidence (5) over green (0), so a run

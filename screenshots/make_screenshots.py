@@ -75,15 +75,15 @@ async def wait_for(pilot: Any, what: str, condition: Any, timeout: float = TIMEO
 
 def state_of(app: ClaimcheckApp) -> str:
     phases = ", ".join(f"{name} {live.status}" + (f" ({live.note})" if live.note else "")
-                       for name, live in app.phases.items())
-    missing = [s.name for s in app.config.services if s.name not in app.samples]
+                       for name, live in app.evidence.phases.items())
+    missing = [s.name for s in app.config.services if s.name not in app.evidence.samples]
     return f"phases: {phases}; not yet probed: {', '.join(missing) or 'none'}"
 
 
 def everything_in(app: ClaimcheckApp) -> bool:
-    phases_done = all(live.run is not None for live in app.phases.values())
-    probed = all(service.name in app.samples for service in app.config.services)
-    return phases_done and probed and not app.plan_running and app.report is not None
+    phases_done = all(live.run is not None for live in app.evidence.phases.values())
+    probed = all(service.name in app.evidence.samples for service in app.config.services)
+    return phases_done and probed and not app.run_state.running and app.report is not None
 
 
 async def shoot(app: ClaimcheckApp, out: Path) -> list[Path]:
@@ -110,7 +110,7 @@ async def shoot(app: ClaimcheckApp, out: Path) -> list[Path]:
         await pilot.resize_terminal(*SIZES[0])
         await pilot.pause(0.3)
         key = failure_key("unit", DETAIL_TEST)
-        if key not in app._failures:  # noqa: SLF001 - the app's own record of failures
+        if key not in app.evidence.failures:
             raise ScreenshotError(f"the demo's unit phase did not fail {DETAIL_TEST}")
         await pilot.press("3")
         failures = app.query_one(FailureList)

@@ -43,3 +43,14 @@ def phase_python(request: pytest.FixtureRequest) -> str:
     from tests.realrun import phase_python_for
 
     return phase_python_for(request.param)
+
+
+@pytest.fixture
+def scenario():
+    """The command center's shared scenario and stand-in engine (tests/tui_scenario.py).
+
+    Imported here, when a test asks for it, so tests that never draw never load Textual.
+    """
+    import tui_scenario
+
+    return tui_scenario

@@ -31,11 +31,11 @@ from claimcheck.collectors.health import (
     port_findings,
     probe_all,
     probe_service,
-    services_verdict_red,
     stream_events,
 )
 from claimcheck.collectors.models import ServiceSample, StreamEvent
 from claimcheck.collectors.secrets import Redactor
+from claimcheck.collectors.verdict import service_problem
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -487,11 +487,11 @@ def _sample(status: str, critical: bool = True) -> ServiceSample:
                          checked_at=0.0, critical=critical)
 
 
-def test_services_verdict_red() -> None:
-    assert not services_verdict_red([])
-    assert not services_verdict_red([_sample("up"), _sample("down", critical=False)])
-    assert services_verdict_red([_sample("up"), _sample("degraded")])
-    assert services_verdict_red([_sample("down")])
+def test_only_a_critical_service_that_is_not_up_is_a_problem() -> None:
+    assert service_problem(_sample("up")) is None
+    assert service_problem(_sample("down", critical=False)) is None
+    assert service_problem(_sample("degraded")) == "service s degraded"
+    assert service_problem(_sample("down")) == "service s down"
 
 
 async def test_stream_events_reconnects_after_server_drop(ws_base: str) -> None:

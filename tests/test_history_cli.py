@@ -224,7 +224,7 @@ def test_history_options_and_import(tmp_path: Path) -> None:
     refused = claimcheck(root, "history", "import", str(bad))
     assert refused.returncode == 4
     assert refused.stderr.strip() == (f"claimcheck: {bad}: schema: expected "
-                                      "'claimcheck.report/1', got 'something/2'")
+                                      "claimcheck.report/1, got 'something/2'")
     # the next local run compares with the imported one
     local, _ = report_json(root)
     assert local["changes"]["phases"][0]["baseline"]["history_id"] == 1

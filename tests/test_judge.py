@@ -15,7 +15,6 @@ from claimcheck.collectors.discovery import marker_line
 from claimcheck.collectors.judge import (
     import_key,
     import_line,
-    merge_findings,
     phase_findings,
 )
 from claimcheck.collectors.models import (
@@ -453,20 +452,6 @@ def test_init_constructor_collection_warning_is_left_to_discovery() -> None:
         "/proj/tests/integration/test_ws.py", 5,
     )
     assert phase_findings(phase(warnings=(warning,))) == []
-
-
-# ----------------------------------------------------------------------------------------
-# merge
-
-
-def test_merge_keeps_the_first_phase_of_a_repeated_finding() -> None:
-    a = Finding("uncollected-tests", "unit", "tests/test_ws.py", 2, "Class X ...",
-                ("tests/test_ws.py",))
-    b = Finding("uncollected-tests", "integration", "tests/test_ws.py", 2, "Class X ...",
-                ("tests/test_ws.py",))
-    c = Finding("uncollected-tests", "integration", "tests/test_ws.py", 9, "Class Y ...",
-                ("tests/test_ws.py",))
-    assert merge_findings([a, b, c]) == [a, c]
 
 
 # ----------------------------------------------------------------------------------------

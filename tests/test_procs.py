@@ -32,8 +32,8 @@ def test_listeners_finds_our_own_server_with_our_pid(listening_socket: int) -> N
     assert listener.cmdline == tuple(psutil.Process().cmdline())
 
 
-def test_listener_on(listening_socket: int) -> None:
-    found = procs.listener_on(listening_socket)
+def test_a_listening_socket_is_in_the_table_with_its_owner(listening_socket: int) -> None:
+    found = procs.listeners().get(listening_socket)
     assert found is not None and found.pid == os.getpid()
 
 
@@ -41,7 +41,7 @@ def test_bound_but_not_listening_port_is_not_a_listener() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     try:
-        assert procs.listener_on(sock.getsockname()[1]) is None
+        assert procs.listeners().get(sock.getsockname()[1]) is None
     finally:
         sock.close()
 
@@ -64,7 +64,7 @@ def test_listener_in_a_subprocess_has_its_cmdline() -> None:
                             stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())  # type: ignore[union-attr]
-        listener = procs.listener_on(port)
+        listener = procs.listeners().get(port)
         assert listener is not None
         assert listener.pid == proc.pid
         assert "payments-worker" in listener.cmdline

@@ -33,7 +33,7 @@ from claimcheck.collectors.report.junit import junit_names, render_junit, xml_sa
 from claimcheck.collectors.report.markdown import md_code, md_escape, render_markdown
 from claimcheck.collectors.report.text import render_text
 from claimcheck.collectors.secrets import Redactor
-from claimcheck.collectors.verdict import verdict_and_exit
+from claimcheck.collectors.verdict import verdict_and_exit, verdict_reasons
 
 STARTED = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -62,11 +62,13 @@ def result(nodeid: str, outcome: str = "passed", *, phase_name: str = "unit",
 
 def make_report(phases: tuple[PhaseRun, ...] = (), services: tuple[ServiceSample, ...] = (),
                 gaps: tuple[GapRow, ...] = (), findings: tuple[Finding, ...] = (),
-                *, interrupted: bool = False) -> RunReport:
-    verdict, code = verdict_and_exit(phases, services, interrupted=interrupted)
+                *, interrupted: bool = False,
+                test_gaps: dict[str, dict[str, tuple[str, ...]]] | None = None) -> RunReport:
+    verdict, code, reasons = verdict_reasons(phases, services, interrupted=interrupted)
     return RunReport(project="/srv/proj", started_at=STARTED, duration_s=3.5, phases=phases,
                      gaps=gaps, findings=findings, services=services, verdict=verdict,
-                     exit_code=code, tool_version="0.1.0")
+                     exit_code=code, tool_version="0.1.0", reasons=tuple(reasons),
+                     test_gaps=test_gaps or {})
 
 
 def red_report() -> RunReport:
@@ -196,12 +198,12 @@ def test_services_only_is_red_when_a_critical_service_is_down() -> None:
 @pytest.mark.parametrize(
     ("cell", "text"),
     [
-        (None, "—"),
-        (GapCell(), "—"),
-        (GapCell(skipped=4), "no evidence"),
-        (GapCell(passed=12), "ok 12"),
-        (GapCell(passed=12, skipped=3), "ok 12"),
-        (GapCell(passed=9, failed=2, error=1), "3/12"),
+        (None, "no evidence"),
+        (GapCell(), "no evidence"),
+        (GapCell(skipped=4), "no evidence (4 skip)"),
+        (GapCell(passed=12), "✔ 12"),
+        (GapCell(passed=12, skipped=3), "✔ 12"),
+        (GapCell(passed=9, failed=2, error=1), "✖ 3/12"),
     ],
 )
 def test_gap_cell_text_never_looks_green_without_evidence(cell: GapCell | None, text: str) -> None:
@@ -213,15 +215,12 @@ def test_gap_cell_text_never_looks_green_without_evidence(cell: GapCell | None, 
 
 
 def test_json_follows_the_versioned_contract() -> None:
-    calls: list[tuple[str, str]] = []
-
-    def gaps_of(phase_name: str, test: TestResult) -> list[str]:
-        calls.append((phase_name, test.nodeid))
-        return ["auth"] if "bad" in test.nodeid else []
-
-    data = json.loads(render_json(red_report(), gaps_of=gaps_of))
+    report = replace(red_report(), test_gaps={"unit": {"tests/unit/test_a.py::test_bad": ("auth",),
+                                                       "tests/unit/test_a.py::test_ok": ()}})
+    data = json.loads(render_json(report))
     assert data["schema"] == SCHEMA == "claimcheck.report/1"
     assert (data["verdict"], data["exit_code"]) == ("red", 1)
+    assert data["reasons"] == list(report.reasons) and data["interrupted_at"] is None
     assert data["started_at"] == "2023-11-14T22:13:20.000+00:00"
     assert data["tool"] == {"name": "claimcheck", "version": "0.1.0"}
     unit, integration = data["phases"]
@@ -243,7 +242,7 @@ def test_json_follows_the_versioned_contract() -> None:
     assert unit["tests"][0]["message"] is None and unit["tests"][0]["longrepr"] is None
     assert (integration["status"], integration["exit_code"]) == ("blocked", None)
     assert integration["reason"] == "blocked by auth: connection refused"
-    assert calls[0] == ("unit", "tests/unit/test_a.py::test_ok") and len(calls) == 5
+    assert [test["gaps"] for test in unit["tests"]] == [[], ["auth"], [], [], []]
     assert data["gaps"][0] == {
         "name": "auth", "title": "Login | tokens", "status": "red",
         "cells": {"unit": {"passed": 9, "failed": 2, "error": 1, "skipped": 0},
@@ -266,7 +265,7 @@ def test_json_services_carry_events_and_listener_or_null() -> None:
     assert events["checked_at"] == "2023-11-14T22:13:25.000+00:00"
 
 
-def test_json_without_gaps_of_gives_empty_gap_lists() -> None:
+def test_json_of_a_report_without_test_gaps_gives_empty_gap_lists() -> None:
     data = report_to_dict(red_report())
     assert [t["gaps"] for t in data["phases"][0]["tests"]] == [[], [], [], [], []]
 
@@ -308,9 +307,9 @@ def test_text_gap_matrix_marks_cells_without_evidence_and_explains_the_legend() 
     lines = render_text(red_report(), width=120).splitlines()
     auth = next(line for line in lines if line.startswith("auth"))
     billing = next(line for line in lines if line.startswith("billing"))
-    assert auth.split()[-2:] == ["3/12", "—"]
-    assert billing.split()[-3:] == ["no", "evidence", "—"]
-    assert any("'no evidence' = only skipped tests" in line for line in lines)
+    assert auth.split()[-4:] == ["✖", "3/12", "no", "evidence"]
+    assert billing.split()[-6:] == ["no", "evidence", "(3", "skip)", "no", "evidence"]
+    assert "'no evidence' = no test of this gap ran in this phase" in " ".join(lines)
 
 
 def test_text_lists_failures_first_with_their_one_line_message() -> None:
@@ -401,8 +400,8 @@ def test_markdown_has_verdict_heading_tables_and_failures_open() -> None:
     assert lines[0] == "## claimcheck: ❌ red (exit 1)"
     assert "| unit | failed | 5 | 1 | 1 | 2 | 1 | 1 | 1.2 s |  |" in lines
     # every gap alike: its title, then the name `verify` takes
-    assert "| Login \\| tokens (`auth`) | red | 3/12 | — |" in lines
-    assert "| Billing (`billing`) | no-evidence | no evidence | — |" in lines
+    assert "| Login \\| tokens (`auth`) | red | ✖ 3/12 | no evidence |" in lines
+    assert "| Billing (`billing`) | no-evidence | no evidence (3 skip) | no evidence |" in lines
     assert "### Failures (3)" in lines and "<details>" not in lines  # few: all shown open
     assert "- FAILED `tests/unit/test_a.py::test_bad` — AssertionError: assert 1 == 2" in lines
     assert any(line.startswith("| events (optional) | websocket | degraded |") for line in lines)
@@ -522,12 +521,13 @@ def test_a_secret_never_appears_in_any_format() -> None:
                                                    f"no {secret}", f"tb {secret}"),))
     sample = service("auth", "down", detail=f"401 for token {secret}",
                      url=f"http://127.0.0.1:1/?t={secret}")
-    finding = Finding("blocked", "unit", None, None, f"auth said {secret}")
-    report = make_report((run,), (sample,), findings=(finding,))
+    finding = Finding("port-mismatch", "unit", None, None, f"auth said {secret}")
+    report = make_report((run,), (sample,), findings=(finding,),
+                         test_gaps={"unit": {tests[0].nodeid: (secret,)}})
     redactor = Redactor((secret,))
     outputs = {
         "text": render_text(report, redactor=redactor, width=300),
-        "json": render_json(report, redactor=redactor, gaps_of=lambda p, t: [secret]),
+        "json": render_json(report, redactor=redactor),
         "markdown": render_markdown(report, redactor=redactor),
         "junit": render_junit(report, redactor=redactor),
     }

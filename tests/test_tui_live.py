@@ -107,7 +107,7 @@ async def test_a_real_run_streams_into_every_panel(tmp_path: Path) -> None:
     config = load_config(root)
     app = ClaimcheckApp(config, Options(project=root), read_git=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.report is not None and not app.plan_running)
+        await wait_until(pilot, lambda: app.report is not None and not app.run_state.running)
         await workers_done(app)
         await pilot.pause()
         strip = app.query_one(PhaseStrip)
@@ -121,10 +121,10 @@ async def test_a_real_run_streams_into_every_panel(tmp_path: Path) -> None:
         assert app.query_one(GapMatrix).get_cell("auth", "unit").plain == "✖ 1/4"
         assert app.query_one(GapMatrix).get_cell("auth", "integration").plain == "✔ 1"
         assert app.query_one(VerdictHeader).verdict == "red" == app.report.verdict
-        result = app._failures[key]
+        result = app.evidence.failures[key]
         captured = "".join(text for _, text in result.sections)
         assert "captured" in captured
-        app.open_failure(result)
+        app.command_center.open_failure(result)
         await pilot.pause()
         assert "\x1b" not in app.export_screenshot()
         await pilot.press("escape", "q")
@@ -143,7 +143,7 @@ async def test_quitting_mid_phase_leaves_no_process_alive(tmp_path: Path, xdist:
     app = ClaimcheckApp(config, Options(project=root), read_git=False)
     seen: list[int] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.phases["unit"].results)  # test_quick finished
+        await wait_until(pilot, lambda: app.evidence.phase("unit").results)  # test_quick finished
         await pilot.pause(0.5)
         seen = [p.pid for p in descendants()]
         assert seen, "pytest should be running"
@@ -207,9 +207,9 @@ timeout_s = 1
                          timeout=20)
         assert panel.status_of("api") == "up" and panel.status_of("gone") == "down"
         assert "└" in panel.line_of("gone")  # the detail of what is not up
-        first = app.samples["api"].checked_at
+        first = app.evidence.samples["api"].checked_at
         await pilot.press("s")
-        await wait_until(pilot, lambda: app.samples["api"].checked_at > first, timeout=20)
+        await wait_until(pilot, lambda: app.evidence.samples["api"].checked_at > first, timeout=20)
         await pilot.press("q")
     await asyncio.sleep(0)
 

@@ -1,9 +1,14 @@
 """`claimcheck --report`: the collectors under `asyncio.run`, a report on stdout, an exit code.
 
 Never imports Textual. Progress goes to stderr only when stderr is a terminal, so CI logs and
-piped output stay clean. The report is written as soon as the phases are judged; only then does
-claimcheck wait for pytest processes still tearing down after their session ended (stragglers),
-so the report is not late by pytest's teardown and no pytest outlives claimcheck.
+piped output stay clean; it reads the same live model as the command center. The report is
+written as soon as the phases are judged; only then does claimcheck wait for pytest processes
+still tearing down after their session ended (stragglers), so the report is not late by
+pytest's teardown and no pytest outlives claimcheck.
+
+Ctrl-C, SIGINT, SIGTERM and SIGHUP are taken on the event loop: the first stops the run, and
+the report is still judged and written, with the interrupted phase and every result it
+streamed; a second one only hurries the clean-up (what claimcheck started is killed at once).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TextIO
 
 from claimcheck.collectors.config import Config, ConfigError, load_config
 from claimcheck.collectors.files import write_atomic
+from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
     CollectionErrored,
     PhaseEvent,
@@ -27,6 +33,7 @@ from claimcheck.collectors.models import (
     TestFinished,
     TestsCollected,
 )
+from claimcheck.collectors.procs import kill_descendants
 from claimcheck.collectors.pytest_run import (
     EnvironmentProblem,
     Straggler,
@@ -40,40 +47,36 @@ from claimcheck.collectors.recording import (
     run_scope,
 )
 from claimcheck.collectors.report import render as render_report
+from claimcheck.collectors.report.common import interruption_text
 from claimcheck.collectors.secrets import Redactor, strip_control
-from claimcheck.collectors.session import run_evidence, test_gaps
+from claimcheck.collectors.session import run_evidence
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
 from claimcheck.tui.options import Options
+from claimcheck.tui.signals import delivered_on_loop
+
+COUNT_WORDS = ("error", "failed", "passed", "skipped", "xfailed", "xpassed")
 
 
 class Progress:
-    """One status line on stderr, rewritten at most ten times a second."""
+    """One status line on stderr, read from the live model, rewritten at most ten times a second."""
 
-    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor, live: LiveEvidence) -> None:
         self.stream = stream
         self.redactor = redactor
-        self.phase = ""
-        self.collected = 0
-        self.outcomes: dict[str, int] = {}
+        self.live = live
         self.last_draw = 0.0
 
     def __call__(self, event: PhaseEvent) -> None:
         if isinstance(event, PhaseStarted):
-            self.phase, self.collected, self.outcomes = event.phase, 0, {}
             self._line(f"{event.phase}: starting", force=True)
-        elif isinstance(event, TestsCollected):
-            self.collected += event.count
-        elif isinstance(event, TestFinished):
-            outcome = event.result.outcome
-            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-            self._line(self._counts())
-        elif isinstance(event, CollectionErrored):
-            self.outcomes["collection error"] = self.outcomes.get("collection error", 0) + 1
+        elif isinstance(event, (TestFinished, TestsCollected, CollectionErrored)):
+            self._line(f"{event.phase}: {self.counts(event.phase)}")
         elif isinstance(event, PhaseFinished):
             run = event.run
             reason = f" ({run.reason})" if run.reason else ""
-            self._line(f"{run.name}: {run.status}{reason} {self._counts(final=True)}", force=True)
+            self._line(f"{run.name}: {run.status}{reason} {self.counts(run.name, final=True)}",
+                       force=True)
             self.stream.write("\n")
             self.stream.flush()
 
@@ -81,11 +84,14 @@ class Progress:
         self._line(f"service {sample.name}: {sample.status} - {sample.detail}", force=True)
         self.stream.write("\n")
 
-    def _counts(self, final: bool = False) -> str:
-        done = sum(v for k, v in self.outcomes.items() if k != "collection error")
-        parts = [f"{done}/{self.collected}" if not final else f"{done} done"]
-        parts += [f"{count} {name}" for name, count in sorted(self.outcomes.items())]
-        return f"{self.phase}: " + ", ".join(parts) if not final else ", ".join(parts)
+    def counts(self, phase: str, final: bool = False) -> str:
+        """"12/40, 1 failed, 11 passed": the phase's counts as the strip and the report say."""
+        live = self.live.phase(phase)
+        counts = live.counts
+        parts = [f"{live.done} done" if final else f"{live.done}/{live.total}"]
+        parts += [f"{getattr(counts, word)} {word}" for word in COUNT_WORDS
+                  if getattr(counts, word)]
+        return ", ".join(parts)
 
     def _line(self, text: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -98,8 +104,7 @@ class Progress:
 
 
 def render(report: RunReport, config: Config, fmt: str, *, color: bool) -> str:
-    return render_report(report, fmt, redactor=Redactor(config.secrets),
-                         gaps_of=test_gaps(config), color=color)
+    return render_report(report, fmt, redactor=Redactor(config.secrets), color=color)
 
 
 def run_headless(options: Options) -> int:
@@ -112,14 +117,15 @@ def run_headless(options: Options) -> int:
     for warning in config.warnings:
         print(f"claimcheck: warning: {warning}", file=sys.stderr)
 
-    progress = Progress(sys.stderr, redactor) if sys.stderr.isatty() else None
+    live = LiveEvidence.for_config(config)
+    progress = Progress(sys.stderr, redactor, live) if sys.stderr.isatty() else None
     try:
-        return asyncio.run(_run_and_report(config, options, progress))
+        return asyncio.run(_run_and_report(config, options, progress, live))
     except (ConfigError, EnvironmentProblem) as error:
         print(f"claimcheck: {error}", file=sys.stderr)
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("claimcheck: interrupted before any evidence was gathered", file=sys.stderr)
+    except KeyboardInterrupt:  # before the event loop took over the signals, or after
+        print("claimcheck: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: exit 3, not a traceback
         print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
@@ -130,7 +136,25 @@ def run_headless(options: Options) -> int:
         return ExitCode.INTERNAL
 
 
-async def _run_and_report(config: Config, options: Options, progress: Progress | None) -> int:
+class _Stopper:
+    """The first signal stops the run (cancels the task gathering evidence); any later one
+    hurries the clean-up by killing what claimcheck started at once, and never cancels again,
+    so the judgement and the writing of the report are never cut short."""
+
+    def __init__(self, task: asyncio.Task[int]) -> None:
+        self.task = task
+        self.signals = 0
+
+    def __call__(self, signum: int) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            self.task.cancel()
+        else:
+            kill_descendants(timeout=0)
+
+
+async def _run_and_report(config: Config, options: Options, progress: Progress | None,
+                          live: LiveEvidence) -> int:
     """Gather and judge the evidence, write the report, then wait for the stragglers."""
     # History: each finished phase is stored as it ends; the report is judged over time
     # (what changed, vanished and flaky tests, claims) before it is written.
@@ -139,30 +163,37 @@ async def _run_and_report(config: Config, options: Options, progress: Progress |
         scope=run_scope(options.phases, options.services_only),
         warn=lambda text: print(f"claimcheck: warning: {text}", file=sys.stderr))
     recorder.start()
-    try:
-        report = await run_evidence(
-            config,
-            phases=options.phases or None,
-            on_event=fan_out(progress, recorder.on_event),
-            on_service=progress.service if progress else None,
-            force=options.force,
-            services_only=options.services_only,
-        )
-        report = await asyncio.to_thread(recorder.finish, report)
+    task = asyncio.current_task()
+    assert task is not None
+    with delivered_on_loop(asyncio.get_running_loop(), _Stopper(task)):
+        try:
+            report = await run_evidence(
+                config,
+                phases=options.phases or None,
+                on_event=fan_out(progress, recorder.on_event),
+                on_service=progress.service if progress else None,
+                force=options.force,
+                services_only=options.services_only,
+                live=live,
+            )
+            report = await asyncio.to_thread(recorder.finish, report)
+        except BaseException:
+            await asyncio.to_thread(recorder.close)
+            await kill_stragglers()  # no report to stand for them: end them now
+            raise
+        if progress is not None:
+            progress.stream.write("\r\x1b[2K")
+        if report.interrupted_at is not None:
+            print(f"claimcheck: {interruption_text(report)}; the report keeps everything "
+                  "gathered until then", file=sys.stderr)
         code = write_outputs(report, config, options)
-    except BaseException:
-        await asyncio.to_thread(recorder.close)
-        await kill_stragglers()  # no report to stand for them: end them now
-        raise
-    try:
-        stragglers = await wait_for_stragglers()
-    except asyncio.CancelledError:
-        # Ctrl-C while pytest tears down: the stragglers are killed, and the report already
-        # written stands, so its exit code does too.
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()
-        return code
+        try:
+            stragglers = await wait_for_stragglers()
+        except asyncio.CancelledError:
+            # Ctrl-C while pytest tears down: the stragglers are killed, and the report already
+            # written stands, so its exit code does too.
+            task.uncancel()
+            return code
     for straggler in stragglers:
         if straggler.contradicts_session:
             print(f"claimcheck: warning: {straggler_note(straggler)}", file=sys.stderr)

@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from claimcheck.collectors.history import HistoryError, HistoryStore, RunSummary
-from claimcheck.collectors.history_import import ImportProblem, read_report
+from claimcheck.collectors.readers import ReportFileError, read_report
 from claimcheck.collectors.recording import history_location, import_report
+from claimcheck.collectors.rejudge import judge_opened
 from claimcheck.collectors.secrets import strip_control
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.options import Options
@@ -69,11 +70,18 @@ def _import(config, history: Path, files: list[Path]) -> int:
         return ExitCode.USAGE
     reports = []
     for path in files:
+        # The same readers as --open and merge: claimcheck JSON, pytest-json-report, JUnit XML,
+        # judged with this project's gaps.
         try:
-            reports.append((path, *read_report(path)))
-        except ImportProblem as error:
+            read = read_report(path, label=str(path), project_root=config.root)
+            raw = Path(path).read_bytes()
+        except ReportFileError as error:
             print(f"claimcheck: {error}", file=sys.stderr)
             return ExitCode.USAGE
+        except OSError as error:
+            print(f"claimcheck: {path}: cannot be read: {error.strerror}", file=sys.stderr)
+            return ExitCode.USAGE
+        reports.append((path, judge_opened(config, read), raw))
     reports.sort(key=lambda entry: entry[1].started_at)  # compare each with what came before
 
     def warn(text: str) -> None:

@@ -1,112 +1,50 @@
-"""Messages the command center passes around, each named for what happened.
+"""Messages between the app (which runs the engine) and the command center (which draws).
 
-Collector events arrive through `ClaimcheckApp.ingest`; high-rate ones (test results, WebSocket
-frames) are buffered there and posted here as batches about ten times a second, so no widget
-ever renders once per test. Every message is a dataclass wrapping collector model objects:
-widgets receive data, never collectors.
+Each is named for what happened and carries core objects. Evidence is folded into the live
+model as it arrives (`ClaimcheckApp.ingest`) and handed to the screen in batches, one
+`EvidenceArrived` per frame (about ten a second), so no widget ever renders once per test.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from claimcheck.collectors.gitinfo import GitInfo
-from claimcheck.collectors.models import (
-    CollectionError,
-    Finding,
-    PhaseRun,
-    RunReport,
-    ServiceSample,
-    StreamEvent,
-    TestResult,
-    WarningRecord,
-)
+from claimcheck.collectors.live import Change
 from textual.message import Message
 
 
 @dataclass
-class PhaseStartedMsg(Message):
-    """A phase's command started (its first pytest session may not have collected yet)."""
+class EvidenceArrived(Message):
+    """Events folded into the live model since the last frame, in order, and what they changed.
 
-    phase: str
-    argv: tuple[str, ...]
-    started_at: float
-
-
-@dataclass
-class TestsCollectedMsg(Message):
-    """A pytest session in a phase finished collecting.
-
-    `count` is what pytest calls collected (deselected items included); `count - deselected`
-    is what this session will run, and that is what adds to the phase's progress total.
+    `flush`: draw everything now, the failure list included (the end of a plan, or a test or a
+    benchmark waiting to look).
     """
 
-    __test__ = False
-
-    phase: str
-    count: int
-    deselected: int = 0
+    events: tuple[object, ...]
+    change: Change = field(default_factory=Change)
+    flush: bool = False
 
 
 @dataclass
-class TestsFinished(Message):
-    """A batch of tests finished since the last flush, in the order they finished."""
+class PlanEnded(Message):
+    """The plan of phases ran to its end (or was stopped): time to judge the evidence."""
 
-    __test__ = False
-
-    results: tuple[TestResult, ...]
+    interrupted: bool
 
 
 @dataclass
-class CollectionErrorsFound(Message):
-    """pytest could not collect a file in a phase."""
+class RerunRequested(Message):
+    """A key asked for phases to run again: these (None: the selected ones), merged or fresh."""
 
-    phase: str
-    error: CollectionError
-
-
-@dataclass
-class WarningsRecorded(Message):
-    """pytest recorded a warning in a phase."""
-
-    phase: str
-    warning: WarningRecord
+    phases: tuple[str, ...] | None = None
+    failed_only: bool = False
 
 
 @dataclass
-class PhaseFinishedMsg(Message):
-    """A phase ended (passed, failed, blocked, interrupted...) with its final run."""
-
-    phase: str
-    run: PhaseRun
-
-
-@dataclass
-class ServiceSampled(Message):
-    """One probe of one service completed."""
-
-    sample: ServiceSample
-
-
-@dataclass
-class StreamEventsReceived(Message):
-    """A batch of WebSocket frames and connection notes since the last flush."""
-
-    events: tuple[StreamEvent, ...]
-
-
-@dataclass
-class FindingsUpdated(Message):
-    """The judgement of the evidence so far was recomputed."""
-
-    findings: tuple[Finding, ...]
-
-
-@dataclass
-class ReportAssembled(Message):
-    """The same report `--report` would write, assembled from the evidence so far."""
-
-    report: RunReport
+class ProbeRequested(Message):
+    """A key asked for every service to be probed now."""
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Report writers: one module per format, and the registry the CLI's `--format` choices come from.
 
-Every writer is a pure function of a `RunReport` (plus the redactor and, for JSON, the per-test
-gap names), so `--report` in CI, the TUI's export and the tests describe one run the same way.
+Every writer is a pure function of a `RunReport` (plus the redactor): the verdict's reasons,
+each test's gaps and the matrix are decided once, when the report is assembled, so `--report`
+in CI, the command center and the tests describe one run the same way.
 Every string that came from a test, a service or the network is data: it goes through the
 redactor, terminal control codes are never passed through, and nothing is read as rich markup,
 Markdown or XML.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from claimcheck.collectors.models import RunReport
-    from claimcheck.collectors.report.common import GapsOf, Redact
+    from claimcheck.collectors.report.common import Redact
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,6 @@ class Writer:
     description: str
     target: str  # "module:function" under claimcheck.collectors.report
     colors: bool = False  # takes `color=` (only text does)
-    wants_gaps: bool = False  # takes `gaps_of=` (per-test gap names)
 
     def load(self) -> Callable[..., str]:
         module, _, function = self.target.partition(":")
@@ -42,7 +42,7 @@ WRITERS: dict[str, Writer] = {
     for writer in (
         Writer("text", "for a terminal or a CI log", "text:render_text", colors=True),
         Writer("json", "the versioned contract, claimcheck.report/1",
-               "json_report:render_json", wants_gaps=True),
+               "json_report:render_json"),
         Writer("markdown", "for a pull request or $GITHUB_STEP_SUMMARY",
                "markdown:render_markdown"),
         Writer("junit", "JUnit XML for CI test tabs", "junit:render_junit"),
@@ -52,12 +52,10 @@ FORMATS: tuple[str, ...] = tuple(WRITERS)
 
 
 def render(report: RunReport, fmt: str, *, redactor: Redact | None = None,
-           gaps_of: GapsOf | None = None, color: bool = False) -> str:
+           color: bool = False) -> str:
     """`report` in format `fmt` (one of FORMATS)."""
     writer = WRITERS[fmt]
     kwargs: dict[str, object] = {"redactor": redactor}
     if writer.colors:
         kwargs["color"] = color
-    if writer.wants_gaps:
-        kwargs["gaps_of"] = gaps_of
     return writer.load()(report, **kwargs)

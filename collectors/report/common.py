@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
+from claimcheck.collectors.gaps import cell_words
 from claimcheck.collectors.models import (
     ClaimCheck,
     Counts,
@@ -18,7 +19,7 @@ from claimcheck.collectors.models import (
     ServiceSample,
     TestResult,
 )
-from claimcheck.collectors.verdict import FAILED_OUTCOMES, executed
+from claimcheck.collectors.verdict import FAILED_OUTCOMES, executed, moment
 
 SCHEMA = "claimcheck.report/1"
 MAX_FAILURES_PER_PHASE = 50
@@ -26,7 +27,6 @@ MAX_MESSAGE_CHARS = 300
 ALL_FAILURES_HINT = "claimcheck --report --format json lists every one"
 
 Redact = Callable[[str], str]
-GapsOf = Callable[[str, TestResult], list[str]]
 
 __all__ = ["FAILED_OUTCOMES", "executed"]
 
@@ -72,6 +72,14 @@ def failures_of(run: PhaseRun) -> list[TestResult]:
     return failed + [t for t in run.tests if t.outcome == "error"]
 
 
+def interruption_text(report: RunReport) -> str:
+    """"interrupted at 2026-05-01T10:00:03+00:00, 12.5 s in", or "" for a run nobody stopped."""
+    if report.interrupted_at is None:
+        return ""
+    after = max(0.0, report.interrupted_at - report.started_at)
+    return f"interrupted at {moment(report.interrupted_at)}, {duration_text(after)} in"
+
+
 def phase_note(run: PhaseRun) -> str:
     if run.reason:
         return run.reason
@@ -91,23 +99,14 @@ def gap_phase_names(report: RunReport) -> list[str]:
 
 
 def gap_cell_text(cell: GapCell | None) -> str:
-    """A matrix cell that can never be mistaken for green when nothing ran.
-
-    `3/12`: 3 of the 12 tests that ran failed or errored. `ok 12`: 12 ran, none failed.
-    `no evidence`: the gap has tests here but every one was skipped. `—`: no test at all.
-    """
-    if cell is None or cell.total == 0:
-        return "—"
-    if not cell.ran:
-        return "no evidence"
-    bad = cell.failed + cell.error
-    return f"{bad}/{cell.ran}" if bad else f"ok {cell.ran}"
+    """A matrix cell in the same words as the command center's (`gaps.cell_words`)."""
+    return cell_words(cell)
 
 
 GAP_LEGEND = (
-    "cells: F/N = F of the N tests that ran failed or errored; ok N = N ran, none failed; "
-    "'no evidence' = only skipped tests; '—' = no test of this gap in this phase. "
-    "Neither of the last two counts as green."
+    "cells: ✖ F/N = F of the N tests that ran failed or errored; ✔ N = N ran, none failed; "
+    "'no evidence' = no test of this gap ran in this phase ('(N skip)': its N tests were "
+    "skipped). 'no evidence' never counts as green."
 )
 
 
@@ -184,16 +183,6 @@ def provenance_text(report: RunReport) -> str:
 # Evidence over time: what changed, flaky tests, claims (collectors/changes.py, claims.py)
 
 MAX_CHANGED_LISTED = 10
-
-
-def verdict_why(report: RunReport) -> list[str]:
-    """The verdict's reasons: broken claims and vanished tests first, then the run's own."""
-    from claimcheck.collectors.changes import history_reasons
-    from claimcheck.collectors.verdict import verdict_reasons
-
-    _, _, why = verdict_reasons(report.phases, report.services,
-                                interrupted=report.verdict == "interrupted")
-    return history_reasons(report.findings) + why
 
 
 def broken_claims(report: RunReport) -> list[Finding]:

@@ -14,7 +14,6 @@ from claimcheck.collectors.models import (
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
     SCHEMA,
-    GapsOf,
     Redact,
     executed,
     identity,
@@ -23,12 +22,10 @@ from claimcheck.collectors.report.common import (
 )
 
 
-def report_to_dict(
-    report: RunReport, *, gaps_of: GapsOf | None = None, redactor: Redact | None = None
-) -> dict[str, Any]:
+def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict[str, Any]:
     """The `claimcheck.report/1` document. Keys are a contract: add, never rename or remove.
 
-    Per-test gap names come from `gaps_of(phase, result)` so this module needs no gap config.
+    Per-test gap names are the report's own (`RunReport.test_gaps`), counted with the matrix.
     The loop over tests does only dict building and the redactor, since it runs 20,000 times.
     """
     r = redactor or identity
@@ -42,13 +39,14 @@ def report_to_dict(
         tests = []
         append = tests.append
         name = run.name
+        gaps_of = report.test_gaps.get(run.name, {})
         for test in run.tests:
             failing = test.outcome in FAILED_OUTCOMES
             append({
                 "nodeid": r(test.nodeid),
                 "outcome": test.outcome,
                 "duration_s": round(test.duration_s, 6),
-                "gaps": [r(g) for g in gaps_of(run.name, test)] if gaps_of else [],
+                "gaps": [r(g) for g in gaps_of.get(test.nodeid, ())],
                 "message": opt(test.message),
                 "path": opt(test.path),
                 "line": test.line,
@@ -100,6 +98,9 @@ def report_to_dict(
         "schema": SCHEMA,
         "verdict": report.verdict,
         "exit_code": report.exit_code,
+        "reasons": [r(reason) for reason in report.reasons],
+        "interrupted_at": (iso_time(report.interrupted_at)
+                           if report.interrupted_at is not None else None),
         "tool": {"name": "claimcheck", "version": report.tool_version},
         "project": r(report.project),
         "started_at": iso_time(report.started_at),
@@ -232,10 +233,9 @@ def _service_dict(sample: ServiceSample, r: Redact) -> dict[str, Any]:
 
 
 def render_json(
-    report: RunReport, *, gaps_of: GapsOf | None = None, redactor: Redact | None = None,
-    indent: int | None = None,
+    report: RunReport, *, redactor: Redact | None = None, indent: int | None = None,
 ) -> str:
     """One `json.dumps` of the whole document; ASCII-only so any consumer can read it."""
-    document = report_to_dict(report, gaps_of=gaps_of, redactor=redactor)
+    document = report_to_dict(report, redactor=redactor)
     return json.dumps(document, indent=indent, ensure_ascii=True) + "\n"
 

@@ -16,6 +16,7 @@ from claimcheck.collectors.report.common import (
     Redact,
     executed,
     identity,
+    interruption_text,
     iso_time,
     one_line,
     phase_note,
@@ -72,6 +73,8 @@ def render_junit(report: RunReport, *, redactor: Redact | None = None) -> str:
         for test in run.tests:
             _junit_case(suite, test, x, stats)
         problem = _junit_phase_problem(run)
+        if problem and run.status == "interrupted" and report.interrupted_at is not None:
+            problem = f"{problem} ({interruption_text(report)})"
         if problem:
             case = ET.SubElement(suite, "testcase", classname=x(f"claimcheck.{run.name}"),
                                  name=x(f"phase {run.status}"), time=f"{run.duration_s:.3f}")

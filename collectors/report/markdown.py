@@ -34,7 +34,6 @@ from claimcheck.collectors.report.common import (
     provenance_text,
     service_detail,
     sources_text,
-    verdict_why,
 )
 from claimcheck.collectors.secrets import strip_control
 
@@ -113,10 +112,9 @@ def render_markdown(
     if origin:
         meta.append(esc(origin))
     out.append(" · ".join(meta))
-    why = verdict_why(report)
-    if why:
+    if report.reasons:
         out.append("")
-        out.extend(f"- {esc(reason)}" for reason in why)
+        out.extend(f"- {esc(reason)}" for reason in report.reasons)
 
     broken = broken_claims(report)
     if broken:

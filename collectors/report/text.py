@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 from typing import Callable, Iterable
 
+from claimcheck.collectors.gaps import cell_status
 from claimcheck.collectors.models import RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
@@ -35,7 +36,6 @@ from claimcheck.collectors.report.common import (
     service_detail,
     sources_text,
     total_counts,
-    verdict_why,
 )
 from claimcheck.collectors.secrets import strip_control
 from rich import box
@@ -50,6 +50,7 @@ _STATUS_STYLE = {
     "no-evidence": "bold yellow", "no-tests": "yellow", "degraded": "yellow",
     "interrupted": "bold magenta", "pending": "dim", "running": "cyan",
 }
+_CELL_STYLE = {"red": "red", "green": "green", "no-evidence": "yellow"}
 
 
 def render_text(
@@ -118,7 +119,7 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     origin = sources_text(report)
     if origin:
         console.print(Text(safe(origin), style="dim"), soft_wrap=True)
-    for reason in verdict_why(report):
+    for reason in report.reasons:
         console.print(Text(f"  why: {safe(reason)}"), soft_wrap=True)
 
 
@@ -237,10 +238,8 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
         cells = []
         for name in names:
             cell = row.cells.get(name)
-            value = gap_cell_text(cell)
-            style = ("red" if value[0].isdigit() else "green" if value.startswith("ok")
-                     else "yellow")
-            cells.append(Text(value, style=style))
+            style = _CELL_STYLE[cell_status(cell)]
+            cells.append(Text(gap_cell_text(cell), style=style))
         table.add_row(label, _styled(row.status), *cells)
     console.print(table)
     console.print(Text(GAP_LEGEND, style="dim"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Iterable
 
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._scroll import grow_virtual_size
 from rich.segment import Segment
 from rich.text import Text
@@ -26,6 +27,8 @@ _CACHE = 256  # rendered strips kept (a screenful or two)
 
 class EventStream(ScrollView, can_focus=True):
     """A filtered, pausable, bounded log of one-line `Text`s."""
+
+    COMPONENT_CLASSES = PALETTE_CLASSES
 
     paused: reactive[bool] = reactive(False)
     filter_text: reactive[str] = reactive("")
@@ -132,4 +135,4 @@ class EventStream(ScrollView, can_focus=True):
             parts.append(f"PAUSED (+{self._unseen:,})" if self._unseen else "PAUSED")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        self.border_subtitle = Text("  ".join(parts), "bold #d29922") if parts else ""
+        self.border_subtitle = Text("  ".join(parts), Palette(self)("notice")) if parts else ""

@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable, Sequence
 
+from claimcheck.collectors.live import failure_key, split_key
 from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._scroll import grow_virtual_size
 from claimcheck.tui.widgets._text import Redact, data_text, duration
 from rich.segment import Segment
@@ -29,9 +31,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+__all__ = ["FailureList", "MORE_KEY", "OUTCOME_LABELS", "failure_key", "split_key"]
+
 MORE_KEY = "__more__"
-SEPARATOR = "\x1f"  # cannot appear in a phase name or a node id printed by pytest
+# The label of each outcome; the style is for the failure detail screen, which draws outside
+# this list (here the palette's `failed` and `outcome-error` classes style them).
 OUTCOME_LABELS = {"failed": ("FAIL", "bold #f85149"), "error": ("ERROR", "bold #ff7b72 reverse")}
+OUTCOME_TONES = {"failed": "failed", "error": "outcome-error"}
 COLUMNS = ("phase", "outcome", "test", "message")
 WIDE_COLUMNS = COLUMNS + ("where", "time")
 HEADERS = {"phase": "phase", "outcome": "", "test": "test", "message": "message",
@@ -39,16 +45,6 @@ HEADERS = {"phase": "phase", "outcome": "", "test": "test", "message": "message"
 _CACHE = 512  # rendered rows kept (a few screenfuls)
 WHERE_WIDTH = 32
 WHERE_MIN_WIDTH = 130  # the panel width from which the crash location gets its own column
-
-
-def failure_key(phase: str, nodeid: str) -> str:
-    """The stable row key: a rerun replaces the row of the same test in the same phase."""
-    return f"{phase}{SEPARATOR}{nodeid}"
-
-
-def split_key(key: str) -> tuple[str, str]:
-    phase, _, nodeid = key.partition(SEPARATOR)
-    return phase, nodeid
 
 
 class FailureList(ScrollView, can_focus=True):
@@ -65,6 +61,7 @@ class FailureList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "failure-list--header", "failure-list--cursor", "failure-list--cursor-blurred",
+        *PALETTE_CLASSES,
     }
 
     cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -77,6 +74,7 @@ class FailureList(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.limit = limit
         self.redact = redact
+        self.palette = Palette(self)
         self.wide = False
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
@@ -291,22 +289,23 @@ class FailureList(ScrollView, can_focus=True):
         return widths
 
     def _cells(self, result: TestResult) -> dict[str, Text]:
-        label, style = OUTCOME_LABELS.get(result.outcome, (result.outcome.upper(), "bold"))
+        label = OUTCOME_LABELS.get(result.outcome, (result.outcome.upper(), ""))[0]
+        muted = self.palette("muted")
         cells = {
-            "phase": data_text(result.phase, "dim", one_line=True),
-            "outcome": Text(label, style),
+            "phase": data_text(result.phase, muted, one_line=True),
+            "outcome": Text(label, self.palette(OUTCOME_TONES.get(result.outcome, "failed"))),
             "test": data_text(result.nodeid, redact=self.redact, one_line=True,
                               limit=self.test_width, keep_tail=True),
-            "message": data_text(result.message, "#ff7b72", self.redact, one_line=True,
+            "message": data_text(result.message, self.palette("message"), self.redact, one_line=True,
                                  limit=200),
         }
         if self.wide:
             where = f"{result.path}:{result.line}" if result.path and result.line else (
                 result.path or "")
-            cells["where"] = data_text(where, "dim", self.redact, one_line=True,
+            cells["where"] = data_text(where, muted, self.redact, one_line=True,
                                        limit=WHERE_WIDTH, keep_tail=True)
             ran = result.when != "collect"  # a file that failed to import has no run time
-            cells["time"] = Text(duration(result.duration_s) if ran else "", "dim")
+            cells["time"] = Text(duration(result.duration_s) if ran else "", muted)
         return cells
 
     def _line(self, cells: dict[str, Text], widths: dict[str, int]) -> Text:
@@ -328,7 +327,8 @@ class FailureList(ScrollView, can_focus=True):
         row = y - 1 + round(self.scroll_y)
         if row >= self.row_count:
             if row == 0 and self.empty_note:
-                return self._strip(Text(f" {self.empty_note}", "dim italic"), width, base)
+                return self._strip(Text(f" {self.empty_note}", self.palette("empty")), width,
+                                   base)
             return Strip.blank(width, base)
         key = self._keys[row] if row < len(self._keys) else MORE_KEY
         cursor = row == self.cursor_row
@@ -337,7 +337,8 @@ class FailureList(ScrollView, can_focus=True):
         if cached is not None and cached.cell_length == width:
             return cached
         if key == MORE_KEY:
-            line = Text(f"  … {self._hidden:,} more (Enter to show more)", "bold #d29922")
+            line = Text(f"  … {self._hidden:,} more (Enter to show more)",
+                        self.palette("notice"))
         else:
             line = self._line(self._cells(self._shown[key]), self._widths(width))
         over = None

@@ -1,9 +1,11 @@
 """What is wrong with the evidence itself, the import errors first.
 
-An import error in a conftest hides hundreds of tests behind one line, so import and collection
-errors are grouped by the missing module or name with every file that hit it; everything else
-(uncollected test classes, unregistered markers, false greens, deprecations, port mismatches,
-no tests) follows, grouped by kind. A Tree, so a long list folds and the keyboard can walk it.
+The same findings the report lists, one row each, grouped by kind, so the panel's count, each
+group's count and the report's "Findings (N)" are the same numbers. An import error in a
+conftest hides hundreds of tests behind one row, so each import error lists the files it kept
+from being collected beneath it; everything else (false greens, phases that ran no tests, port
+mismatches, uncollected test classes, unregistered markers, deprecations) follows, most severe
+first. A Tree, so a long list folds and the keyboard can walk it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections import defaultdict
 from typing import Iterable
 
 from claimcheck.collectors.models import Finding
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._text import Redact, data_text
 from rich.text import Text
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 KIND_TITLES: dict[str, str] = {
     "usage-error": "arguments or config pytest refused",
@@ -25,11 +29,10 @@ KIND_TITLES: dict[str, str] = {
     "unregistered-marker": "unregistered markers",
     "deprecation": "deprecations",
     "port-mismatch": "port mismatches",
-    "blocked": "blocked phases",
 }
-KIND_ORDER = ("usage-error", "import-error", "false-green", "no-tests", "blocked",
+KIND_ORDER = ("usage-error", "import-error", "false-green", "no-tests",
               "port-mismatch", "uncollected-tests", "unregistered-marker", "deprecation")
-SEVERE = {"usage-error", "import-error", "false-green", "no-tests", "blocked", "port-mismatch"}
+SEVERE = {"usage-error", "import-error", "false-green", "no-tests", "port-mismatch"}
 
 
 def _where(finding: Finding) -> str:
@@ -39,20 +42,23 @@ def _where(finding: Finding) -> str:
 
 
 class FindingsPanel(Tree[Finding]):
-    """Findings grouped by kind; import errors grouped by what was missing, with their files."""
+    """Findings grouped by kind, one row per finding; import errors list their files."""
+
+    COMPONENT_CLASSES = PALETTE_CLASSES
 
     def __init__(self, redact: Redact | None = None, **kwargs: object) -> None:
         super().__init__(Text("findings"), **kwargs)  # type: ignore[arg-type]
         self.show_root = False
         self.redact = redact
+        self.palette = Palette(self)
         self._signature: tuple[Finding, ...] | None = None
-        self.count = 0
+        self.count = 0  # findings shown: the report's "Findings (N)"
 
     def on_mount(self) -> None:
         self._show_empty()
 
     def _show_empty(self) -> None:
-        self.root.add_leaf(Text("no findings yet", "dim italic"))
+        self.root.add_leaf(Text("no findings yet", self.palette("empty")))
 
     def show_findings(self, findings: Iterable[Finding]) -> None:
         """Rebuild the tree (it is small), keeping it untouched when nothing changed."""
@@ -60,7 +66,7 @@ class FindingsPanel(Tree[Finding]):
         if findings == self._signature:
             return
         self._signature = findings
-        self.count = sum(f.count for f in findings)
+        self.count = len(findings)
         self.clear()
         if not findings:
             self._show_empty()
@@ -71,44 +77,41 @@ class FindingsPanel(Tree[Finding]):
         kinds = [k for k in KIND_ORDER if k in by_kind] + sorted(set(by_kind) - set(KIND_ORDER))
         for kind in kinds:
             items = by_kind[kind]
-            style = "bold #f85149" if kind in SEVERE else "bold #d29922"
+            style = self.palette("failed" if kind in SEVERE else "notice")
             title = Text.assemble((KIND_TITLES.get(kind, kind), style),
-                                  (f"  {sum(f.count for f in items)}", "dim"))
+                                  (f"  {len(items)}", self.palette("muted")))
             group = self.root.add(title, expand=True)
-            if kind == "import-error":
-                self._add_import_errors(group, items)
-                continue
             for finding in items:
-                label = data_text(finding.message, redact=self.redact, one_line=True, limit=160)
-                where = _where(finding)
-                prefix = Text.assemble((f"[{finding.phase}] " if finding.phase else "", "dim"))
-                node_label = Text.assemble(prefix, label)
-                if where:
-                    node_label.append_text(data_text(f"  {where}", "dim", self.redact))
-                if len(finding.files) > 1:
-                    node = group.add(node_label, data=finding, expand=False)
-                    for path in finding.files:
-                        node.add_leaf(data_text(path, "dim", self.redact), data=finding)
+                if kind == "import-error":
+                    self._add_import_error(group, finding)
                 else:
-                    group.add_leaf(node_label, data=finding)
+                    self._add_finding(group, finding)
 
-    def _add_import_errors(self, group, items: list[Finding]) -> None:  # type: ignore[no-untyped-def]
-        """One node per missing module or name, its files beneath, however the judge split them."""
-        merged: dict[str, tuple[list[str], int, set[str]]] = {}
-        for finding in items:
-            files, count, phases = merged.setdefault(finding.message, ([], 0, set()))
-            for path in finding.files or ((finding.path,) if finding.path else ()):
-                if path not in files:
-                    files.append(path)
-            if finding.phase:
-                phases.add(finding.phase)
-            merged[finding.message] = (files, count + finding.count, phases)
-        for message, (files, count, phases) in merged.items():
-            label = data_text(message, "#ff7b72", self.redact, one_line=True, limit=160)
-            label.append(f"  {len(files) or count} file{'s' if (len(files) or count) != 1 else ''}",
-                         "dim")
-            if phases:
-                label.append(f"  ({', '.join(sorted(phases))})", "dim")
-            node = group.add(label, expand=True)
-            for path in files:
-                node.add_leaf(data_text(path, "", self.redact))
+    def _add_finding(self, group: TreeNode[Finding], finding: Finding) -> None:
+        muted = self.palette("muted")
+        label = data_text(finding.message, redact=self.redact, one_line=True, limit=160)
+        prefix = Text(f"[{finding.phase}] " if finding.phase else "", muted)
+        node_label = Text.assemble(prefix, label)
+        where = _where(finding)
+        if where:
+            node_label.append_text(data_text(f"  {where}", muted, self.redact))
+        if len(finding.files) > 1:
+            node = group.add(node_label, data=finding, expand=False)
+            for path in finding.files:
+                node.add_leaf(data_text(path, muted, self.redact), data=finding)
+        else:
+            group.add_leaf(node_label, data=finding)
+
+    def _add_import_error(self, group: TreeNode[Finding], finding: Finding) -> None:
+        """What is missing, then every file it kept from being collected."""
+        muted = self.palette("muted")
+        files = list(finding.files or ((finding.path,) if finding.path else ()))
+        count = len(files) or finding.count
+        label = data_text(finding.message, self.palette("message"), self.redact, one_line=True,
+                          limit=160)
+        label.append(f"  {count} file{'s' if count != 1 else ''}", muted)
+        if finding.phase:
+            label.append(f"  ({finding.phase})", muted)
+        node = group.add(label, data=finding, expand=True)
+        for path in files:
+            node.add_leaf(data_text(path, "", self.redact), data=finding)

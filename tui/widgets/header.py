@@ -7,23 +7,26 @@ has its own word and colour, and "no evidence" is never green.
 from __future__ import annotations
 
 from claimcheck.collectors.gitinfo import GitInfo
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._text import data_text, duration
 from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-VERDICT_LABELS: dict[str, tuple[str, str]] = {
-    "green": (" GREEN ", "bold #000000 on #3fb950"),
-    "red": (" RED ", "bold #ffffff on #d73a49"),
-    "no-evidence": (" NO EVIDENCE ", "bold #000000 on #9e9e9e"),
-    "running": (" RUNNING ", "bold #ffffff on #1f6feb"),
-    "interrupted": (" INTERRUPTED ", "bold #000000 on #f0883e"),
+VERDICT_LABELS: dict[str, str] = {
+    "green": " GREEN ",
+    "red": " RED ",
+    "no-evidence": " NO EVIDENCE ",
+    "running": " RUNNING ",
+    "interrupted": " INTERRUPTED ",
 }
 
 
 class VerdictHeader(Static):
     """Verdict badge, project, git branch and commit, elapsed time."""
+
+    COMPONENT_CLASSES = PALETTE_CLASSES
 
     verdict: reactive[str] = reactive("no-evidence")
     project: reactive[str] = reactive("")
@@ -32,7 +35,9 @@ class VerdictHeader(Static):
     detail: reactive[str] = reactive("")  # e.g. "2/3 phases" while running
 
     def render(self) -> Table:
-        label, style = VERDICT_LABELS.get(self.verdict, (f" {self.verdict.upper()} ", "reverse"))
+        palette = Palette(self)
+        label = VERDICT_LABELS.get(self.verdict, f" {self.verdict.upper()} ")
+        style = palette(f"badge-{self.verdict}") if self.verdict in VERDICT_LABELS else "reverse"
         left = Text.assemble((label, style), " ")
         left.append_text(data_text(self.project, "bold"))
         if self.git is not None:

@@ -1,7 +1,11 @@
-"""`?`: every key the command center answers to, read from the bindings so it cannot drift."""
+"""`?`: every key and panel of the command center, read from its bindings and its panel list
+(the screen passes both), so the help cannot drift from what the keys do."""
 
 from __future__ import annotations
 
+from typing import Iterable
+
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,17 +20,6 @@ INTRO = (
     "it is not green."
 )
 
-PANELS = (
-    ("1", "phases", "status and progress per phase; R reruns the highlighted one"),
-    ("2", "gap matrix", "✖ failed+errors/ran, ✔ ran (all passed), 'no evidence' or 'no ev.': "
-                        "nothing ran; Enter filters the failures"),
-    ("3", "failures", "Enter opens the traceback, captured output and gaps; c copies the id"),
-    ("4", "findings", "import errors by missing module, then other problems with the evidence"),
-    ("5", "services", "status, latency, time since the last change, recent history"),
-    ("6", "events", "tests, phase and service changes, WebSocket frames; p pauses"),
-)
-
-
 def _key_label(key: str) -> str:
     return {"question_mark": "?", "slash": "/", "escape": "esc", "full_stop": "."}.get(key, key)
 
@@ -34,19 +27,36 @@ def _key_label(key: str) -> str:
 class HelpScreen(ModalScreen[None]):
     """A modal listing keys and panels; any of esc, ? or q closes it."""
 
+    COMPONENT_CLASSES = PALETTE_CLASSES
     BINDINGS = [
         Binding("escape", "close", "close"),
         Binding("question_mark", "close", "close", show=False),
         Binding("q", "close", "close", show=False),
     ]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: list[Binding],
+                 panels: Iterable[tuple[str, str, str]] = ()) -> None:
+        """`panels`: (key, name, what it shows) for each panel, in key order."""
         super().__init__()
         self._keys_shown = bindings
+        self._panels = tuple(panels)
 
     def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("claimcheck — keys", "bold"), id="help-title")
+            yield Static(id="help-intro")
+            yield Static(id="help-keys", classes="help-block")
+            yield Static(Text("panels", "bold"), classes="help-heading")
+            yield Static(id="help-panels", classes="help-block")
+            yield Static(id="help-closing")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Filled once mounted: the palette's styles come from app.tcss, applied by now."""
+        palette = Palette(self)
+        key_style, muted = palette("key"), palette("muted")
         keys = Table.grid(padding=(0, 2))
-        keys.add_column(style="bold #58a6ff", no_wrap=True)
+        keys.add_column(style=key_style, no_wrap=True)
         keys.add_column()
         seen: set[str] = set()
         for binding in self._keys_shown:
@@ -59,19 +69,16 @@ class HelpScreen(ModalScreen[None]):
                 _key_label(k.strip()) for k in binding.key.split(","))
             keys.add_row(label, binding.tooltip or binding.description)
         panels = Table.grid(padding=(0, 2))
-        panels.add_column(style="bold #58a6ff", no_wrap=True)
+        panels.add_column(style=key_style, no_wrap=True)
         panels.add_column(style="bold", no_wrap=True)
         panels.add_column()
-        for row in PANELS:
+        for row in self._panels:
             panels.add_row(*row)
-        with VerticalScroll(id="help-body"):
-            yield Static(Text("claimcheck — keys", "bold"), id="help-title")
-            yield Static(Text(INTRO, "dim"))
-            yield Static(keys, classes="help-block")
-            yield Static(Text("panels", "bold"), classes="help-heading")
-            yield Static(panels, classes="help-block")
-            yield Static(Text("esc closes this help; ctrl+p opens the command palette", "dim"))
-        yield Footer(compact=True, show_command_palette=False)
+        self.query_one("#help-intro", Static).update(Text(INTRO, muted))
+        self.query_one("#help-keys", Static).update(keys)
+        self.query_one("#help-panels", Static).update(panels)
+        self.query_one("#help-closing", Static).update(
+            Text("esc closes this help; ctrl+p opens the command palette", muted))
 
     def action_close(self) -> None:
         self.dismiss(None)

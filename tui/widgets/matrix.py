@@ -1,33 +1,36 @@
 """The gap x phase matrix: for each thing someone claims is fixed, what each phase says.
 
 Small (gaps x phases), so it is a DataTable updated cell by cell, and only cells whose text
-changed are touched. Every phase column must stay in view, so the table fits itself to its
-width: compact cells (`✖ 1/2` red, `✔ 4` green), then "no evidence" shortened to a dim
-`no ev.` (explained in the panel title), then gap titles cut with an ellipsis. Only when even
-that does not fit does the table scroll sideways. A cell where nothing ran is dim italic text,
-never a colour or a number, so it can never be mistaken for a green zero.
+changed are touched. A cell says what the report's matrix says (`gaps.cell_words`): `✖ 1/2`
+red, `✔ 4` green, `no evidence` where no test of the gap ran (dim italic, never a colour or a
+number, so it can never be mistaken for a green zero), and `…` while its phase runs. Every
+phase column must stay in view, so the table fits itself to its width: "no evidence" shortened
+to a dim `no ev.` (explained in the panel title), then gap titles cut with an ellipsis. Only
+when even that does not fit does the table scroll sideways.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from claimcheck.collectors.gaps import NO_EVIDENCE, cell_status, cell_words
 from claimcheck.collectors.models import GapCell
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf, plain
 from claimcheck.tui.widgets._text import data_text
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
 GAP_COLUMN = "__gap__"
-NO_EVIDENCE = "no evidence"
 NO_EVIDENCE_SHORT = "no ev."
 MIN_TITLE = 10  # below this a gap title says nothing; scroll sideways instead
-STATUS_MARKS: dict[str, tuple[str, str]] = {
-    "green": ("●", "#3fb950"),
-    "red": ("●", "#f85149"),
-    "no-evidence": ("○", "dim"),
-    "running": ("◌", "#58a6ff"),
+STATUS_MARKS: dict[str, tuple[str, str]] = {  # row status -> (mark, palette name)
+    "green": ("●", "green"),
+    "red": ("●", "red"),
+    "no-evidence": ("○", "no-evidence"),
+    "running": ("◌", "info"),
 }
+CELL_STYLES = {"red": "failed", "green": "good", "no-evidence": "empty"}  # palette names
 
 
 @dataclass(frozen=True)
@@ -38,25 +41,18 @@ class MatrixRow:
     cells: dict[str, GapCell] = field(default_factory=dict)  # phase -> cell (absent: nothing ran)
 
 
-def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False) -> Text:
-    """`✖ bad/ran` in red, `✔ ran` in green; 'no evidence' (dim italic) where nothing ran.
-
-    `compact` shortens only the no-evidence label ("no ev.", skips not counted): the numbers
-    are already as short as they get.
+def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False,
+              style: StyleOf = plain) -> Text:
+    """The report's words for the cell (`cell_words`), or `…` while nothing ran and the phase
+    runs; `compact` shortens only the no-evidence label ("no ev."): numbers are short already.
     """
-    if cell is None or not cell.has_evidence:
-        if running:
-            return Text("…", "#58a6ff")
-        if compact:
-            return Text(NO_EVIDENCE_SHORT, "dim italic")
-        label = NO_EVIDENCE
-        if cell is not None and cell.skipped:
-            label += f" ({cell.skipped} skip)"
-        return Text(label, "dim italic")
-    bad = cell.failed + cell.error
-    if bad:
-        return Text(f"✖ {bad}/{cell.ran}", "bold #f85149")
-    return Text(f"✔ {cell.ran}", "#3fb950")
+    status = cell_status(cell)
+    if status == "no-evidence" and running:
+        return Text("…", style("info"))
+    words = cell_words(cell)
+    if status == "no-evidence" and compact:
+        words = NO_EVIDENCE_SHORT
+    return Text(words, style(CELL_STYLES[status]))
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,13 @@ class _Layout:
     compact: bool = False
     title_limit: int | None = None  # characters of gap title shown; None: all
     widths: tuple[int, ...] = ()  # each phase column's content width
+    gap_width: int | None = None  # the gap column's content width (None: not measured yet)
 
 
 class GapMatrix(DataTable):
     """One row per gap, one column per phase; Enter on a cell filters the failure list."""
+
+    COMPONENT_CLASSES = PALETTE_CLASSES
 
     @dataclass
     class CellChosen(Message):
@@ -80,8 +79,11 @@ class GapMatrix(DataTable):
         super().__init__(cursor_type="cell", **kwargs)  # type: ignore[arg-type]
         self._phases = phases
         self._title = title
+        self.palette = Palette(self)
         self._rows: dict[str, MatrixRow] = {}  # gap -> row, in display order
-        self._running: frozenset[str] = frozenset()
+        # Not `_running`: that name is Textual's own flag for a running message pump, and an
+        # empty set there silently stops every repaint (cells stuck on `…` after a rerun).
+        self._running_phases: frozenset[str] = frozenset()
         self._layout: _Layout | None = None
         self._shown: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -90,9 +92,15 @@ class GapMatrix(DataTable):
         self._show_title()
 
     def _add_columns(self) -> None:
-        self.add_column("gap", key=GAP_COLUMN)
-        for phase in self._phases:
-            self.add_column(data_text(phase, "bold", one_line=True), key=phase)
+        """Columns as wide as the layout measured them, so the table is drawn right at once:
+        a width DataTable measures itself only arrives with its next idle, and a rebuild to
+        the same overall size never asks for the repaint that would show it."""
+        layout = self._layout or _Layout()
+        self.add_column("gap", key=GAP_COLUMN, width=layout.gap_width)
+        widths = layout.widths if len(layout.widths) == len(self._phases) else ()
+        for index, phase in enumerate(self._phases):
+            self.add_column(data_text(phase, "bold", one_line=True), key=phase,
+                            width=widths[index] if widths else None)
 
     @property
     def compact(self) -> bool:
@@ -102,7 +110,7 @@ class GapMatrix(DataTable):
         """Bring the table in line with `rows`, adding new gaps and updating changed cells only."""
         for row in rows:
             self._rows[row.gap] = row
-        self._running = running
+        self._running_phases = running
         self._draw()
 
     def reset_rows(self) -> None:
@@ -119,11 +127,11 @@ class GapMatrix(DataTable):
     def _texts(self, row: MatrixRow, layout: _Layout) -> dict[str, Text]:
         mark, mark_style = STATUS_MARKS.get(row.status, ("?", ""))
         limit = None if layout.title_limit is None else max(1, layout.title_limit - 2)
-        texts = {GAP_COLUMN: Text.assemble((mark + " ", mark_style),
+        texts = {GAP_COLUMN: Text.assemble((mark + " ", self.palette(mark_style)),
                                            data_text(row.title, one_line=True, limit=limit))}
         for phase in self._phases:
-            texts[phase] = cell_text(row.cells.get(phase), phase in self._running,
-                                     layout.compact)
+            texts[phase] = cell_text(row.cells.get(phase), phase in self._running_phases,
+                                     layout.compact, self.palette)
         return texts
 
     def _choose_layout(self) -> _Layout:
@@ -139,14 +147,15 @@ class GapMatrix(DataTable):
         for compact in (False, True):
             widths = tuple(
                 max([data_text(phase, one_line=True).cell_len]
-                    + [cell_text(row.cells.get(phase), phase in self._running, compact).cell_len
+                    + [cell_text(row.cells.get(phase), phase in self._running_phases, compact).cell_len
                        for row in rows])
                 for phase in self._phases)
             columns = sum(widths) + pad * len(widths)
             if columns + max(3, full_titles) + pad <= width:
-                return _Layout(compact, None, widths)
+                return _Layout(compact, None, widths, max(3, full_titles))
         room = width - columns - pad
-        return _Layout(True, max(MIN_TITLE, min(room, full_titles)), widths)
+        limit = max(MIN_TITLE, min(room, full_titles))
+        return _Layout(True, limit, widths, max(3, limit))
 
     def _draw(self) -> None:
         if not self.is_mounted:
@@ -193,8 +202,8 @@ class GapMatrix(DataTable):
         title = Text(self._title)
         if self.compact:
             title.append("  ")
-            title.append(NO_EVIDENCE_SHORT, "dim italic")
-            title.append(" = no evidence", "dim")
+            title.append(NO_EVIDENCE_SHORT, self.palette("empty"))
+            title.append(f" = {NO_EVIDENCE}", self.palette("muted"))
         self.border_title = title
 
     # ------------------------------------------------------------------ keys

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from claimcheck.collectors.models import ServiceSample
+from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf
 from claimcheck.tui.widgets._text import Redact, data_text, duration
 from rich.console import Group
 from rich.table import Table
@@ -20,7 +21,7 @@ from textual.widgets import Static
 
 HISTORY = 20
 BARS = "▁▂▃▄▅▆▇█"
-STATUS_STYLES = {"up": "bold #3fb950", "degraded": "bold #d29922", "down": "bold #f85149"}
+TONES = {"up": "good", "degraded": "warn", "down": "bad"}  # the status's colour, not bold
 MARKS = {"up": "●", "degraded": "◐", "down": "○"}
 DETAIL_PREFIX = "  └ "
 
@@ -32,13 +33,13 @@ class _Track:
     samples: deque[ServiceSample] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
-def sparkline(samples: list[ServiceSample]) -> Text:
+def sparkline(samples: list[ServiceSample], palette: StyleOf) -> Text:
     """Latency bars scaled to the worst recent probe; × where the service was down."""
     latencies = [s.latency_ms for s in samples if s.latency_ms is not None]
     top = max(latencies) if latencies else 0.0
     text = Text(no_wrap=True, end="")
     for sample in samples:
-        style = STATUS_STYLES.get(sample.status, "").replace("bold ", "")
+        style = palette(TONES.get(sample.status, ""))
         if sample.status == "down" or sample.latency_ms is None:
             text.append("×" if sample.status == "down" else "·", style)
             continue
@@ -50,11 +51,14 @@ def sparkline(samples: list[ServiceSample]) -> Text:
 class ServicesPanel(Static, can_focus=True):
     """Status, latency, time since the last change, history, and the detail when not up."""
 
+    COMPONENT_CLASSES = PALETTE_CLASSES
+
     def __init__(self, services: tuple[str, ...] = (), redact: Redact | None = None,
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._names = list(services)
         self.redact = redact
+        self.palette = Palette(self)
         self._tracks: dict[str, _Track] = {}
         self._now = 0.0
         self.wide = False
@@ -97,39 +101,40 @@ class ServicesPanel(Static, can_focus=True):
         width = max((len(n) for n in self._names), default=4)
         track = self._tracks.get(name)
         line = Text(no_wrap=True, overflow="ellipsis")
+        muted = self.palette("muted")
         if track is None:
-            line.append("◌ ", "dim")
+            line.append("◌ ", muted)
             line.append_text(data_text(name.ljust(width), "bold"))
-            line.append("  waiting for the first probe", "dim")
+            line.append("  waiting for the first probe", muted)
             return [line]
         sample = track.samples[-1]
-        style = STATUS_STYLES.get(sample.status, "")
+        style = self.palette(sample.status)
         line.append(MARKS.get(sample.status, "?") + " ", style)
         line.append_text(data_text(name.ljust(width), "bold"))
         line.append(f"  {sample.status:<8}", style)
         latency = f"{sample.latency_ms:.0f} ms" if sample.latency_ms is not None else "—"
         line.append(f" {latency:>7}")
-        line.append(f"  {duration(max(0.0, self._now - track.changed_at)):>5}", "dim")
+        line.append(f"  {duration(max(0.0, self._now - track.changed_at)):>5}", muted)
         # As much history as the panel has room for (a cut-off "▆█…" tells nothing).
         room = (self.size.width or 80) - line.cell_len - 2
         shown = min(HISTORY if self.wide else 10, room)
         if shown >= 3:
             line.append("  ")
-            line.append_text(sparkline(list(track.samples)[-shown:]))
+            line.append_text(sparkline(list(track.samples)[-shown:], self.palette))
         if self.wide and sample.url:
             line.append("  ")
-            line.append_text(data_text(sample.url, "dim", self.redact))
+            line.append_text(data_text(sample.url, muted, self.redact))
         lines = [line]
         if sample.status != "up" and sample.detail:
-            detail = Text(DETAIL_PREFIX, "dim")
-            detail.append_text(data_text(sample.detail, style.replace("bold ", ""), self.redact,
-                                         limit=400))
+            detail = Text(DETAIL_PREFIX, muted)
+            detail.append_text(data_text(sample.detail, self.palette(TONES.get(sample.status, "")),
+                                         self.redact, limit=400))
             lines.append(detail)
         return lines
 
     def _redraw(self) -> None:
         if not self._names:
-            self.update(Text("no services configured", "dim italic"))
+            self.update(Text("no services configured", self.palette("empty")))
             return
         rows: list[Text | Table] = []
         for name in self._names:

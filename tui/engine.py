@@ -1,0 +1,73 @@
+"""The engine the command center runs, handed to it whole.
+
+The app never reaches for a collector itself: it is given an `Engine` of four parts and calls
+only those, so a test, a benchmark or another mode can hand it something else.
+
+* `plan` runs a plan of phases, emitting phase events: `session.run_plan`'s shape
+  `(config, phases, on_event, *, required, extra_args, force) -> runs`.
+* `probe` samples services once: `(services, redactor) -> samples`.
+* `stream` follows one service's event stream until cancelled: `(service, on_event, redactor)`.
+* `assemble` judges evidence into a `RunReport` (blocking; the screen runs it on a thread):
+  `session.assemble_report`'s shape.
+
+`live_engine()` is the real thing. A mode that shows a finished report read from a file needs no
+runner at all: its `plan` replays the report's phases as `PhaseStarted` / `PhaseFinished`
+events, its `probe` returns the report's samples, its `stream` does nothing, and its `assemble`
+returns the report as read, so the screen shows exactly what the file says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
+
+from claimcheck.collectors.config import Config, PhaseConfig, ServiceConfig
+from claimcheck.collectors.models import PhaseRun, RunReport, ServiceSample, StreamEvent
+from claimcheck.collectors.secrets import Redactor
+
+EventSink = Callable[[Any], None]
+RequiredSamples = Callable[[Sequence[str]], Awaitable[Iterable[ServiceSample]]]
+
+
+class PlanRunner(Protocol):
+    def __call__(self, config: Config, phases: Sequence[PhaseConfig], on_event: EventSink, *,
+                 required: RequiredSamples | None = ..., extra_args: Sequence[str] = ...,
+                 force: bool = ...) -> Awaitable[list[PhaseRun]]: ...
+
+
+class Assembler(Protocol):
+    def __call__(self, config: Config, runs: Sequence[PhaseRun],
+                 samples: Sequence[ServiceSample], started_at: float, *,
+                 interrupted: bool = ..., interrupted_at: float | None = ...,
+                 now: float | None = ...) -> RunReport: ...
+
+
+Prober = Callable[[Sequence[ServiceConfig], Redactor], Awaitable[Sequence[ServiceSample]]]
+Streamer = Callable[[ServiceConfig, Callable[[StreamEvent], None], Redactor], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Engine:
+    plan: PlanRunner
+    probe: Prober
+    stream: Streamer
+    assemble: Assembler
+
+
+def live_engine() -> Engine:
+    """pytest subprocesses, network probes, WebSocket streams and the judge, for real.
+
+    Imported here, when an app is built to run, not when the TUI module is imported.
+    """
+    from claimcheck.collectors import health, session
+
+    async def probe(services: Sequence[ServiceConfig],
+                    redactor: Redactor) -> Sequence[ServiceSample]:
+        return await health.probe_all(services, redactor=redactor)
+
+    async def stream(service: ServiceConfig, on_event: Callable[[StreamEvent], None],
+                     redactor: Redactor) -> None:
+        await health.stream_events(service, on_event, redactor=redactor)
+
+    return Engine(plan=session.run_plan, probe=probe, stream=stream,
+                  assemble=session.assemble_report)

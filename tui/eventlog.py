@@ -1,0 +1,216 @@
+"""The event stream's lines: one line per thing a person should notice, in the order it happened.
+
+Evidence arrives in batches (one per frame, about ten a second). A batch becomes a few lines,
+never one per test: failures are listed (up to `FAILURE_LINES_PER_BATCH`, then "+N more"),
+passes and skips are summarised per phase every `PASS_SUMMARY_BATCHES` batches, a flood of
+WebSocket frames is folded to the last few per service plus a count by event type. Phase starts
+and ends, collection errors and service state changes get a line each.
+
+Every string from a test, a service or the network goes through `data_text` (escaped, redacted,
+one line); colours come from the palette (app.tcss), by meaning.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Iterable, Sequence
+
+from claimcheck.collectors.live import LiveEvidence
+from claimcheck.collectors.models import (
+    CollectionErrored,
+    PhaseFinished,
+    PhaseStarted,
+    ServiceSample,
+    StreamEvent,
+    TestFinished,
+    TestResult,
+)
+from claimcheck.collectors.verdict import FAILED_OUTCOMES
+from claimcheck.tui.widgets._palette import StyleOf, plain
+from claimcheck.tui.widgets._text import Redact, data_text
+from rich.text import Text
+
+PASS_SUMMARY_BATCHES = 20  # one "+N passed" line per phase every 20 batches (~2 s)
+FAILURE_LINES_PER_BATCH = 12  # failures written per batch, then "+N more"
+FRAMES_PER_BATCH = 4  # WebSocket frames per service per batch before they are folded
+PHASE_END_TONES = {"passed": "good", "interrupted": "stopped"}  # anything else: bad
+SERVICE_TONES = {"up": "good", "degraded": "warn"}  # anything else: bad
+
+
+class EventLog:
+    """Turns batches of evidence into lines; keeps only what the pass summaries need."""
+
+    def __init__(self, evidence: LiveEvidence, redact: Redact | None = None,
+                 palette: StyleOf = plain) -> None:
+        self.evidence = evidence
+        self.redact = redact
+        self.palette = palette
+        self._passes: Counter[str] = Counter()  # passes not yet summarised, per phase
+        self._skips: Counter[str] = Counter()
+        self._batches_unsummarised = 0
+        self._summaries = 0
+        self._service_status: dict[str, str] = {}
+
+    def lines(self, events: Sequence[object]) -> list[Text]:
+        """The lines for one batch, in the order its events happened."""
+        out: list[Text] = []
+        failures: list[TestResult] = []
+        frames: list[StreamEvent] = []
+        tests_seen = False
+
+        def end_of_run_of_tests() -> None:
+            nonlocal failures, tests_seen
+            if tests_seen:
+                out.extend(self._test_lines(failures))
+            failures, tests_seen = [], False
+
+        def end_of_run_of_frames() -> None:
+            nonlocal frames
+            out.extend(self._frame_lines(frames))
+            frames = []
+
+        for event in events:
+            if isinstance(event, TestFinished):
+                tests_seen = True
+                result = event.result
+                if result.outcome in FAILED_OUTCOMES:
+                    failures.append(result)
+                elif result.outcome == "skipped":
+                    self._skips[event.phase] += 1
+                else:
+                    self._passes[event.phase] += 1
+                continue
+            if isinstance(event, StreamEvent):
+                frames.append(event)
+                continue
+            end_of_run_of_tests()
+            end_of_run_of_frames()
+            out.extend(self._event_lines(event))
+        end_of_run_of_tests()
+        end_of_run_of_frames()
+        return out
+
+    # ------------------------------------------------------------------ phases and tests
+
+    def _event_lines(self, event: object) -> list[Text]:
+        style = self.palette
+        if isinstance(event, PhaseStarted):
+            return [Text.assemble(("▶ ", style("info")), data_text(event.phase, "bold"),
+                                  (" started", style("info")))]
+        if isinstance(event, CollectionErrored):
+            error = event.error
+            message = f"{error.error_type}: {error.message}"
+            return [Text.assemble(("✖ collection error ", style("failed")),
+                                  data_text(f"[{event.phase}] ", style("muted")),
+                                  data_text(error.path, "bold"), "  ",
+                                  data_text(message, style("message"), self.redact,
+                                            one_line=True, limit=200))]
+        if isinstance(event, PhaseFinished):
+            return self.pass_summaries() + [self._finished_line(event)]
+        if isinstance(event, ServiceSample):
+            return self._service_lines(event)
+        return []
+
+    def _finished_line(self, event: PhaseFinished) -> Text:
+        run = self.evidence.phase(event.phase).run or event.run
+        tone = self.palette(PHASE_END_TONES.get(run.status, "bad"))
+        line = Text.assemble(("■ ", tone), data_text(run.name, "bold"), (f" {run.status}", tone),
+                             (f"  {run.counts.done:,} tests", self.palette("muted")))
+        if run.reason:
+            line.append("  ")
+            line.append_text(data_text(run.reason, self.palette("warn"), self.redact,
+                                       one_line=True))
+        return line
+
+    def _test_lines(self, failures: list[TestResult]) -> list[Text]:
+        style = self.palette
+        lines: list[Text] = []
+        for result in failures[:FAILURE_LINES_PER_BATCH]:
+            label = "✖ error " if result.outcome == "error" else "✖ failed "
+            line = Text.assemble((label, style("failed")),
+                                 data_text(f"[{result.phase}] ", style("muted")),
+                                 data_text(result.nodeid, "", self.redact, one_line=True))
+            if result.message:
+                line.append("  ")
+                line.append_text(data_text(result.message, style("message"), self.redact,
+                                           one_line=True, limit=160))
+            lines.append(line)
+        if len(failures) > FAILURE_LINES_PER_BATCH:
+            lines.append(Text(f"  … and {len(failures) - FAILURE_LINES_PER_BATCH:,} more "
+                              "failures (see the failure list)", style("bad")))
+        self._batches_unsummarised += 1
+        if self._batches_unsummarised >= PASS_SUMMARY_BATCHES or self._summaries == 0:
+            lines.extend(self.pass_summaries())
+        return lines
+
+    def pass_summaries(self) -> list[Text]:
+        """Passes are noise one by one: one summary line per phase every few seconds."""
+        if not (self._passes or self._skips):
+            return []
+        lines: list[Text] = []
+        for phase in sorted(set(self._passes) | set(self._skips)):
+            live = self.evidence.phase(phase)
+            line = Text.assemble(("✔ ", self.palette("good")), data_text(phase, "bold"),
+                                 (f" +{self._passes[phase]:,} passed", self.palette("good")))
+            if self._skips[phase]:
+                line.append(f", {self._skips[phase]:,} skipped", self.palette("muted"))
+            line.append(f"  ({len(live.results):,}/{max(live.collected, len(live.results)):,})",
+                        self.palette("muted"))
+            lines.append(line)
+        self._passes.clear()
+        self._skips.clear()
+        self._batches_unsummarised = 0
+        self._summaries += 1
+        return lines
+
+    # ------------------------------------------------------------------ services and streams
+
+    def _service_lines(self, sample: ServiceSample) -> list[Text]:
+        previous = self._service_status.get(sample.name)
+        self._service_status[sample.name] = sample.status
+        if previous == sample.status:
+            return []
+        tone = self.palette(SERVICE_TONES.get(sample.status, "bad"))
+        was = f"{previous} → " if previous else ""
+        line = Text.assemble(("● ", tone), data_text(sample.name, "bold"),
+                             (f" {was}{sample.status}", tone))
+        if sample.status != "up" and sample.detail:
+            line.append("  ")
+            line.append_text(data_text(sample.detail, self.palette("muted"), self.redact,
+                                       one_line=True, limit=200))
+        return [line]
+
+    def _frame_lines(self, events: Iterable[StreamEvent]) -> list[Text]:
+        style = self.palette
+        by_service: dict[str, list[StreamEvent]] = defaultdict(list)
+        for event in events:
+            by_service[event.service].append(event)
+        lines: list[Text] = []
+        for service, batch in by_service.items():
+            frames = [e for e in batch if e.direction != "state"]
+            shown = set(map(id, frames[-FRAMES_PER_BATCH:]))
+            folded = frames[:-FRAMES_PER_BATCH]
+            if folded:
+                types = Counter(e.event_type or ("binary" if e.is_binary else "text")
+                                for e in folded)
+                summary = ", ".join(f"{name} ×{count}" for name, count in types.most_common(4))
+                lines.append(Text.assemble(("⇣ ", style("stream")), data_text(service, "bold"),
+                                           (f" +{len(folded):,} frames ", style("stream")),
+                                           data_text(f"({summary})", style("muted"),
+                                                     self.redact)))
+            for event in batch:
+                if event.direction == "state":
+                    lines.append(Text.assemble(("⇄ ", style("warn")), data_text(service, "bold"),
+                                               " ", data_text(event.payload, style("warn"),
+                                                              self.redact, one_line=True)))
+                elif id(event) in shown:
+                    arrow = "←" if event.direction == "recv" else "→"
+                    line = Text.assemble((f"{arrow} ", style("stream")),
+                                         data_text(service, "bold"), " ")
+                    if event.event_type:
+                        line.append_text(data_text(event.event_type, style("stream")))
+                        line.append(" ")
+                    line.append_text(data_text(event.payload, "", self.redact, one_line=True,
+                                               limit=300))
+                    lines.append(line)
+        return lines
