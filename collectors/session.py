@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
+from claimcheck.collectors.depmap import build_map, evidence_of_run
 from claimcheck.collectors.discovery import marker_line, uncollected_tests
 from claimcheck.collectors.gaps import gap_matrix, test_gap_namer
 from claimcheck.collectors.gitinfo import read_git_info
@@ -37,6 +38,7 @@ from claimcheck.collectors.pytest_run import (
     run_phase,
 )
 from claimcheck.collectors.secrets import Redactor
+from claimcheck.collectors.source_audit import audit_findings
 from claimcheck.collectors.verdict import verdict_and_exit
 
 from claimcheck import __version__
@@ -124,6 +126,7 @@ def collect_findings(
         audited.add(key)
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name))
     findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
+    findings = audit_findings(config, runs, findings)  # static: duplicates, deprecated imports
     return tuple(_dedupe(findings))
 
 
@@ -170,18 +173,21 @@ def assemble_report(
     """
     verdict, exit_code = verdict_and_exit(runs, samples, interrupted=interrupted)
     end = time.time() if now is None else now
+    gaps = gap_matrix(runs, config.gaps)
+    findings = collect_findings(config, runs, samples)
     return RunReport(
         project=str(config.root),
         started_at=started_at,
         duration_s=max(0.0, end - started_at),
         phases=tuple(runs),
-        gaps=gap_matrix(runs, config.gaps),
-        findings=collect_findings(config, runs, samples),
+        gaps=gaps,
+        findings=findings,
         services=tuple(samples),
         verdict=verdict,
         exit_code=exit_code,
         tool_version=__version__,
         provenance=provenance if provenance is not None else provenance_of(config),
+        dependency_map=build_map(config, evidence_of_run(runs, samples, gaps, findings)),
     )
 
 

@@ -26,3 +26,7 @@ class Options:
     # init
     overwrite: bool = False
     dry_run: bool = False
+    # map
+    map_format: str = "mermaid"
+    evidence: Path | None = None  # a JSON report to colour the map by
+    probe: bool = False  # probe the services now

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from claimcheck.collectors.depmap import map_to_dict
 from claimcheck.collectors.models import RunReport, ServiceSample
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
@@ -12,6 +13,7 @@ from claimcheck.collectors.report.common import (
     GapsOf,
     Redact,
     executed,
+    gap_notes,
     identity,
     iso_time,
     total_counts,
@@ -78,6 +80,7 @@ def report_to_dict(
         })
 
     total = total_counts(report.phases)
+    notes = gap_notes(report.findings)
     return {
         "schema": SCHEMA,
         "verdict": report.verdict,
@@ -99,6 +102,7 @@ def report_to_dict(
                 "name": r(row.name),
                 "title": r(row.title),
                 "status": row.status,
+                "notes": [r(note) for note in notes.get(row.name, ())],
                 "cells": {
                     r(phase): {"passed": c.passed, "failed": c.failed, "error": c.error,
                                "skipped": c.skipped}
@@ -109,11 +113,24 @@ def report_to_dict(
         ],
         "findings": [
             {"kind": f.kind, "phase": opt(f.phase), "path": opt(f.path), "line": f.line,
-             "message": r(f.message), "files": [r(p) for p in f.files], "count": f.count}
+             "message": r(f.message), "files": [r(p) for p in f.files], "count": f.count,
+             "subject": r(f.subject), "gaps": [r(g) for g in f.gaps]}
             for f in report.findings
         ],
         "services": [_service_dict(s, r) for s in report.services],
+        "map": None if report.dependency_map is None else _map_dict(report, r),
     }
+
+
+def _map_dict(report: RunReport, r: Redact) -> dict[str, Any]:
+    document = map_to_dict(report.dependency_map)  # type: ignore[arg-type]
+    for node in document["nodes"]:
+        node["name"], node["detail"] = r(node["name"]), r(node["detail"])
+        node["notes"] = [r(note) for note in node["notes"]]
+    for edge in document["edges"]:
+        edge["label"] = r(edge["label"])
+    document["evidence"] = r(document["evidence"])
+    return document
 
 
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from claimcheck.collectors.report.common import (
     finding_where,
     findings_by_kind,
     gap_cell_text,
+    gap_notes,
     gap_phase_names,
     identity,
     iso_time,
@@ -169,6 +170,9 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
             cells.append(Text(value, style=style))
         table.add_row(label, _styled(row.status), *cells)
     console.print(table)
+    notes = gap_notes(report.findings)  # what the gap's files hold: duplicates, old imports
+    _print_notes(console, [(row.name, "degraded", "; ".join(notes[row.name]))
+                           for row in report.gaps if row.name in notes], safe)
     console.print(Text(GAP_LEGEND, style="dim"))
 
 
