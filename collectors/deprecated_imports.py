@@ -118,7 +118,7 @@ def importers_of(index: SourceIndex, deprecated: DeprecatedModule) -> list[tuple
             if base and _imports(deprecated, aliases, base, fact.names):
                 found.append((relpath, fact.line))
                 break
-    return found
+    return sorted(found)
 
 
 def _inside(own: Iterable[str], aliases: set[str]) -> bool:

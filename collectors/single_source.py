@@ -119,9 +119,9 @@ def importers_by_copy(index: SourceIndex, name: str, defining: Sequence[str]
                 if source is not None:
                     hits.setdefault(source, fact.line)
         for ref in facts.refs:
-            source = _ref_source(index.resolve(relpath, ref), name, targets)
-            if source is not None and source not in hits:
-                hits[source] = _first_import_line(index, relpath, facts.imports, targets)
+            module = _ref_module(index.resolve(relpath, ref), name, targets)
+            if module is not None and targets[module] not in hits:
+                hits[targets[module]] = _import_line(index, relpath, facts.imports, module)
         for source, line in hits.items():
             if source != relpath:
                 result.setdefault(source, {})[relpath] = line
@@ -168,20 +168,21 @@ def _may_import(index: SourceIndex, relpath: str, imports: Iterable[tuple[str, t
     return False
 
 
-def _ref_source(ref: str, name: str, targets: dict[str, str]) -> str | None:
+def _ref_module(ref: str, name: str, targets: dict[str, str]) -> str | None:
+    """"app.ws.Manager.create" -> "app.ws" when app.ws provides Manager."""
     parts = ref.split(".")
     for position in range(1, len(parts)):
-        if parts[position] == name:
-            source = targets.get(".".join(parts[:position]))
-            if source is not None:
-                return source
+        if parts[position] == name and ".".join(parts[:position]) in targets:
+            return ".".join(parts[:position])
     return None
 
 
-def _first_import_line(index: SourceIndex, relpath: str, imports: Iterable, targets) -> int:
+def _import_line(index: SourceIndex, relpath: str, imports: Iterable, module: str) -> int:
+    """The line of the import that bound `module` (`import module`, `from pkg import mod`)."""
     for fact in imports:
-        module = index.resolve(relpath, fact.module)
-        if module in targets or any(f"{module}.{item}" in targets for item in fact.names):
+        base = index.resolve(relpath, fact.module)
+        if base == module or any(f"{base}.{item}" == module for item in fact.names) \
+                or module.startswith(base + "."):
             return fact.line
     return 1
 
@@ -363,16 +364,17 @@ def possible_duplicates(index: SourceIndex, limit: int = MAX_SUGGESTIONS) -> lis
 
 
 def _suggestion(candidate: _Candidate) -> Finding:
-    where = ", ".join(f"{path}:{definition.line}" for path, definition in candidate.copies)
+    copies = sorted(candidate.copies, key=lambda copy: copy[0])
+    where = ", ".join(f"{path}:{definition.line}" for path, definition in copies)
     shown = ", ".join(candidate.shared[:6]) + (", ..." if len(candidate.shared) > 6 else "")
-    first_path, first = candidate.copies[0]
+    first_path, first = copies[0]
     return Finding(
         kind="possible-duplicate", phase=None, path=first_path, line=first.line,
         message=(f"{candidate.name} may be one class written {len(candidate.copies)} times: "
                  f"{where} share the methods {shown} ({candidate.overlap:.0%} of their methods "
                  f"alike). If it is meant to be one, keep one and import it, and add "
                  f"{candidate.name} to single_source so claimcheck holds it to that."),
-        files=tuple(path for path, _ in candidate.copies),
-        count=len(candidate.copies),
+        files=tuple(path for path, _ in copies),
+        count=len(copies),
         subject=candidate.name,
     )
