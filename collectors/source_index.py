@@ -44,7 +44,7 @@ from claimcheck.collectors.module_facts import (
 
 CACHE_DIR = ".claimcheck"
 CACHE_FILE = "source-index.json"
-CACHE_SCHEMA = 3  # bump whenever FileScan or ModuleFacts change shape or meaning
+CACHE_SCHEMA = 5  # bump whenever FileScan or ModuleFacts change shape or meaning
 MAX_FILE_BYTES = 2_000_000
 
 SKIP_DIRS = frozenset({
@@ -55,12 +55,17 @@ TEST_DIRS = frozenset({"tests", "test", "testing"})
 AUX_DIRS = frozenset({"docs", "doc", "examples", "example", "benchmarks", "bench"})
 _TEST_FILE = re.compile(r"^(?:test_.*|.*_test|tests|conftest)\.py$")
 
-# One statement per match, at any indentation: the keyword and the rest of its line.
-_STATEMENT = re.compile(rb"\n([ \t]*)(class|def|async[ \t]+def|from|import)(?=[ \t\\])")
-_NAME = re.compile(rb"[ \t\\\n]*([A-Za-z_\x80-\xff][\w\x80-\xff]*)")
-_FROM = re.compile(rb"[ \t\\\n]*(\.*[\w.\x80-\xff]*)[ \t\\\n]+import\b[ \t\\]*")
+# One match per `class` / `def` (with its name) or import statement (with its text), at any
+# indentation, and per other line of code at column 0.
+_LOGICAL_REST = rb"((?:\\\n|[^\n])*)"  # the rest of a line, backslash continuations too
+_STATEMENT = re.compile(
+    rb"\n([ \t]*)(?:(class|def|async[ \t]+def)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"
+    rb"|from[ \t\\]+(\.+[\w.\x80-\xff]*|[\w.\x80-\xff]+)[ \t\\]+import(?:[ \t]|\\\n)*"
+    rb"(\([^)]*\)|(?:\\\n|[^\n])*)"
+    rb"|import[ \t\\]+" + _LOGICAL_REST + rb")"
+    rb"|\n([^\s#)\]}@'\"])"  # any other code at column 0
+)
 _COMMENT = re.compile(r"#[^\n]*")
-_COLUMN_ZERO = re.compile(rb"\n[^\s#)\]}@'\"]")  # a line of code at column 0
 _TOP_WARN = re.compile(rb"\n(?:_?warnings\.)?warn\(")
 _MODULE_GETATTR = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+__getattr__[ \t]*\(")
 _HEAD_BYTES = 4096  # how much of a module docstring the scan reads
@@ -78,7 +83,8 @@ class FileScan:
     # `class X` at column 0, in order, with the `def` names of its body (a prefilter: a
     # column-0 line of a multi-line string may end the body early)
     classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    defined: frozenset[str] = frozenset()  # every `class X` / `def X` name, any depth
+    # every `class X` / `def X` name at any depth, but the methods of column-0 classes
+    defined: frozenset[str] = frozenset()
     # (module as written, with leading dots for relative imports; names imported from it)
     imports: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Mentions deprecation where a module says it of itself: a column-0 `warn(` call, a
@@ -343,63 +349,53 @@ def _imported_names(text: str) -> tuple[str, ...]:
 
 
 def scan_source(data: bytes) -> tuple[tuple, frozenset[str], tuple, bool]:
-    """(top-level classes with their methods, defined names, imports, may deprecate)."""
+    """(top-level classes with their methods, defined names, imports, may deprecate).
+
+    One `findall` yields every `class` / `def` with its name, every import statement with
+    its text, and every other line of code at column 0 (which ends a class body); the loop
+    then only looks at tuples, as it runs for every definition of every file on a cold cache.
+    """
     data = b"\n" + data
-    classes: list[tuple[str, list[str]]] = []
-    defined: set[str] = set()
+    classes: list[tuple[bytes, list[bytes]]] = []
+    defined: set[bytes] = set()
     imports: list[tuple[str, tuple[str, ...]]] = []
     method_indent: bytes | None = None
-    body_checked_to = 0  # where the current class body is known to go on
-    for match in _STATEMENT.finditer(data):
-        indent, keyword = match.group(1), match.group(2)
-        end = match.end()
-        if not indent:
-            method_indent = None
-        if keyword == b"from":
-            found = _FROM.match(data, end)
-            if found is None:
-                continue
-            module = found.group(1).decode("utf-8", "replace")
-            start = found.end()
-            if data[start:start + 1] == b"(":
-                stop = data.find(b")", start)
-                stop = len(data) if stop < 0 else stop + 1
-            else:
-                stop = _line_end(data, start)
-            names = _imported_names(data[start:stop].decode("utf-8", "replace"))
-            imports.append((module, names))
-        elif keyword == b"import":
-            stop = _line_end(data, end)
-            for module in _imported_names(data[end:stop].decode("utf-8", "replace")):
-                imports.append((module, ()))
-        else:
-            found = _NAME.match(data, end)
-            if found is None:
-                continue
-            name = found.group(1).decode("utf-8", "replace")
-            defined.add(name)
+    for indent, keyword, name, source, taken, plain, other in _STATEMENT.findall(data):
+        if other:
+            method_indent = None  # code at column 0: any class body is over
+        elif name:
             if not indent:
                 if keyword == b"class":
                     classes.append((name, []))
                     method_indent = b""
-                    body_checked_to = end
-                continue
-            if method_indent is None or keyword == b"class":
-                continue
-            # Still inside the class? Only if no column-0 code line came in between.
-            if _COLUMN_ZERO.search(data, body_checked_to, match.start()):
+                else:
+                    method_indent = None
+            elif method_indent is not None and keyword != b"class":
+                if method_indent == b"":
+                    method_indent = indent
+                if indent == method_indent:
+                    classes[-1][1].append(name)
+                    continue  # a method is never a module-level definition
+            defined.add(name)
+        elif source:
+            if not indent:
                 method_indent = None
-                continue
-            body_checked_to = match.start()
-            if method_indent == b"":
-                method_indent = indent
-            if indent == method_indent:
-                classes[-1][1].append(name)
+            imports.append((source.decode("utf-8", "replace"),
+                            _imported_names(taken.decode("utf-8", "replace"))))
+        elif plain:
+            if not indent:
+                method_indent = None
+            imports.extend((module, ()) for module in
+                           _imported_names(plain.decode("utf-8", "replace")))
     deprecates = (b"eprecat" in data or b"EPRECAT" in data) and (
         b"deprecat" in _leading_docstring(data).lower() or _TOP_WARN.search(data) is not None
         or _MODULE_GETATTR.search(data) is not None)
-    return (tuple((name, tuple(methods)) for name, methods in classes), frozenset(defined),
-            tuple(imports), deprecates)
+    return (tuple((_text(name), tuple(_text(m) for m in methods)) for name, methods in classes),
+            frozenset(_text(name) for name in defined), tuple(imports), deprecates)
+
+
+def _text(name: bytes) -> str:
+    return name.decode("utf-8", "replace")
 
 
 def _leading_docstring(data: bytes) -> bytes:
@@ -410,14 +406,6 @@ def _leading_docstring(data: bytes) -> bytes:
     quote = found.group(1)
     stop = data.find(quote, found.end(), found.end() + _HEAD_BYTES)
     return data[found.end(): stop if stop >= 0 else found.end() + _HEAD_BYTES]
-
-
-def _line_end(data: bytes, start: int) -> int:
-    """End of a logical line: backslash continuations are followed."""
-    stop = data.find(b"\n", start)
-    while stop > 0 and data[stop - 1:stop] == b"\\":
-        stop = data.find(b"\n", stop + 1)
-    return len(data) if stop < 0 else stop
 
 
 def scan_file(root: Path, relpath: str, mtime_ns: int, size: int) -> FileScan:

@@ -84,7 +84,7 @@ def helper(): ...
 '''
     classes, defined, imports, deprecation = scan_source(source)
     assert classes == (("Top", ("method",)),)  # its own defs, not the nested class's
-    assert defined == {"Top", "method", "Inner", "handler", "helper"}
+    assert defined == {"Top", "Inner", "handler", "helper"}  # methods are never module-level
     assert ("os", ()) in imports and ("app.core", ()) in imports
     assert (".", ("sibling",)) in imports
     assert ("..pkg.mod", ("One", "Two")) in imports
