@@ -94,6 +94,8 @@ def _paint(text: str, tone: str) -> str:
 def run_map(options: Options) -> int:
     try:
         config = load_config(options.project, options.config)
+        for warning in config.warnings:
+            print(f"claimcheck: warning: {warning}", file=sys.stderr)
         evidence = read_evidence(options.evidence) if options.evidence else None
         if options.probe and config.services:
             evidence = probe_now(config, evidence)
