@@ -16,9 +16,10 @@ package itself are not reported: they are the deprecated code, not its users.
 The replacement is reported only when the module's own words name one ("use X instead",
 "moved to X", "replaced by X", "in favour of X", "import it from X", "X instead").
 
-Where a phase recorded the same warning at runtime (`judge.deprecations`), the two are one
-finding: the static one keeps every importer and says how often the warning was raised, and
-the runtime one is dropped.
+Where a phase recorded the same warning at runtime (`judge.deprecations`): same text as the
+module's message (formatted parts aside), or raised by the module's own warn statement (its
+file and line), the two are one finding: the static one keeps every importer and says how often
+the warning was raised, and the runtime one is dropped.
 """
 
 from __future__ import annotations
@@ -163,12 +164,17 @@ def message_matches(template: str, text: str) -> bool:
 
 def _runtime_matches(deprecated: DeprecatedModule, warning: WarningRecord,
                      paths: Sequence[str]) -> bool:
-    if not is_deprecation(warning):
+    """The same deprecation: its text fits the module's message, or it was raised by the
+    module's own warn statement (its file and line). Other warnings raised inside the module
+    are other deprecations and stay their own findings."""
+    if not is_deprecation(warning) or deprecated.how == "docstring":
         return False
-    if deprecated.how != "docstring" and message_matches(deprecated.message, warning.message):
+    if message_matches(deprecated.message, warning.message):
         return True
-    return bool(warning.path) and any(warning.path.replace("\\", "/").endswith("/" + path)
-                                      or warning.path == path for path in paths)
+    if deprecated.how != "warns" or warning.line != deprecated.line or not warning.path:
+        return False
+    where = warning.path.replace("\\", "/")
+    return any(where == path or where.endswith("/" + path) for path in paths)
 
 
 def _same_at_runtime(deprecated: DeprecatedModule, runs: Sequence[PhaseRun]

@@ -211,7 +211,7 @@ def duplicate_definitions(index: SourceIndex, names: Sequence[str]) -> list[Find
                 message=(f"single_source lists {name}, but no file of the project's own code "
                          "defines it (tests, docs and examples do not count). Fix the "
                          "spelling, or remove it from single_source."),
-                subject=name, count=0,
+                subject=name,
             ))
             continue
         findings.append(_duplicate_finding(name, copies))

@@ -157,13 +157,20 @@ def test_the_runtime_warning_of_a_deprecated_import_is_one_finding_with_it(make_
                          nodeid="tests/test_views.py")
     other = WarningRecord("DeprecationWarning", "utcnow() is deprecated", path="app/clock.py",
                           line=3)
-    unit, integration = _run("unit", (same, same, other)), _run("integration", (same,))
+    # Raised by the module's own warn statement (stacklevel 1): its file and line.
+    own = WarningRecord("DeprecationWarning", "something formatted differently",
+                        path="/src/app/legacy/__init__.py", line=4)
+    # Raised inside the deprecated package, but by another call: another deprecation.
+    inside = WarningRecord("DeprecationWarning", "datetime.utcnow() is deprecated",
+                           path="/src/app/legacy/__init__.py", line=9)
+    unit, integration = _run("unit", (same, same, other, inside)), _run("integration",
+                                                                         (same, own))
     findings, absorbed = deprecated_import_findings(load_index(root), [unit, integration])
     (finding,) = findings
-    assert "At runtime it was raised 3 times (phases unit, integration)." in finding.message
+    assert "At runtime it was raised 4 times (phases unit, integration)." in finding.message
     runtime = [f for f in phase_findings(unit) + phase_findings(integration)
                if f.kind == "deprecation"]
-    assert [f.message for f in runtime if f in absorbed] == [
-        f.message for f in runtime if "app.legacy is deprecated" in f.message]
-    assert [f for f in runtime if f not in absorbed][0].message.startswith(
-        "DeprecationWarning raised 1 time in app/clock.py: utcnow() is deprecated")
+    assert len(absorbed) == 3 and all(f in runtime for f in absorbed)
+    kept = sorted(f.message.split(": ", 1)[1] for f in runtime if f not in absorbed)
+    assert [message.split(". Move to")[0] for message in kept] == [
+        "datetime.utcnow() is deprecated", "utcnow() is deprecated"]

@@ -112,8 +112,8 @@ def test_one_definition_is_no_finding_and_none_is_a_missing_one(make_project):
     index = load_index(make_project({"app/core.py": "def build(): ...\n"}))
     assert duplicate_definitions(index, ["build"]) == []
     (missing,) = duplicate_definitions(index, ["WebsocketManager"])
-    assert (missing.kind, missing.subject, missing.count) == (
-        "single-source-missing", "WebsocketManager", 0)
+    assert (missing.kind, missing.subject, missing.count) == (  # one name: counted once
+        "single-source-missing", "WebsocketManager", 1)
     assert "no file of the project's own code defines it" in missing.message
 
 
