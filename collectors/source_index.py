@@ -58,12 +58,12 @@ _TEST_FILE = re.compile(r"^(?:test_.*|.*_test|tests|conftest)\.py$")
 # One match per `class` / `def` (with its name) or import statement (with its text), at any
 # indentation, and per other line of code at column 0.
 _LOGICAL_REST = rb"((?:\\\n|[^\n])*)"  # the rest of a line, backslash continuations too
-_STATEMENT = re.compile(
-    rb"\n([ \t]*)(?:(class|def|async[ \t]+def)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"
+_STATEMENT = re.compile(  # `*+`: indentation is never given back to retry the keywords
+    rb"\n(?:([ \t]*+)(?:(class|def|async[ \t]+def)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"
     rb"|from[ \t\\]+(\.+[\w.\x80-\xff]*|[\w.\x80-\xff]+)[ \t\\]+import(?:[ \t]|\\\n)*"
     rb"(\([^)]*\)|(?:\\\n|[^\n])*)"
     rb"|import[ \t\\]+" + _LOGICAL_REST + rb")"
-    rb"|\n([^\s#)\]}@'\"])"  # any other code at column 0
+    rb"|([^\s#)\]}@'\"]))"  # any other code at column 0
 )
 _COMMENT = re.compile(r"#[^\n]*")
 _TOP_WARN = re.compile(rb"\n(?:_?warnings\.)?warn\(")
@@ -424,7 +424,7 @@ def scan_file(root: Path, relpath: str, mtime_ns: int, size: int) -> FileScan:
 
 
 def _scan_to_json(scan: FileScan) -> list[Any]:
-    return [[[name, list(methods)] for name, methods in scan.classes], sorted(scan.defined),
+    return [[[name, list(methods)] for name, methods in scan.classes], list(scan.defined),
             [[module, list(names)] for module, names in scan.imports],
             scan.may_deprecate]
 
