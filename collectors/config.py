@@ -94,6 +94,9 @@ class Config:
     # sha256 of the configuration as written (before ${VAR} expansion, so no secret goes into
     # it): two runs with the same digest ran the same phases, gaps and services.
     digest: str = ""
+    # Class or function names that must be defined once in the project's own code; None when
+    # the key is absent (claimcheck then suggests likely duplicates instead), () turns both off.
+    single_source: tuple[str, ...] | None = None
 
     def phase(self, name: str) -> PhaseConfig:
         for phase in self.phases:
@@ -234,7 +237,7 @@ def _describe(value: Any) -> str:
 
 # ----------------------------------------------------------------------------------------
 
-_TOP_KEYS = {"python", "phases", "gaps", "services"}
+_TOP_KEYS = {"python", "phases", "gaps", "services", "single_source"}
 _PHASE_KEYS = {"name", "pytest", "command", "timeout", "env", "requires"}
 _GAP_KEYS = {"title", "match", "markers"}
 _SERVICE_KEYS = {
@@ -311,6 +314,7 @@ def parse_config(
         phases = default_phases(root)
 
     gaps = _gaps(table.get("gaps", {}), reader) if "gaps" in table else ()
+    single_source = _single_source(table, reader) if "single_source" in table else None
 
     return Config(
         root=root,
@@ -322,7 +326,23 @@ def parse_config(
         secrets=tuple(sorted({s for s in reader.secrets if s}, key=len, reverse=True)),
         warnings=tuple(reader.warnings),
         digest=config_digest(table),
+        single_source=single_source,
     )
+
+
+def _single_source(table: Mapping[str, Any], reader: _Reader) -> tuple[str, ...]:
+    """Names, not paths: the audit looks each one up wherever the project defines it."""
+    key = reader.key("single_source")
+    names = reader.strings(table, "single_source", reader.prefix)
+    seen: set[str] = set()
+    for name in names:
+        if not name.isidentifier():
+            raise reader.fail(key, "class or function names such as \"WebSocketManager\"", name)
+        if name in seen:
+            raise ConfigError(f"{reader.source}: {key}: {name!r} is listed twice; "
+                              "expected each name once")
+        seen.add(name)
+    return names
 
 
 def config_digest(table: Mapping[str, Any]) -> str:

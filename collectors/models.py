@@ -48,6 +48,11 @@ FindingKind = Literal[
     "shard-missing",  # collected tests ran in no shard, or a shard's report is absent
     "shard-mismatch",  # shards of different commits or configurations
     "shard-unverified",  # a shard does not say what it left to others: missing ones cannot be named
+    "duplicate-definition",
+    "possible-duplicate",
+    "single-source-missing",
+    "deprecated-import",
+    "audit-error",
 ]
 # Findings that make a run red by themselves, whatever the phases say.
 RED_FINDING_KINDS: frozenset[str] = frozenset({"claim-broken", "tests-disappeared"})
@@ -231,6 +236,12 @@ class Finding:
     message: str  # what is wrong and how to fix it, in a person's words
     files: tuple[str, ...] = ()  # every file involved (import errors, deprecations)
     count: int = 1  # how many occurrences were grouped into this finding
+    # What it is about in a few words ("WebSocketManager", "app.legacy_ws"): the gap matrix
+    # and verify/claim name it without parsing the message. Empty for most kinds.
+    subject: str = ""
+    # The gaps whose files it concerns (a gap's `match` globs over the files it names): the
+    # gap matrix notes it on those rows. Computed once, where the finding is made.
+    gaps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,6 +324,41 @@ class StreamEvent:
     is_json: bool = False
     is_binary: bool = False
     truncated: bool = False
+
+
+# ----------------------------------------------------------------------------------------
+# The map: phases, the services they require, the events those services owe, and the gaps
+
+MapTone = Literal["ok", "bad", "warn", "unknown"]
+
+
+@dataclass(frozen=True)
+class MapNode:
+    """One box of the dependency map, with the colour every view gives it."""
+
+    id: str  # [a-z0-9_] only, made from positions, never from the name (names hold anything)
+    kind: str  # "phase", "service", "event" or "gap"
+    name: str
+    status: str  # in its own words: failed, blocked, down, missing, red, not run...
+    tone: str  # one of MapTone
+    detail: str = ""  # why, in a few words: a phase's reason, a service's probe detail
+    parent: str | None = None  # an event's service id
+    notes: tuple[str, ...] = ()  # a gap's static findings ("duplicate definition: X")
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    source: str  # node ids
+    target: str
+    kind: str  # "covers" (gap -> phase), "requires", "blocked-by" (phase -> service), "expects"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class DependencyMap:
+    nodes: tuple[MapNode, ...]
+    edges: tuple[MapEdge, ...]
+    evidence: str = ""  # where the statuses came from, in words
 
 
 # ----------------------------------------------------------------------------------------
@@ -450,3 +496,4 @@ class RunReport:
     # phase -> node id -> the gaps that test counts in (computed once, with the matrix)
     test_gaps: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     interrupted_at: float | None = None  # epoch seconds; set when someone stopped the run
+    dependency_map: DependencyMap | None = None  # the configuration's map with this run's states

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Iterable, Protocol, Sequence
 
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
+from claimcheck.collectors.depmap import build_map, evidence_of_run
 from claimcheck.collectors.discovery import config_style, marker_line, uncollected_tests
 from claimcheck.collectors.gaps import judge_gaps
 from claimcheck.collectors.gitinfo import read_git_info
@@ -40,6 +41,7 @@ from claimcheck.collectors.pytest_run import (
     run_phase,
 )
 from claimcheck.collectors.secrets import Redactor
+from claimcheck.collectors.source_audit import audit_findings
 from claimcheck.collectors.verdict import verdict_reasons
 
 from claimcheck import __version__
@@ -151,6 +153,7 @@ def collect_findings(
         errored = [error.path for error in run.collection_errors]
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
     findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
+    findings = audit_findings(config, runs, findings)  # static: duplicates, deprecated imports
     return tuple(dedupe_findings(findings))
 
 
@@ -201,13 +204,14 @@ def assemble_report(
                                                   interrupted_at=interrupted_at)
     end = time.time() if now is None else now
     rows, test_gaps = judge_gaps(runs, config.gaps)
+    findings = collect_findings(config, runs, samples)
     return RunReport(
         project=str(config.root),
         started_at=started_at,
         duration_s=max(0.0, end - started_at),
         phases=tuple(runs),
         gaps=rows,
-        findings=collect_findings(config, runs, samples),
+        findings=findings,
         services=tuple(samples),
         verdict=verdict,
         exit_code=exit_code,
@@ -216,6 +220,7 @@ def assemble_report(
         reasons=tuple(reasons),
         test_gaps=test_gaps,
         interrupted_at=interrupted_at if verdict == "interrupted" else None,
+        dependency_map=build_map(config, evidence_of_run(runs, samples, rows, findings)),
     )
 
 

@@ -218,3 +218,36 @@ def test_command_arguments_other_than_the_runner_are_not_checked(make_project,
     listed = ", ".join(f'"{arg}"' for arg in command)
     root = project(make_project, f'[[tool.claimcheck.phases]]\nname = "u"\ncommand = [{listed}]\n')
     assert load_config(root).phases[0].command == tuple(command)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('single_source = ["WebSocketManager", "MessageRouter"]\n',
+         ("WebSocketManager", "MessageRouter")),
+        ("single_source = []\n", ()),  # listed as none: suggestions off too
+        ("", None),  # absent: claimcheck suggests likely duplicates instead
+    ],
+)
+def test_single_source_names(make_project, body: str, expected) -> None:
+    root = project(make_project, "[tool.claimcheck]\n" + body)
+    assert load_config(root).single_source == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('single_source = "WebSocketManager"',
+         "tool.claimcheck.single_source: expected a list of strings, got 'WebSocketManager'"),
+        ('single_source = ["app.ws.Manager"]',
+         "tool.claimcheck.single_source: expected class or function names such as "
+         "\"WebSocketManager\", got 'app.ws.Manager'"),
+        ('single_source = ["A", "A"]',
+         "tool.claimcheck.single_source: 'A' is listed twice; expected each name once"),
+    ],
+)
+def test_single_source_mistakes_name_the_key(make_project, body: str, expected: str) -> None:
+    root = project(make_project, "[tool.claimcheck]\n" + body + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(root)
+    assert str(caught.value) == f"{root / 'pyproject.toml'}: {expected}"

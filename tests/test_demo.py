@@ -144,6 +144,21 @@ def test_demo_report_shows_the_incident_and_leaves_nothing_running(start_demo):
     assert any("CriticalWebSocketTests" in f["message"] for f in findings["uncollected-tests"])
     assert any("scalability" in f["message"] for f in findings["unregistered-marker"])
     assert findings["deprecation"]
+    # The incident's "single sources of truth" and the deprecated layer still in use.
+    duplicates = {f["subject"]: f["files"] for f in findings["duplicate-definition"]}
+    assert duplicates == {
+        "WebSocketManager": ["app/websocket_manager.py", "app/legacy/websocket.py",
+                             "app/services/websocket_manager.py"],
+        "MessageRouter": ["app/routers/message_router.py", "app/services/message_router.py"]}
+    (legacy,) = findings["deprecated-import"]
+    assert legacy["subject"] == "app.legacy"
+    assert legacy["files"] == ["app/routers/v2_agents.py", "app/services/notifications.py"]
+    assert "At runtime it was raised" in legacy["message"]
+    assert not any("app.legacy" in f["message"] for f in findings["deprecation"])
+    notes = {gap["name"]: gap["notes"] for gap in report["gaps"]}
+    assert notes["websocket-interface"] == ["duplicate definition: WebSocketManager"]
+    blocked = [edge for edge in report["map"]["edges"] if edge["kind"] == "blocked-by"]
+    assert [(edge["source"], edge["target"]) for edge in blocked] == [("phase_3", "service_1")]
 
     services = by_name(report["services"])
     auth_port = urlsplit(services["auth"]["url"]).port

@@ -202,12 +202,12 @@ def test_claim_refused_recorded_broken_stale_and_withdrawn(tmp_path: Path) -> No
 def test_history_options_and_import(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
     assert claimcheck(root, "--report", "--no-history").returncode == 0
-    assert not (root / ".claimcheck").exists()
+    assert not (root / ".claimcheck" / "history.db").exists()
     shared = tmp_path / "shared.db"
     ci_report = tmp_path / "ci.json"
     assert claimcheck(root, "--report", "--history", str(shared), "--format", "json",
                       "--output", str(ci_report)).returncode == 0
-    assert shared.exists() and not (root / ".claimcheck").exists()
+    assert shared.exists() and not (root / ".claimcheck" / "history.db").exists()
 
     imported = claimcheck(root, "history", "import", str(ci_report))
     assert imported.returncode == 0, imported.stderr

@@ -288,6 +288,16 @@ def test_truncated_json_says_truncated_wherever_it_was_cut(made, tmp_path, name)
         assert error_of(path).startswith("truncated: "), cut
 
 
+@pytest.mark.parametrize("token", ["false", "null", "0."])
+def test_a_cut_through_a_literal_or_a_number_is_truncated_too(made, tmp_path, token):
+    """A file cut inside `false`, `null` or a number fails a few characters before its end."""
+    text = made["cc.json"].read_text()
+    cut = text.rindex(token) + len(token) - 1
+    path = tmp_path / "cut.json"
+    path.write_text(text[:cut])
+    assert error_of(path).startswith("truncated: ")
+
+
 @pytest.mark.parametrize("name", ["cc.xml", "xunit2.xml"])
 def test_truncated_junit_says_truncated(made, tmp_path, name):
     text = made[name].read_text()

@@ -244,13 +244,13 @@ def test_json_follows_the_versioned_contract() -> None:
     assert integration["reason"] == "blocked by auth: connection refused"
     assert [test["gaps"] for test in unit["tests"]] == [[], ["auth"], [], [], []]
     assert data["gaps"][0] == {
-        "name": "auth", "title": "Login | tokens", "status": "red",
+        "name": "auth", "title": "Login | tokens", "status": "red", "notes": [],
         "cells": {"unit": {"passed": 9, "failed": 2, "error": 1, "skipped": 0},
                   "integration": {"passed": 0, "failed": 0, "error": 0, "skipped": 0}},
     }
     assert data["findings"][1] == {"kind": "deprecation", "phase": "unit", "path": "app/clock.py",
                                    "line": 3, "message": "utcnow is deprecated", "files": [],
-                                   "count": 40}
+                                   "count": 40, "subject": "", "gaps": []}
 
 
 def test_json_services_carry_events_and_listener_or_null() -> None:
@@ -447,8 +447,14 @@ def test_junit_parses_back_with_suites_cases_and_totals() -> None:
     assert root.tag == "testsuites"
     assert {k: root.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
         "tests": "7", "failures": "1", "errors": "3", "skipped": "2"}
-    unit, integration = root.findall("testsuite")
+    unit, integration, findings = root.findall("testsuite")
     assert unit.get("name") == "unit" and unit.get("time") == "1.250"
+    # Findings are not tests: a suite of none that lists them (kind, where, what)
+    assert (findings.get("name"), findings.get("tests")) == ("claimcheck.findings", "0")
+    kinds = [prop.get("name") for prop in findings.findall("properties/property")]
+    assert kinds == [f.kind for f in red_report().findings]
+    assert "deprecation: app/clock.py:3: utcnow is deprecated" in (
+        findings.findtext("system-out") or "")
     cases = {(c.get("classname"), c.get("name")): c for c in unit.findall("testcase")}
     bad = cases[("tests.unit.test_a", "test_bad")]
     failure = bad.find("failure")

@@ -210,6 +210,20 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
                         help="serve the demo instead of the project")
 
 
+def _add_map(parser: argparse.ArgumentParser) -> None:
+    add_project_options(parser)
+    parser.add_argument("--format", dest="map_format", choices=("mermaid", "json", "text"),
+                        default="mermaid",
+                        help="mermaid flowchart text, the map as JSON, or a text tree")
+    parser.add_argument("--evidence", type=Path, metavar="REPORT.json", default=None,
+                        help="colour the map by a JSON report written earlier by "
+                             "claimcheck --report --format json (default: configuration only)")
+    parser.add_argument("--probe", action="store_true",
+                        help="probe the services now (no tests run) and colour them by it")
+    parser.add_argument("--output", type=Path, metavar="PATH", default=None,
+                        help="write the map to PATH (atomically) instead of stdout")
+
+
 # ----------------------------------------------------------------------------------------
 # The commands
 
@@ -243,6 +257,13 @@ COMMANDS: tuple[Command, ...] = (
             "(shard-overlap) or in none (shard-missing) and for shards of different commits or "
             "configurations (shard-mismatch). Runs nothing; exits with the merged verdict.",
             _add_merge, "claimcheck.tui.merge:run_merge"),
+    Command("map", "the map of phases, required services, expected events and gaps",
+            "Print how phases, the services they require, the events those services must "
+            "send and the gaps depend on each other, each coloured by its state: Mermaid "
+            "flowchart text (paste it into Markdown), JSON or a text tree. Runs no tests: "
+            "states come from --evidence (a JSON report) and --probe (services now); without "
+            "them, the configuration alone.",
+            _add_map, "claimcheck.tui.mapcmd:run_map"),
     Command("serve", "serve the command center to a web browser, for pairing",
             "Serve the live command center to a web browser (textual-serve), for pairing "
             "during an incident.",

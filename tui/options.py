@@ -44,3 +44,7 @@ class Options:
     inputs: list[Path] = field(default_factory=list)
     as_phase: str | None = None
     expect: int | None = None
+    # map
+    map_format: str = "mermaid"
+    evidence: Path | None = None  # a JSON report to colour the map by
+    probe: bool = False  # probe the services now

@@ -29,6 +29,9 @@ FORMAT_NAMES = {"claimcheck": "claimcheck JSON report", "pytest-json-report":
 _BOM = b"\xef\xbb\xbf"
 
 
+TRUNCATION_WINDOW = 16  # characters before the end where a parse error means "cut short"
+
+
 def read_report(path: Path, *, label: str | None = None, phase_name: str | None = None,
                 project_root: Path | None = None) -> ReadReport:
     """The report in `path`, whatever its format.
@@ -80,7 +83,10 @@ def _read_json(body: bytes, path: Path, label: str, phase_name: str | None) -> R
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
+        # A cut file fails on its last token: a literal (`tru`), a number (`1.`), an escape
+        # (`"a\\`) or an unclosed string; a real syntax error deep inside is something else.
+        if (error.pos >= len(text.rstrip()) - TRUNCATION_WINDOW
+                or error.msg.startswith("Unterminated string")):
             raise ReportFileError(f"{label}: truncated: the JSON ends before the document does "
                                   f"(line {error.lineno})") from None
         raise ReportFileError(f"{label}: not valid JSON at line {error.lineno}, column "

@@ -137,6 +137,27 @@ def findings_by_kind(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return dict(groups)
 
 
+# Findings that make a gap's row in the matrix say so, with the words it uses.
+GAP_NOTE_WORDS = {
+    "duplicate-definition": "duplicate definition",
+    "deprecated-import": "imports deprecated",
+}
+
+
+def gap_notes(findings: Iterable[Finding]) -> dict[str, list[str]]:
+    """gap name -> what its files hold ("duplicate definition: WebSocketManager"), in order."""
+    notes: dict[str, list[str]] = {}
+    for finding in findings:
+        words = GAP_NOTE_WORDS.get(finding.kind)
+        if words is None:
+            continue
+        note = f"{words}: {finding.subject}" if finding.subject else words
+        for gap in finding.gaps:
+            if note not in notes.setdefault(gap, []):
+                notes[gap].append(note)
+    return notes
+
+
 def finding_where(finding: Finding) -> str:
     if not finding.path:
         return ""

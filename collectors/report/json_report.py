@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from claimcheck.collectors.depmap import map_to_dict
 from claimcheck.collectors.models import (
     Provenance,
     RunReport,
@@ -16,6 +17,7 @@ from claimcheck.collectors.report.common import (
     SCHEMA,
     Redact,
     executed,
+    gap_notes,
     identity,
     iso_time,
     total_counts,
@@ -94,6 +96,7 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
         })
 
     total = total_counts(report.phases)
+    notes = gap_notes(report.findings)
     return {
         "schema": SCHEMA,
         "verdict": report.verdict,
@@ -118,6 +121,7 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
                 "name": r(row.name),
                 "title": r(row.title),
                 "status": row.status,
+                "notes": [r(note) for note in notes.get(row.name, ())],
                 "cells": {
                     r(phase): {"passed": c.passed, "failed": c.failed, "error": c.error,
                                "skipped": c.skipped}
@@ -128,7 +132,8 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
         ],
         "findings": [
             {"kind": f.kind, "phase": opt(f.phase), "path": opt(f.path), "line": f.line,
-             "message": r(f.message), "files": [r(p) for p in f.files], "count": f.count}
+             "message": r(f.message), "files": [r(p) for p in f.files], "count": f.count,
+             "subject": r(f.subject), "gaps": [r(g) for g in f.gaps]}
             for f in report.findings
         ],
         "services": [_service_dict(s, r) for s in report.services],
@@ -146,6 +151,7 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
              "provenance": _provenance_fields(source.provenance, r)}
             for source in report.sources
         ],
+        "map": None if report.dependency_map is None else _map_dict(report, r),
     }
 
 
@@ -194,6 +200,18 @@ def grouped_warnings(warnings: Iterable[WarningRecord]) -> list[tuple[WarningRec
         else:
             entry[1] += 1
     return [(warning, count) for warning, count in groups.values()]
+
+
+
+def _map_dict(report: RunReport, r: Redact) -> dict[str, Any]:
+    document = map_to_dict(report.dependency_map)  # type: ignore[arg-type]
+    for node in document["nodes"]:
+        node["name"], node["detail"] = r(node["name"]), r(node["detail"])
+        node["notes"] = [r(note) for note in node["notes"]]
+    for edge in document["edges"]:
+        edge["label"] = r(edge["label"])
+    document["evidence"] = r(document["evidence"])
+    return document
 
 
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:

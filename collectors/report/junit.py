@@ -15,6 +15,8 @@ from claimcheck.collectors.models import (
 from claimcheck.collectors.report.common import (
     Redact,
     executed,
+    files_not_named,
+    finding_where,
     identity,
     interruption_text,
     iso_time,
@@ -89,6 +91,8 @@ def render_junit(report: RunReport, *, redactor: Redact | None = None) -> str:
         started = iso_time(run.started_at)
         if started:
             suite.set("timestamp", started)
+    if report.findings:
+        _junit_findings(root, report, x)
     for key, value in grand.items():
         root.set(key, str(value))
     root.set("time", f"{report.duration_s:.3f}")
@@ -126,6 +130,24 @@ def _junit_over_time(root: ET.Element, report: RunReport, x: Callable[[str | Non
     for key, value in stats.items():
         suite.set(key, str(value))
         grand[key] += value
+
+
+def _junit_findings(root: ET.Element, report: RunReport, x: Callable[[str | None], str]) -> None:
+    """Findings are evidence about the evidence, not tests: a suite of none, holding them as
+    properties (one per finding) and as readable lines in its system-out."""
+    suite = ET.SubElement(root, "testsuite", name="claimcheck.findings", tests="0",
+                          failures="0", errors="0", skipped="0", time="0")
+    properties = ET.SubElement(suite, "properties")
+    lines = []
+    for finding in report.findings:
+        where = finding_where(finding)
+        text = f"{where}: {finding.message}" if where else finding.message
+        ET.SubElement(properties, "property", name=x(finding.kind), value=x(text))
+        lines.append(f"{finding.kind}: {text}")
+        extra = files_not_named(finding)
+        if extra:
+            lines.append("    files: " + ", ".join(extra))
+    ET.SubElement(suite, "system-out").text = x("\n".join(lines))
 
 
 def _junit_case(suite: ET.Element, test: TestResult, x: Callable[[str | None], str],

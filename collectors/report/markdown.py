@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from claimcheck.collectors.depmap_render import render_mermaid
 from claimcheck.collectors.models import GapRow, RunReport
 from claimcheck.collectors.report.common import (
     ALL_FAILURES_HINT,
@@ -26,6 +27,7 @@ from claimcheck.collectors.report.common import (
     first_run_text,
     flaky_index,
     gap_cell_text,
+    gap_notes,
     gap_phase_names,
     identity,
     iso_time,
@@ -146,6 +148,12 @@ def render_markdown(
             label = gap_label(row, esc)
             cells = [esc(gap_cell_text(row.cells.get(name))) for name in names]
             out.append(_md_row([label, esc(row.status)] + cells))
+        notes = gap_notes(report.findings)
+        noted = [row for row in report.gaps if row.name in notes]
+        if noted:
+            out.append("")
+            out.extend(f"- **{esc(row.name)}**: {esc('; '.join(notes[row.name]))}"
+                       for row in noted)
         out += ["", f"_{md_escape(GAP_LEGEND)}_"]
 
     if report.findings:
@@ -190,6 +198,10 @@ def render_markdown(
             if hidden > 0:
                 lines.append(f"- … and {hidden} more ({esc(ALL_FAILURES_HINT)})")
         out += _open_then_folded(lines, OPEN_FAILURE_LINES)
+
+    if report.dependency_map is not None and report.dependency_map.nodes:
+        out += ["", "### Map", "", "```mermaid",
+                render_mermaid(report.dependency_map, redactor=r).rstrip("\n"), "```"]
 
     if report.services:
         out += ["", "### Services", ""]

@@ -27,6 +27,7 @@ from claimcheck.collectors.report.common import (
     first_run_text,
     flaky_index,
     gap_cell_text,
+    gap_notes,
     gap_phase_names,
     identity,
     iso_time,
@@ -242,6 +243,9 @@ def _text_gaps(console: Console, report: RunReport, safe: Callable[[str | None],
             cells.append(Text(gap_cell_text(cell), style=style))
         table.add_row(label, _styled(row.status), *cells)
     console.print(table)
+    notes = gap_notes(report.findings)  # what the gap's files hold: duplicates, old imports
+    _print_notes(console, [(row.name, "degraded", "; ".join(notes[row.name]))
+                           for row in report.gaps if row.name in notes], safe)
     console.print(Text(GAP_LEGEND, style="dim"))
 
 

@@ -1,0 +1,1 @@
+"""Service layer added in 2.x: notifications and message routing."""
