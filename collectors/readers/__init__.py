@@ -85,8 +85,9 @@ def _read_json(body: bytes, path: Path, label: str, phase_name: str | None) -> R
     except json.JSONDecodeError as error:
         # A cut file fails on its last token: a literal (`tru`), a number (`1.`), an escape
         # (`"a\\`) or an unclosed string; a real syntax error deep inside is something else.
-        if (error.pos >= len(text.rstrip()) - TRUNCATION_WINDOW
-                or error.msg.startswith("Unterminated string")):
+        cut_short = (error.pos >= len(text.rstrip()) - TRUNCATION_WINDOW
+                     and not error.msg.startswith("Extra data"))
+        if cut_short or error.msg.startswith("Unterminated string"):
             raise ReportFileError(f"{label}: truncated: the JSON ends before the document does "
                                   f"(line {error.lineno})") from None
         raise ReportFileError(f"{label}: not valid JSON at line {error.lineno}, column "
