@@ -1,31 +1,48 @@
-"""claimcheck's eyes inside a pytest session: one JSON line per event, written as it happens.
+"""claimcheck's eyes inside a pytest session: the one record of a run, written as it happens.
 
 This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with this folder on
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
-imports nothing from claimcheck and only the standard library plus pytest itself.
+imports nothing from claimcheck but its sibling `claimcheck_protocol` (names both sides share),
+and only the standard library plus pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
-script may start several, in one process or in many) writes `<dir>/<pid>-<n>.jsonl` and points
-pytest-json-report at `<dir>/<pid>-<n>.json`. Events, one object per line:
+script may start several, in one process or in many) writes `<dir>/<pid>-<n>.jsonl`, one JSON
+object per line (see claimcheck_protocol for the event names):
 
     session_start      pid, rootdir, inifile, python_files/classes/functions, markers,
-                       strict_markers, testpaths, args, json_report
+                       strict_markers, testpaths, args
     collection_finish  collected (deselected included, as pytest's "collected N items"),
                        deselected (None under xdist until the workers report it)
+    deselected         ids: the node ids pytest deselected (-k, -m, --deselect, a shard)
     collect_error      nodeid, error_type, message (one line), longrepr
-    test               nodeid, outcome, duration, message, path, line, longrepr, sections,
-                       markers, when
+    test               one per node id: nodeid, outcome, duration, line, markers, and for a
+                       test someone will read: message, path, longrepr, sections, when,
+                       reruns, subtests
     warning            category, message, filename, lineno, nodeid, when
-    session_finish     exitstatus, collected, deselected, xdist_workers, json_report,
-                       json_report_saved (written after pytest-json-report saved its file)
+    interrupted        kind, message, returncode, path, line, unfinished (pytest.exit or a
+                       KeyboardInterrupt inside pytest: the session did not run to its end)
+    session_finish     exitstatus, collected, deselected, xdist_workers, collect_error_reports
+                       (pytest's own count: one per xdist worker that hit the broken file)
 
-Under pytest-xdist only the controller writes; workers only attach marker names to their
-reports (which travel to the controller) and hand their deselection count back through
-`workeroutput`. Each line is flushed on its own so claimcheck can show results while the
-session still runs; nothing is fsynced, because only a live reader on the same machine needs it.
+One outcome per node id, in pytest's own categories: `pytest_report_teststatus` (which
+pytest-rerunfailures and the subtests support extend) says what each report is, and the reports
+of one test are folded as pytest's summary counts them, except that a test is counted once: a
+rerun attempt only raises its `reruns`, subtests are tallied beside the test and a failing one
+fails it.
+
+Writes are buffered and reach the file at least every 50 ms (a flusher thread), at once for a
+failure or a session event; the line of a passing test carries nothing nobody reads. Beside the
+stream, `<pid>-<n>.running` names the test running right now, rewritten in place with one
+`pwrite` per test start and end, so a session that dies (os._exit, a segfault, SIGKILL at the
+phase timeout) still says which test it died in: the kernel keeps what was written.
+
+Under pytest-xdist only the controller writes; workers attach marker names to their reports
+(which travel to the controller) and hand their deselected ids and an interruption back
+through `workeroutput`.
 
 When `CLAIMCHECK_OWNER_PID` is set, a daemon thread ends the phase's process group once that
-claimcheck has died, so not even a SIGKILLed claimcheck leaves a hanging phase behind.
+claimcheck has died, after removing the stream folder (no raw messages left in the temporary
+folder), so not even a SIGKILLed claimcheck leaves a hanging phase or its evidence behind.
 """
 
 from __future__ import annotations
@@ -35,6 +52,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -42,43 +60,43 @@ from typing import Any
 
 import pytest
 
-ENV_DIR = "CLAIMCHECK_STREAM_DIR"
-# What PYTEST_ADDOPTS was before claimcheck added its own options (command phases only).
-ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"
-# "0": do not switch pytest-json-report on; the stream alone is the final record.
-ENV_JSON_REPORT = "CLAIMCHECK_JSON_REPORT"
-# The pid of the claimcheck that started this phase: when it is gone, so is the phase.
-ENV_OWNER = "CLAIMCHECK_OWNER_PID"
+try:
+    from . import claimcheck_protocol as protocol
+except ImportError:  # loaded as a top-level module, this folder on sys.path
+    import claimcheck_protocol as protocol  # type: ignore[no-redef]
+
 OWNER_POLL_S = 0.5
-WORKER_FLAG = "claimcheck_stream"
+FLUSH_INTERVAL_S = 0.05  # a live reader sees every result within about this long
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback
-JSON_OMIT = ("keywords", "log", "streams", "traceback", "warnings", "collectors")
+SUBTEST_FAILURES_KEPT = 20  # tracebacks of failing subtests kept per test
 
 _sequence = itertools.count(1)  # a process may run pytest.main() more than once
 _EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?")
+# Frames inside these folders are pytest's machinery, not where an exit came from.
+_MACHINERY = tuple(
+    os.path.dirname(path) + os.sep
+    for path in (getattr(pytest, "__file__", None), getattr(__import__("_pytest"), "__file__", None),
+                 getattr(__import__("pluggy"), "__file__", None))
+    if path
+)
 
 
 # ----------------------------------------------------------------------------------------
-# Hooks of the module itself: decide whether to activate, before pytest-json-report decides.
+# Hooks of the module itself
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the session writer (controller) or the report annotator (xdist worker).
-
-    `tryfirst` so `config.option.json_report` is switched on before pytest-json-report's own
-    `pytest_configure` reads it; that one is the only place it does.
-    """
+    """Register the session writer (controller) or the report annotator (xdist worker)."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
-        if workerinput.get(WORKER_FLAG):
+        if workerinput.get(protocol.WORKER_FLAG):
             config.pluginmanager.register(_WorkerSide(config), "claimcheck_stream_worker")
         return
-    directory = os.environ.get(ENV_DIR)
+    directory = os.environ.get(protocol.ENV_DIR)
     if not directory:
         return
-    _watch_owner_once(os.environ.get(ENV_OWNER, ""))
+    _watch_owner_once(os.environ.get(protocol.ENV_OWNER, ""), directory)
     config.pluginmanager.register(_Writer(config, directory), "claimcheck_stream_writer")
 
 
@@ -91,13 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
 _owner_watched = False
 
 
-def _watch_owner_once(raw_pid: str) -> None:
+def _watch_owner_once(raw_pid: str, directory: str) -> None:
     global _owner_watched
     if _owner_watched or not raw_pid.isdigit() or not hasattr(os, "killpg"):
         return
     _owner_watched = True
     thread = threading.Thread(target=_end_group_when_owner_dies,
-                              args=(int(raw_pid), os.getppid()),
+                              args=(int(raw_pid), os.getppid(), directory),
                               name="claimcheck-owner-watch", daemon=True)
     thread.start()
 
@@ -106,24 +124,21 @@ def owner_gone(owner: int, first_parent: int) -> bool:
     """Whether the claimcheck with pid `owner` has died (a zombie counts as dead)."""
     if first_parent == owner and os.getppid() != owner:
         return True  # re-parented: the owner died, and its pid may already be someone else's
-    try:
-        os.kill(owner, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # alive, owned by another user
-    try:
-        with open(f"/proc/{owner}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
+    return not protocol.pid_alive(owner)
 
 
-def _end_group_when_owner_dies(owner: int, first_parent: int) -> None:
+def _end_group_when_owner_dies(owner: int, first_parent: int, directory: str) -> None:
     while not owner_gone(owner, first_parent):
         time.sleep(OWNER_POLL_S)
+    _remove_stream_folder(directory)
     with contextlib.suppress(OSError):
         os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _remove_stream_folder(directory: str) -> None:
+    """Raw messages, captured output, maybe secrets: nobody will read them any more."""
+    if os.path.basename(os.path.normpath(directory)).startswith(protocol.FOLDER_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _marker_names_of(item: pytest.Item) -> list[str]:
@@ -137,12 +152,13 @@ class _WorkerSide:
     """Inside an xdist worker: what the controller cannot see travels with the reports.
 
     The controller never holds the test items, so marker names ride on the teardown report
-    (xdist serializes a report's attributes) and the deselection count on `workeroutput`.
+    (xdist serializes a report's attributes); deselected ids and an interruption ride on
+    `workeroutput`, which the controller reads when the worker goes down.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.deselected = 0
+        self.deselected: list[str] = []
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any):
@@ -151,70 +167,87 @@ class _WorkerSide:
             outcome.get_result().claimcheck_markers = _marker_names_of(item)
 
     def pytest_deselected(self, items: list[Any]) -> None:
-        self.deselected += len(items)
-        self.config.workeroutput["claimcheck_deselected"] = self.deselected  # type: ignore[attr-defined]
+        self.deselected.extend(item.nodeid for item in items)
+        output = self.config.workeroutput  # type: ignore[attr-defined]
+        output["claimcheck_deselected"] = len(self.deselected)
+        output["claimcheck_deselected_ids"] = self.deselected
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.config.workeroutput["claimcheck_interrupt"] = interruption(excinfo)  # type: ignore[attr-defined]
 
 
 class _Partial:
-    """A test whose setup/call/teardown reports are still arriving."""
+    """A test whose reports are still arriving."""
 
-    __slots__ = ("duration", "decider", "rank", "superseded", "earlier_failure")
+    __slots__ = ("duration", "decider", "rank", "outcome", "earlier_failure", "reruns",
+                 "rerun_report", "subtests", "subtest_failures")
 
     def __init__(self) -> None:
-        self.superseded = False
         self.duration = 0.0
         self.decider: Any = None
         self.rank = -1
+        self.outcome = "passed"
         # A failed call that a teardown error then outranked: its traceback is kept, because
         # the assertion is usually what the person needs to see first.
         self.earlier_failure: Any = None
+        self.reruns = 0
+        self.rerun_report: Any = None  # the last failed attempt (pytest-rerunfailures)
+        self.subtests: list[int] | None = None  # [passed, failed, skipped]
+        self.subtest_failures: list[Any] = []
+
+    def next_attempt(self, report: Any) -> None:
+        """pytest-rerunfailures will run the test again: this attempt only counts as a rerun."""
+        self.reruns += 1
+        self.rerun_report = report
+        self.duration += report.duration
+        self.decider, self.rank, self.outcome, self.earlier_failure = None, -1, "passed", None
+        self.subtests, self.subtest_failures = None, []
+
+    def add_subtest(self, report: Any) -> None:
+        if self.subtests is None:
+            self.subtests = [0, 0, 0]
+        if report.failed:
+            self.subtests[1] += 1
+            if len(self.subtest_failures) < SUBTEST_FAILURES_KEPT:
+                self.subtest_failures.append(report)
+        elif report.skipped:
+            self.subtests[2] += 1
+        else:
+            self.subtests[0] += 1
 
 
 class _Writer:
-    """The controller side: one stream file per session."""
+    """The controller side: one stream file per session, one `test` line per node id."""
 
     def __init__(self, config: pytest.Config, directory: str) -> None:
         self.config = config
         self.directory = directory
         self.rootdir = str(config.rootpath)
-        self.base = os.path.join(directory, f"{os.getpid()}-{next(_sequence)}")
-        self.handle: Any = None
+        self.pid = os.getpid()
+        self.base = os.path.join(directory, f"{self.pid}-{next(_sequence)}")
+        self.fd: int | None = None
+        self.running_fd: int | None = None
+        self.running: dict[str, None] = {}  # started and not finished (several under xdist)
+        self.pending = bytearray()  # lines not written to the stream file yet
+        self.lock = threading.Lock()
+        self.flushed_at = time.monotonic()
+        self.flusher: threading.Thread | None = None
+        self.closed = False
         self.partial: dict[str, _Partial] = {}
         self.markers: dict[str, list[str]] = {}
-        self.deselected = 0
+        self.deselected_ids: list[str] = []
         self.collected: int | None = None
         self.xdist_deselected: int | None = None
+        self.xdist_deselected_ids: list[str] | None = None
         self.xdist_workers: set[str] = set()
         self.collect_errors: set[str] = set()
-        self.json_report: str | None = None
-        self.saves_json_report = False  # we write pytest-json-report's document ourselves
+        self.collect_error_reports = 0
+        self.interrupt: dict[str, Any] | None = None
         self.saved_env: dict[str, str | None] = {}
-        self._setup_json_report(config)
+        self.teststatus = config.hook.pytest_report_teststatus
         self._hide_from_nested_sessions()
 
     # -- plumbing ------------------------------------------------------------------------
-
-    def _setup_json_report(self, config: pytest.Config) -> None:
-        option = config.option
-        if not hasattr(option, "json_report"):
-            return  # pytest-json-report is not installed or disabled: the stream must do
-        if os.environ.get(ENV_JSON_REPORT, "1") == "0" and not option.json_report:
-            return  # claimcheck was told the stream alone is the record (speed)
-        if option.json_report:
-            # The project asked for its own report: leave it where it wants it, read it there.
-            path = getattr(option, "json_report_file", None)
-            self.json_report = os.path.abspath(path) if path else None
-            return
-        option.json_report = True
-        # pytest-json-report saves through `json.dump`, which runs the pure-Python encoder:
-        # about 0.4 s at 20,000 tests, right between the last test and claimcheck's report.
-        # Its documented "none" keeps the report on the plugin unsaved, and
-        # `_save_json_report` writes that same document with the C encoder instead.
-        option.json_report_file = None
-        omit = list(getattr(option, "json_report_omit", None) or [])
-        option.json_report_omit = omit + [key for key in JSON_OMIT if key not in omit]
-        self.json_report = self.base + ".json"
-        self.saves_json_report = True
 
     def _hide_from_nested_sessions(self) -> None:
         """Keep pytest runs started *by the tests* (subprocesses, pytester) out of the phase.
@@ -222,24 +255,84 @@ class _Writer:
         The variables come back at unconfigure, so a wrapper that calls pytest again, in this
         process or in a new one, is observed again.
         """
-        for name in (ENV_DIR, "PYTEST_ADDOPTS"):
+        for name in (protocol.ENV_DIR, "PYTEST_ADDOPTS"):
             self.saved_env[name] = os.environ.get(name)
-        os.environ.pop(ENV_DIR, None)
-        if ENV_ADDOPTS_BEFORE in os.environ:
-            before = os.environ[ENV_ADDOPTS_BEFORE]
+        os.environ.pop(protocol.ENV_DIR, None)
+        if protocol.ENV_ADDOPTS_BEFORE in os.environ:
+            before = os.environ[protocol.ENV_ADDOPTS_BEFORE]
             if before:
                 os.environ["PYTEST_ADDOPTS"] = before
             else:
                 os.environ.pop("PYTEST_ADDOPTS", None)
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: dict[str, Any], urgent: bool = True) -> None:
+        """Queue one line; write the queue now when `urgent` or the last write is 50 ms old."""
+        if self.closed or os.getpid() != self.pid:
+            return  # a test forked this process: the child is not the session
         try:
-            if self.handle is None:
-                self.handle = open(self.base + ".jsonl", "w", encoding="utf-8")
-            self.handle.write(json.dumps(event) + "\n")
-            self.handle.flush()
-        except (OSError, TypeError, ValueError):
-            pass  # the evidence stream must never be what breaks a project's test run
+            line = (json.dumps(event) + "\n").encode("utf-8")
+        except (TypeError, ValueError):
+            return  # the evidence stream must never be what breaks a project's test run
+        with self.lock:
+            self.pending += line
+            if urgent or time.monotonic() - self.flushed_at >= FLUSH_INTERVAL_S:
+                self._flush_locked()
+            elif self.flusher is None:
+                self.flusher = threading.Thread(target=self._flush_periodically,
+                                                name="claimcheck-stream-flush", daemon=True)
+                self.flusher.start()
+
+    def _flush_locked(self) -> None:
+        self.flushed_at = time.monotonic()
+        if not self.pending:
+            return
+        data = bytes(self.pending)
+        self.pending.clear()
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.base + protocol.STREAM_SUFFIX,
+                                  os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            pass
+        if self.running_fd is not None:
+            self._write_running_locked()  # its copy of the flushed lines is stale now
+
+    def _flush_periodically(self) -> None:
+        while not self.closed:
+            time.sleep(FLUSH_INTERVAL_S)
+            if self.pending:
+                with self.lock:
+                    self._flush_locked()
+
+    def _write_running(self) -> None:
+        with self.lock:
+            self._write_running_locked()
+
+    def _write_running_locked(self) -> None:
+        """Rewrite `<base>.running` in place (one pwrite, which the kernel keeps whatever
+        happens to this process next): the lines not flushed yet, then the running tests."""
+        if os.getpid() != self.pid:
+            return
+        record = b"".join(protocol.running_record(nodeid) for nodeid in self.running)
+        try:
+            if self.running_fd is None:
+                self.running_fd = os.open(self.base + protocol.RUNNING_SUFFIX,
+                                          os.O_WRONLY | os.O_CREAT, 0o600)
+            os.pwrite(self.running_fd, self.pending + record + protocol.RUNNING_BETWEEN, 0)
+        except OSError:
+            pass
+
+    def _category(self, report: Any) -> str:
+        """pytest's own word for what this report is ("passed", "rerun", "" for a passed
+        setup...), as the terminal summary counts it; "" if a plugin's hook breaks."""
+        try:
+            status = self.teststatus(report=report, config=self.config)
+        except Exception:  # noqa: BLE001 - another plugin's bug must not lose the result
+            return report.outcome
+        return str(status[0]) if status else ""
 
     # -- session -------------------------------------------------------------------------
 
@@ -248,7 +341,7 @@ class _Writer:
         inipath = getattr(config, "inipath", None)
         self._emit(
             {
-                "event": "session_start",
+                "event": protocol.SESSION_START,
                 "pid": os.getpid(),
                 "rootdir": str(config.rootpath),
                 "inifile": str(inipath) if inipath else None,
@@ -259,28 +352,31 @@ class _Writer:
                 "strict_markers": _strict_markers(config),
                 "testpaths": _ini_list(config, "testpaths"),
                 "args": [str(arg) for arg in config.args],
-                "json_report": self.json_report,
+                "pytest_version": pytest.__version__,
             }
         )
 
     def pytest_deselected(self, items: list[Any]) -> None:
-        self.deselected += len(items)
+        self.deselected_ids.extend(item.nodeid for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected = len(session.items) + self.deselected
-        self._emit(
-            {"event": "collection_finish", "collected": self.collected,
-             "deselected": self.deselected}
-        )
+        self.collected = len(session.items) + len(self.deselected_ids)
+        self._emit({"event": protocol.COLLECTION_FINISH, "collected": self.collected,
+                    "deselected": len(self.deselected_ids)})
+        if self.deselected_ids:
+            self._emit({"event": protocol.DESELECTED, "ids": self.deselected_ids})
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if not report.failed or report.nodeid in self.collect_errors:
+        if not report.failed:
+            return
+        self.collect_error_reports += 1  # pytest's own count (per xdist worker)
+        if report.nodeid in self.collect_errors:
             return  # under xdist every worker reports the same broken file
         self.collect_errors.add(report.nodeid)
         error_type, message = collection_error_summary(report)
         self._emit(
             {
-                "event": "collect_error",
+                "event": protocol.COLLECT_ERROR,
                 "nodeid": report.nodeid,
                 "error_type": error_type,
                 "message": message,
@@ -292,7 +388,7 @@ class _Writer:
                                 location: Any) -> None:
         self._emit(
             {
-                "event": "warning",
+                "event": protocol.WARNING,
                 "category": getattr(warning_message.category, "__name__",
                                     str(warning_message.category)),
                 "message": str(warning_message.message),
@@ -300,86 +396,89 @@ class _Writer:
                 "lineno": warning_message.lineno,
                 "nodeid": nodeid or None,
                 "when": when,
-            }
+            },
+            urgent=False,
         )
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """pytest.exit() or a KeyboardInterrupt: the session ends before its tests did."""
+        if self.interrupt is None:
+            self._interrupted(interruption(excinfo))
+
+    def _interrupted(self, info: dict[str, Any]) -> None:
+        self.interrupt = info
+        self._emit({"event": protocol.INTERRUPTED, **info,
+                    "unfinished": [nodeid for nodeid in self.running]})
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         """The session's last word, written once every plain `pytest_sessionfinish` has run.
 
-        A wrapper's code after `yield` runs after all plain implementations, so by then
-        pytest-json-report (a plain `tryfirst` one) has built its report (saved here) and any
-        plugin that rewrites `session.exitstatus` there has done so: claimcheck builds its
-        result from this line without waiting for the process to exit (`json_report_saved`
-        says whether the file was on disk when the line was written). `trylast` makes this the
-        innermost wrapper, so it comes before the terminal summary, which pytest prints in its
-        own wrapper. After
-        this line the process only tears down (unconfigure, the interpreter freeing its heap),
-        which at 20,000 tests takes seconds and changes no test's result. An old-style
-        `hookwrapper`, not `wrapper=True`, because a project may run a pluggy older than 1.1.
+        A wrapper's code after `yield` runs after all plain implementations, so any plugin
+        that rewrites `session.exitstatus` there has done so: claimcheck builds its result from
+        this line without waiting for the process to exit. `trylast` makes this the innermost
+        wrapper, so it comes before the terminal summary, which pytest prints in its own
+        wrapper. After this line the process only tears down (unconfigure, the interpreter
+        freeing its heap), which at 20,000 tests takes seconds and changes no test's result.
+        An old-style `hookwrapper`, not `wrapper=True`, because a project may run a pluggy
+        older than 1.1.
         """
         outcome = yield
-        if self.saves_json_report:
-            self._save_json_report()
         status = getattr(session, "exitstatus", exitstatus)
         excinfo = getattr(outcome, "excinfo", None)
         if excinfo and getattr(excinfo[1], "returncode", None) is not None:
             status = excinfo[1].returncode  # pytest.exit(returncode=...) inside sessionfinish
         self._session_finish(int(status))
 
-    def _save_json_report(self) -> None:
-        """Write the document pytest-json-report built (`plugin.report`), whole or not at all."""
-        plugin = getattr(self.config, "_json_report", None)
-        document = getattr(plugin, "report", None)
-        if document is None or self.json_report is None:
-            return  # claimcheck then keeps what the stream recorded
-        partial = self.json_report + ".part"
-        try:
-            text = json.dumps(document, default=str)
-            with open(partial, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(partial, self.json_report)
-        except (OSError, TypeError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-
     def _session_finish(self, exitstatus: int) -> None:
-        collected, deselected = self.collected, self.deselected
+        # Tests an interruption cut short: counted as far as pytest counted them (a call
+        # that passed before pytest.exit() in its teardown passed).
+        for nodeid, partial in list(self.partial.items()):
+            if partial.rank > 0:
+                del self.partial[nodeid]
+                self._emit(self._test_event(partial.decider, partial), urgent=False)
+        collected, deselected = self.collected, len(self.deselected_ids)
         if self.xdist_workers:
             deselected = self.xdist_deselected or 0
             collected = (self.collected or 0) + deselected
+            if self.xdist_deselected_ids:
+                self._emit({"event": protocol.DESELECTED, "ids": self.xdist_deselected_ids},
+                           urgent=False)
         self._emit(
             {
-                "event": "session_finish",
+                "event": protocol.SESSION_FINISH,
                 "exitstatus": exitstatus,
                 "collected": collected,
                 "deselected": deselected,
                 "xdist_workers": len(self.xdist_workers),
-                "json_report": self.json_report,
-                "json_report_saved": bool(self.json_report
-                                          and os.path.exists(self.json_report)),
+                "collect_error_reports": self.collect_error_reports,
             }
         )
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self.handle is not None:
-            try:
-                self.handle.close()
-            except OSError:
-                pass
-            self.handle = None
+        with self.lock:
+            self._flush_locked()
+            self.closed = True
+        for fd in (self.fd, self.running_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self.running_fd = None
         for name, value in self.saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
         self.saved_env = {}
+        owner = os.environ.get(protocol.ENV_OWNER, "")
+        if owner.isdigit() and not protocol.pid_alive(int(owner)):
+            _remove_stream_folder(self.directory)
 
     # -- xdist (optional hooks: xdist may not be installed) --------------------------------
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_FLAG] = True
+        node.workerinput[protocol.WORKER_FLAG] = True
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -387,7 +486,7 @@ class _Writer:
         if self.collected is None:
             # Workers deselect on their side; the count arrives with their output at the end.
             self.collected = len(ids)
-            self._emit({"event": "collection_finish", "collected": len(ids),
+            self._emit({"event": protocol.COLLECTION_FINISH, "collected": len(ids),
                         "deselected": None})
 
     @pytest.hookimpl(optionalhook=True)
@@ -396,8 +495,23 @@ class _Writer:
         if "claimcheck_deselected" in output:
             self.xdist_deselected = max(self.xdist_deselected or 0,
                                         int(output["claimcheck_deselected"]))
+            ids = output.get("claimcheck_deselected_ids")
+            if isinstance(ids, list) and len(ids) >= len(self.xdist_deselected_ids or ()):
+                self.xdist_deselected_ids = [str(nodeid) for nodeid in ids]
+        info = output.get("claimcheck_interrupt")
+        if isinstance(info, dict) and self.interrupt is None:
+            worker = getattr(getattr(node, "gateway", None), "id", None)
+            self._interrupted({**info, "worker": worker})
 
     # -- tests -----------------------------------------------------------------------------
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.running[nodeid] = None
+        self._write_running()
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        self.running.pop(nodeid, None)
+        self._write_running()
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """Serial runs: read the markers before the teardown report is logged (not under xdist,
@@ -408,57 +522,156 @@ class _Writer:
         partial = self.partial.get(report.nodeid)
         if partial is None:
             partial = self.partial[report.nodeid] = _Partial()
-        if report.outcome not in ("passed", "failed", "skipped"):
-            partial.superseded = True  # pytest-rerunfailures' "rerun": another attempt follows
-        if partial.superseded:
-            if report.when == "teardown":
-                del self.partial[report.nodeid]
+        if _is_subtest(report):
+            partial.add_subtest(report)
+            return
+        category = self._category(report)
+        if category == protocol.RERUN_CATEGORY or report.outcome == "rerun":
+            partial.next_attempt(report)
             return
         partial.duration += report.duration
-        rank = _rank(report)
+        outcome = _stage_outcome(report, category)
+        rank = _RANK[outcome] if outcome else 0
         if rank > partial.rank:
             previous = partial.decider
             if previous is not None and previous.failed:
                 partial.earlier_failure = previous
             partial.rank, partial.decider = rank, report
+            partial.outcome = outcome or "passed"
         if report.when == "teardown" or report.when not in ("setup", "call"):
             del self.partial[report.nodeid]
-            self._emit(self._test_event(report, partial))
+            event = self._test_event(report, partial)
+            self._emit(event, urgent=event["outcome"] in ("failed", "error"))
 
     def _test_event(self, last: Any, partial: _Partial) -> dict[str, Any]:
         decider = partial.decider
-        outcome = _outcome(decider)
-        message, path, line = _crash(decider, outcome)
-        if path is None:
-            location = getattr(last, "location", None)
-            if location:
-                path = os.path.join(self.rootdir, location[0])
-                line = location[1] + 1 if isinstance(location[1], int) else None
-        bad = outcome in ("failed", "error")
+        outcome = partial.outcome
+        failures = partial.subtest_failures
+        if failures and outcome in ("passed", "failed") and decider.when == "call":
+            outcome = "failed"  # a failing subtest fails its test (pytest 9 says so too)
+            decider = failures[0]
         markers = self.markers.pop(last.nodeid, None)
         if markers is None:
             markers = getattr(last, "claimcheck_markers", None)
         if markers is None:
             markers = _markers_from_keywords(last)
-        return {
-            "event": "test",
+        location = getattr(last, "location", None) or getattr(decider, "location", None)
+        line = location[1] + 1 if location and isinstance(location[1], int) else None
+        event: dict[str, Any] = {
+            "event": protocol.TEST,
             "nodeid": last.nodeid,
             "outcome": outcome,
             "duration": partial.duration,
-            "message": message,
-            "path": path,
             "line": line,
-            "longrepr": _bounded(_longrepr_of(decider, partial.earlier_failure),
-                                 LONGREPR_LIMIT) if bad else None,
-            "sections": ([[title, _bounded(text, SECTION_LIMIT)] for title, text in last.sections]
-                         if bad else []),
-            "markers": list(markers),
-            "when": decider.when,
+            "markers": markers,
         }
+        if partial.reruns:
+            event["reruns"] = partial.reruns
+        if partial.subtests is not None:
+            event["subtests"] = partial.subtests
+        if decider.when != "call":
+            event["when"] = decider.when
+        if outcome == "passed" and partial.rerun_report is None:
+            return event  # nobody reads more of a passing test
+        source = decider
+        if outcome == "passed":  # flaky: why its earlier attempt failed
+            source = partial.rerun_report
+        message, path, crash_line = _crash(source, outcome if source is decider else "failed")
+        if decider.when == "???":
+            message = _worker_crash_message(decider)
+        elif failures and decider is failures[0]:
+            message = _subtest_message(decider, message)
+        event["message"] = message
+        if path is None and location:
+            path = os.path.join(self.rootdir, location[0])
+        else:
+            event["line"] = crash_line
+        event["path"] = path
+        if outcome in ("failed", "error") or source is not decider:
+            if failures and decider is failures[0]:
+                text = "\n\n".join(_subtest_longrepr(report) for report in failures)
+            elif source is not decider:
+                text = source.longreprtext
+            else:
+                text = _longrepr_of(decider, partial.earlier_failure)
+            event["longrepr"] = _bounded(text, LONGREPR_LIMIT)
+        if outcome in ("failed", "error"):
+            event["sections"] = [[title, _bounded(text, SECTION_LIMIT)]
+                                 for title, text in last.sections]
+        return event
 
 
 # ----------------------------------------------------------------------------------------
-# Folding reports into one outcome, the way pytest-json-report and pytest's summary do.
+# Folding reports into one outcome per test, in pytest's own categories.
+
+# How much a stage's outcome says about the test: a failed setup/teardown beats all.
+_RANK = {"error": 4, "failed": 3, "skipped": 2, "xfailed": 2, "xpassed": 1, "passed": 1}
+
+
+def _stage_outcome(report: Any, category: str) -> str | None:
+    """This report's outcome in claimcheck's words, from pytest's category; None when the
+    report says nothing about the test (a passed setup or teardown)."""
+    if report.when == "???":
+        return "error"  # pytest-xdist: the worker died while this test ran
+    if not category:
+        if report.failed:
+            return "error" if report.when != "call" else "failed"
+        return None
+    known = protocol.CATEGORY_OUTCOMES.get(category)
+    if known is not None:
+        return known
+    return _outcome(report)  # a plugin's own category: the report's outcome decides
+
+
+def _is_subtest(report: Any) -> bool:
+    """A subtest's report (pytest 9's subtests, unittest's subTest, pytest-subtests)."""
+    return hasattr(report, "context") and type(report).__name__ in ("SubtestReport",
+                                                                   "SubTestReport")
+
+
+def interruption(excinfo: Any) -> dict[str, Any]:
+    """What ended the session early, and where: pytest.exit's message and the caller's line."""
+    value = getattr(excinfo, "value", None)
+    kind = "exit" if type(value).__name__ == "Exit" else "keyboard-interrupt"
+    message = getattr(value, "msg", None)
+    if message is None:
+        message = str(value) if value is not None and str(value) else None
+    path = line = None
+    for entry in reversed(list(getattr(excinfo, "traceback", None) or ())):
+        where = str(getattr(entry, "path", ""))
+        if where and not where.startswith(_MACHINERY):
+            path, line = where, entry.lineno + 1
+            break
+    returncode = getattr(value, "returncode", None)
+    return {"kind": kind, "message": message, "returncode": returncode, "path": path,
+            "line": line}
+
+
+def _worker_crash_message(report: Any) -> str:
+    node = getattr(report, "node", None)
+    worker = getattr(getattr(node, "gateway", None), "id", None)
+    name = f"pytest-xdist worker {worker}" if worker else "the pytest-xdist worker"
+    return f"the session died while this test ran: {name} crashed"
+
+
+def _subtest_description(report: Any) -> str:
+    context = getattr(report, "context", None)
+    parts = []
+    msg = getattr(context, "msg", None)
+    if msg is not None:
+        parts.append(f"[{msg}]")
+    kwargs = getattr(context, "kwargs", None)
+    if kwargs:
+        parts.append("(" + ", ".join(f"{key}={value}" for key, value in kwargs.items()) + ")")
+    return " ".join(parts) or "(<subtest>)"
+
+
+def _subtest_message(report: Any, message: str | None) -> str:
+    return f"subtest {_subtest_description(report)} failed: {message or 'no message'}"
+
+
+def _subtest_longrepr(report: Any) -> str:
+    return f"--- subtest {_subtest_description(report)} ---\n{report.longreprtext}"
 
 
 def _longrepr_of(decider: Any, earlier_failure: Any) -> str:
@@ -469,17 +682,6 @@ def _longrepr_of(decider: Any, earlier_failure: Any) -> str:
         return text
     return (f"{earlier_failure.longreprtext}\n\n"
             f"--- the test failed (above), then its {decider.when} errored ---\n\n{text}")
-
-
-def _rank(report: Any) -> int:
-    """How much a stage report says about the test: a failed setup/teardown beats all."""
-    if report.failed:
-        return 4 if report.when != "call" else 3
-    if report.skipped:
-        return 2
-    if report.when == "call":
-        return 1
-    return 0
 
 
 def _outcome(report: Any) -> str:
