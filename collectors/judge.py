@@ -546,14 +546,16 @@ def judge_status(
         return "timeout", f"timed out after {_seconds(timed_out_after)} s"
     if exit_code is not None and exit_code < 0:
         return "crashed", f"killed by {_signal_name(-exit_code)}"
+    if interrupted_by is not None:
+        # Before the sessions' own statuses: pytest-xdist answers a worker's pytest.exit()
+        # with an INTERNALERROR (exit status 3) that is only its echo.
+        return "interrupted", f"ended early by {interrupted_by}"
     unfinished = [session for session in sessions if session.exit_status is None]
     if unfinished:
         pids = ", ".join(str(session.pid) for session in unfinished)
         return "crashed", f"pytest session (pid {pids}) started but never finished"
     if any(session.exit_status == 3 for session in sessions):
         return "crashed", "pytest internal error (exit status 3)"
-    if interrupted_by is not None:
-        return "interrupted", f"ended early by {interrupted_by}"
     if not sessions and exit_code not in (0, None):
         return "crashed", f"command exited with {exit_code} before any pytest session started"
     test_errors = counts.error - collection_errors

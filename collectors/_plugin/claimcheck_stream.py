@@ -141,6 +141,16 @@ def _remove_stream_folder(directory: str) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _restore_addopts() -> None:
+    """PYTEST_ADDOPTS as it was before claimcheck added its options (command phases)."""
+    if protocol.ENV_ADDOPTS_BEFORE in os.environ:
+        before = os.environ[protocol.ENV_ADDOPTS_BEFORE]
+        if before:
+            os.environ["PYTEST_ADDOPTS"] = before
+        else:
+            os.environ.pop("PYTEST_ADDOPTS", None)
+
+
 def _marker_names_of(item: pytest.Item) -> list[str]:
     return list(dict.fromkeys(mark.name for mark in item.iter_markers()))
 
@@ -159,6 +169,7 @@ class _WorkerSide:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.deselected: list[str] = []
+        _restore_addopts()  # pytest runs the worker's tests start are not the phase's
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any):
@@ -180,7 +191,7 @@ class _Partial:
     """A test whose reports are still arriving."""
 
     __slots__ = ("duration", "decider", "rank", "outcome", "earlier_failure", "reruns",
-                 "rerun_report", "subtests", "subtest_failures")
+                 "rerun_report", "between_attempts", "subtests", "subtest_failures")
 
     def __init__(self) -> None:
         self.duration = 0.0
@@ -192,6 +203,8 @@ class _Partial:
         self.earlier_failure: Any = None
         self.reruns = 0
         self.rerun_report: Any = None  # the last failed attempt (pytest-rerunfailures)
+        # After a rerun report, the rest of that attempt (its teardown) until the next setup.
+        self.between_attempts = False
         self.subtests: list[int] | None = None  # [passed, failed, skipped]
         self.subtest_failures: list[Any] = []
 
@@ -199,6 +212,7 @@ class _Partial:
         """pytest-rerunfailures will run the test again: this attempt only counts as a rerun."""
         self.reruns += 1
         self.rerun_report = report
+        self.between_attempts = True
         self.duration += report.duration
         self.decider, self.rank, self.outcome, self.earlier_failure = None, -1, "passed", None
         self.subtests, self.subtest_failures = None, []
@@ -258,12 +272,7 @@ class _Writer:
         for name in (protocol.ENV_DIR, "PYTEST_ADDOPTS"):
             self.saved_env[name] = os.environ.get(name)
         os.environ.pop(protocol.ENV_DIR, None)
-        if protocol.ENV_ADDOPTS_BEFORE in os.environ:
-            before = os.environ[protocol.ENV_ADDOPTS_BEFORE]
-            if before:
-                os.environ["PYTEST_ADDOPTS"] = before
-            else:
-                os.environ.pop("PYTEST_ADDOPTS", None)
+        _restore_addopts()
 
     def _emit(self, event: dict[str, Any], urgent: bool = True) -> None:
         """Queue one line; write the queue now when `urgent` or the last write is 50 ms old."""
@@ -477,11 +486,20 @@ class _Writer:
     # -- xdist (optional hooks: xdist may not be installed) --------------------------------
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self, config: Any, specs: Any) -> None:
+        """A command phase injects the plugin through PYTEST_ADDOPTS, which the workers read
+        when they start: give it back to them (not the stream folder) while they do."""
+        injected = self.saved_env.get("PYTEST_ADDOPTS")
+        if injected is not None and protocol.ENV_ADDOPTS_BEFORE in os.environ:
+            os.environ["PYTEST_ADDOPTS"] = injected
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[protocol.WORKER_FLAG] = True
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        _restore_addopts()  # every worker has started
         self.xdist_workers.add(str(getattr(node.gateway, "id", node)))
         if self.collected is None:
             # Workers deselect on their side; the count arrives with their output at the end.
@@ -530,6 +548,10 @@ class _Writer:
             partial.next_attempt(report)
             return
         partial.duration += report.duration
+        if partial.between_attempts:
+            if report.when != "setup":
+                return  # the rest of an attempt that will be run again
+            partial.between_attempts = False
         outcome = _stage_outcome(report, category)
         rank = _RANK[outcome] if outcome else 0
         if rank > partial.rank:
