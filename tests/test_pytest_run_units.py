@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from claimcheck.collectors._plugin.claimcheck_stream import exception_from_text
+from claimcheck.collectors._plugin.claimcheck_fold import exception_from_text
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.judge import judge_status
 from claimcheck.collectors.models import Counts, PytestSession
