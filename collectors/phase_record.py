@@ -297,6 +297,9 @@ class PhaseRecord:
                 timed_out_after=timed_out_after, cancelled=cancelled,
                 interrupted_by=interruption.origin if interruption is not None else None,
             )
+        dead = [test for test in tests if test.crashed]
+        if status == "crashed" and dead:
+            reason = f"pytest died while {dead[0].nodeid} ran ({reason})"
         settings = next((s.settings for s in self.sessions.values() if s.settings), None)
         deselected_ids = tuple(nodeid for s in self.sessions.values()
                                for nodeid in s.deselected_ids)

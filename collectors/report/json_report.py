@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from claimcheck.collectors.models import RunReport, ServiceSample
+from claimcheck.collectors.models import (
+    PhaseRun,
+    RunReport,
+    ServiceSample,
+    SubtestCounts,
+)
 from claimcheck.collectors.report.common import (
     FAILED_OUTCOMES,
     SCHEMA,
     GapsOf,
     Redact,
     executed,
+    flaky_of,
     identity,
     iso_time,
     total_counts,
@@ -49,6 +55,9 @@ def report_to_dict(
                 "markers": list(test.markers),
                 "longrepr": opt(test.longrepr) if failing else None,
                 "reruns": test.reruns,
+                "flaky": test.reruns > 0,
+                "subtests": _subtests_dict(test.subtests),
+                "crashed": test.crashed,
             })
         counts = run.counts
         phases.append({
@@ -74,6 +83,10 @@ def report_to_dict(
             "warning_count": len(run.warnings),
             "output_tail": r(run.output_tail),
             "deselected_ids": [r(nodeid) for nodeid in run.deselected_ids],
+            "subtests": _subtests_dict(run.subtests),
+            "flaky": len(flaky_of(run)),
+            "pytest_collection_errors": run.pytest_collection_errors,
+            "interruption": _interruption_dict(run, r),
             "tests": tests,
         })
 
@@ -92,6 +105,9 @@ def report_to_dict(
             "passed": total.passed, "failed": total.failed, "error": total.error,
             "skipped": total.skipped, "xfailed": total.xfailed, "xpassed": total.xpassed,
             "deselected": total.deselected,
+            "subtests": _subtests_dict(sum((run.subtests for run in report.phases),
+                                           SubtestCounts())),
+            "flaky": sum(len(flaky_of(run)) for run in report.phases),
         },
         "phases": phases,
         "gaps": [
@@ -114,6 +130,22 @@ def report_to_dict(
         ],
         "services": [_service_dict(s, r) for s in report.services],
     }
+
+
+def _subtests_dict(counts: SubtestCounts | None) -> dict[str, int] | None:
+    if counts is None:
+        return None
+    return {"passed": counts.passed, "failed": counts.failed, "skipped": counts.skipped}
+
+
+def _interruption_dict(run: PhaseRun, r: Redact) -> dict[str, Any] | None:
+    stop = run.interruption
+    if stop is None:
+        return None
+    return {"kind": stop.kind, "message": None if stop.message is None else r(stop.message),
+            "returncode": stop.returncode, "path": None if stop.path is None else r(stop.path),
+            "line": stop.line, "unfinished": [r(nodeid) for nodeid in stop.unfinished],
+            "worker": stop.worker}
 
 
 def _provenance_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:

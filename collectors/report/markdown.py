@@ -13,10 +13,12 @@ from claimcheck.collectors.report.common import (
     Redact,
     count_columns,
     duration_text,
+    engine_notes,
     failures_of,
     files_not_named,
     finding_where,
     findings_by_kind,
+    flaky_of,
     gap_cell_text,
     gap_phase_names,
     identity,
@@ -24,6 +26,7 @@ from claimcheck.collectors.report.common import (
     one_line,
     phase_note,
     provenance_text,
+    rerun_text,
     service_detail,
     title_adds_words,
 )
@@ -100,6 +103,10 @@ def render_markdown(
                 *(str(getattr(run.counts, field)) for _, field in columns),
                 duration_text(run.duration_s), esc(phase_note(run)),
             ]))
+        notes = [(run.name, note) for run in report.phases for note in engine_notes(run)]
+        if notes:
+            out.append("")
+            out.extend(f"- {esc(name)}: {esc(note)}" for name, note in notes)
 
     if report.gaps:
         names = gap_phase_names(report)
@@ -149,12 +156,25 @@ def render_markdown(
                 label = "FAILED" if test.outcome == "failed" else "ERROR"
                 message = one_line(test.message)
                 tail = f" — {esc(message)}" if message else ""
-                out.append(f"- {label} {md_code(r(test.nodeid))}{tail}")
+                rerun = f" ({esc(rerun_text(test))})" if test.reruns else ""
+                out.append(f"- {label} {md_code(r(test.nodeid))}{rerun}{tail}")
             hidden = len(failures) - max_failures
             if hidden > 0:
                 out.append(f"- … and {hidden} more ({esc(ALL_FAILURES_HINT)})")
             out.append("")
         out.append("</details>")
+
+    flaky = [(run, test) for run in report.phases for test in flaky_of(run)]
+    if flaky:
+        out += ["", "<details>", f"<summary>Flaky ({len(flaky)})</summary>", ""]
+        for run, test in flaky[:max_failures]:
+            message = one_line(test.message)
+            tail = f" — first failed: {esc(message)}" if message else ""
+            out.append(f"- FLAKY {md_code(r(test.nodeid))} \\[{esc(run.name)}\\] "
+                       f"({esc(rerun_text(test))}){tail}")
+        if len(flaky) > max_failures:
+            out.append(f"- … and {len(flaky) - max_failures} more ({esc(ALL_FAILURES_HINT)})")
+        out += ["", "</details>"]
 
     if report.services:
         out += ["", "### Services", ""]
