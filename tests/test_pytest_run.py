@@ -34,6 +34,7 @@ from claimcheck.collectors.pytest_run import (
     PLUGIN_DIR,
     EnvironmentProblem,
     check_interpreter,
+    clear_stale_stream_folders,
     kill_stragglers,
     run_phase,
     wait_for_stragglers,
@@ -973,3 +974,70 @@ async def test_a_teardown_error_after_a_failed_call_keeps_both_tracebacks(make_p
     assert "then its teardown errored" in both.longrepr
     only = by_id["tests/test_td.py::test_teardown_only"]
     assert only.outcome == "error" and "then its" not in (only.longrepr or "")
+
+
+# ----------------------------------------------------------------------------------------
+# Stream folders never outlive their owner: they hold raw messages, output, maybe secrets
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_stream_folders_of_dead_owners_are_cleared(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        folders = {
+            "dead": tmp_path / f"claimcheck-{dead_pid()}-abc",
+            "mine": tmp_path / f"claimcheck-{os.getpid()}-def",
+            "alive": tmp_path / f"claimcheck-{sleeper.pid}-ghi",
+            "other": tmp_path / "claimcheck-notes",
+        }
+        for folder in folders.values():
+            folder.mkdir()
+            (folder / "1-1.jsonl").write_text('{"event": "test", "message": "token=s3cret"}\n')
+        removed = clear_stale_stream_folders(str(tmp_path))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert removed == [str(folders["dead"])]
+    assert not folders["dead"].exists()
+    assert all(folders[name].exists() for name in ("mine", "alive", "other"))
+
+
+def test_the_plugin_removes_its_stream_folder_when_its_owner_dies(make_project, tmp_path):
+    """A SIGKILLed claimcheck runs no clean-up: the phase ends itself, and its evidence."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    stream = tmp_path / f"claimcheck-{owner.pid}-xyz"
+    stream.mkdir()
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_wait.py": "import time\ndef test_ok(): pass\n"
+                              "def test_waits(): time.sleep(600)\n",
+    })
+    env = clean_env()
+    env.update({"CLAIMCHECK_STREAM_DIR": str(stream), "PYTHONPATH": str(PLUGIN_DIR),
+                "CLAIMCHECK_OWNER_PID": str(owner.pid)})
+    phase = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "claimcheck_stream", "tests"],
+                             cwd=root, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(1200):  # a bound against hanging, not a timing assertion
+            running = list(stream.glob("*.running"))
+            if running and b"test_waits" in running[0].read_bytes():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("test_waits never started")
+        owner.kill()
+        owner.wait()
+        phase.wait(timeout=60)
+    finally:
+        owner.kill()
+        if phase.poll() is None:
+            os.killpg(phase.pid, 9)
+            phase.wait()
+    assert phase.returncode == -9  # the watch ended the phase's process group
+    assert not stream.exists()
