@@ -109,7 +109,8 @@ def engine_report(engine_envs: dict[str, Any], tmp_path_factory: pytest.TempPath
                 pass
         """,
     })
-    outputs = {fmt: tmp / f"report.{fmt}" for fmt in ("text", "markdown", "junit")}
+    outputs = {fmt: tmp / f"report.{fmt}" for fmt in ("text", "markdown", "junit",
+                                                        "json-report")}
     env_vars = {key: value for key, value in os.environ.items()
                 if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
     env_vars["NO_COLOR"] = "1"
@@ -182,6 +183,29 @@ def test_the_test_that_killed_the_session_is_named_and_its_gap_is_red(engine_rep
         "tests/crash/test_dies.py::test_dies"]
     assert "ERROR  tests/crash/test_dies.py::test_dies - the session died" in \
         engine_report["text"]
+
+
+def test_json_report_on_request_is_written_from_the_one_record(engine_report):
+    """`--write json-report=PATH`: pytest-json-report's document for CI tools, made from the
+    stream (no second record in the phase), reading back to the same outcomes."""
+    from test_engine_corpus import oracle_outcome
+
+    document = json.loads(engine_report["json-report"])
+    ours = {(phase["name"], test["nodeid"]): test["outcome"]
+            for phase in engine_report["json"]["phases"] for test in phase["tests"]}
+    theirs = {(test["metadata"]["claimcheck_phase"], test["nodeid"]): oracle_outcome(test)
+              for test in document["tests"]}
+    assert theirs == ours
+    totals = engine_report["json"]["totals"]
+    assert document["summary"]["total"] == len(ours)
+    assert document["summary"]["passed"] == totals["passed"]
+    assert document["summary"]["collected"] == totals["collected"]
+    assert document["exitcode"] == 2
+    assert [c["nodeid"] for c in document["collectors"]] == ["tests/unit/test_broken.py"]
+    flaky = next(t for t in document["tests"] if t["nodeid"].endswith("test_flaky"))
+    assert flaky["metadata"]["reruns"] == 1
+    dies = next(t for t in document["tests"] if t["nodeid"].endswith("test_dies"))
+    assert dies["call"]["outcome"] == "failed" and "session died" in dies["call"]["longrepr"]
 
 
 def test_pytests_own_collection_error_figure_shows_where_it_differs(engine_report):
