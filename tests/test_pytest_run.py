@@ -1041,3 +1041,32 @@ def test_the_plugin_removes_its_stream_folder_when_its_owner_dies(make_project, 
             phase.wait()
     assert phase.returncode == -9  # the watch ended the phase's process group
     assert not stream.exists()
+
+
+def test_outcomes_come_from_pytests_teststatus_even_without_the_terminal(make_project,
+                                                                         tmp_path):
+    """The plugin reuses the category the terminal reporter asked pytest for; with no
+    terminal reporter it asks pytest_report_teststatus itself."""
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_p.py": """
+            import pytest
+            def test_ok(): pass
+            def test_bad(): assert False
+            @pytest.mark.xfail(strict=True)
+            def test_strict(): pass
+            @pytest.mark.xfail
+            def test_xfail(): assert False
+        """,
+    })
+    outcomes_seen = {}
+    for name, extra in (("terminal", ()), ("no-terminal", ("-p", "no:terminal"))):
+        stream = tmp_path / name
+        stream.mkdir()
+        run_with_plugin(root, stream, *extra, "tests")
+        (events_file,) = stream.glob("*.jsonl")
+        outcomes_seen[name] = {e["nodeid"].rsplit("::", 1)[1]: e["outcome"]
+                               for e in read_events(events_file) if e["event"] == "test"}
+    expected = {"test_ok": "passed", "test_bad": "failed", "test_strict": "failed",
+                "test_xfail": "xfailed"}
+    assert outcomes_seen == {"terminal": expected, "no-terminal": expected}

@@ -242,6 +242,7 @@ class _Writer:
         self.interrupt: dict[str, Any] | None = None
         self.saved_env: dict[str, str | None] = {}
         self.teststatus = config.hook.pytest_report_teststatus
+        self.status_of: tuple[Any, Any] | None = None  # (report, its teststatus), last asked
         self._hide_from_nested_sessions()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -308,22 +309,38 @@ class _Writer:
         happens to this process next): the lines not flushed yet, then the running tests."""
         if os.getpid() != self.pid:
             return
-        record = b"".join(protocol.running_record(nodeid) for nodeid in self.running)
+        record = (b"".join(map(protocol.running_record, self.running)) + protocol.RUNNING_BETWEEN
+                  if self.running else protocol.RUNNING_BETWEEN)
         try:
             if self.running_fd is None:
                 self.running_fd = os.open(self.base + protocol.RUNNING_SUFFIX,
                                           os.O_WRONLY | os.O_CREAT, 0o600)
-            os.pwrite(self.running_fd, self.pending + record + protocol.RUNNING_BETWEEN, 0)
+            os.pwrite(self.running_fd, self.pending + record if self.pending else record, 0)
         except OSError:
             pass
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_report_teststatus(self, report: Any, config: Any):
+        """Keep the answer pytest's terminal reporter just asked for (it asks for every
+        report, before this plugin's `trylast` logreport runs), so it is not asked twice."""
+        outcome = yield
+        try:
+            self.status_of = (report, outcome.get_result())
+        except BaseException:  # noqa: BLE001 - another plugin's hook raised: ask again later
+            self.status_of = None
+
     def _category(self, report: Any) -> str:
         """pytest's own word for what this report is ("passed", "rerun", "" for a passed
-        setup...), as the terminal summary counts it; "" if a plugin's hook breaks."""
-        try:
-            status = self.teststatus(report=report, config=self.config)
-        except Exception:  # noqa: BLE001 - another plugin's bug must not lose the result
-            return report.outcome
+        setup...), as the terminal summary counts it; the report's outcome if a plugin's
+        hook breaks."""
+        known = self.status_of
+        if known is not None and known[0] is report:
+            status = known[1]
+        else:  # no terminal reporter (-p no:terminal) asked first
+            try:
+                status = self.teststatus(report=report, config=self.config)
+            except Exception:  # noqa: BLE001 - another plugin's bug must not lose the result
+                return report.outcome
         return str(status[0]) if status else ""
 
     # -- session -------------------------------------------------------------------------
@@ -519,6 +536,7 @@ class _Writer:
         where the controller runs no tests and the worker attaches them to the report)."""
         self.markers[item.nodeid] = _marker_names_of(item)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         partial = self.partial.get(report.nodeid)
         if partial is None:
