@@ -25,10 +25,14 @@ KIND_TITLES: dict[str, str] = {
     "deprecation": "deprecations",
     "port-mismatch": "port mismatches",
     "blocked": "blocked phases",
+    "crashed-test": "tests a pytest session died in",
+    "interrupted-session": "sessions ended early (pytest.exit, KeyboardInterrupt)",
 }
-KIND_ORDER = ("import-error", "false-green", "no-tests", "blocked", "port-mismatch",
-              "uncollected-tests", "unregistered-marker", "deprecation")
-SEVERE = {"import-error", "false-green", "no-tests", "blocked", "port-mismatch"}
+KIND_ORDER = ("crashed-test", "interrupted-session", "import-error", "false-green", "no-tests",
+              "blocked", "port-mismatch", "uncollected-tests", "unregistered-marker",
+              "deprecation")
+SEVERE = {"crashed-test", "interrupted-session", "import-error", "false-green", "no-tests",
+          "blocked", "port-mismatch"}
 
 
 def _where(finding: Finding) -> str:
