@@ -44,7 +44,9 @@ class Fixture:
     needs: tuple[str, ...] = ()  # capabilities of the environment (subtests, a plugin)
     timeout: float = 120
     check: Callable[[PhaseRun, Any, str], None] | None = None
-    oracle: bool = True  # pytest-json-report can record this session
+    # pytest-json-report can record this session ((env, mode) -> bool): not one that dies
+    # before its end, which under xdist is only a worker.
+    oracle: Callable[[Any, str], bool] = lambda env, mode: True
     # Tests json-report cannot see right in an environment: (env) -> node ids left out of the
     # comparison. Each says why where it is given.
     oracle_blind: Callable[[Any], frozenset[str]] = lambda env: frozenset()
@@ -393,7 +395,7 @@ FIXTURES: dict[str, Fixture] = {
         check=check_named("tests/test_dies.py::test_exits",
                           "the session died while this test ran: the process exited with 7 "
                           "before the test finished"),
-        oracle=False),
+        oracle=lambda env, mode: mode == "xdist"),
     "segfault": Fixture(
         SEGFAULT,
         always({"tests/test_segv.py::test_before": "passed",
@@ -401,7 +403,7 @@ FIXTURES: dict[str, Fixture] = {
         lambda env, mode: "crashed" if mode == "serial" else "failed",
         check=check_named("tests/test_segv.py::test_segfaults",
                           "the session died while this test ran: killed by SIGSEGV"),
-        oracle=False),
+        oracle=lambda env, mode: mode == "xdist"),
     "hangs": Fixture(
         HANGS,
         always({"tests/test_hangs.py::test_quick": "passed",
@@ -409,7 +411,7 @@ FIXTURES: dict[str, Fixture] = {
         always("timeout"), timeout=12,
         check=check_named("tests/test_hangs.py::test_hangs",
                           "still running when the phase timed out after 12 s"),
-        oracle=False),
+        oracle=always(False)),
     "exit-in-teardown": Fixture(
         EXIT_IN_TEARDOWN,
         lambda env, mode: ({"tests/test_three.py::test_first": "passed"}
@@ -511,7 +513,8 @@ async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[st
     write(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
     report = tmp_path / "oracle.json"
     extra = ["-n", "2"] if mode == "xdist" else []
-    if fixture.oracle and env.has("pytest-json-report"):
+    use_oracle = fixture.oracle(env, mode) and env.has("pytest-json-report")
+    if use_oracle:
         extra += ["--json-report", f"--json-report-file={report}"]
     if fixture.command is not None:
         phase = PhaseConfig(name="unit", command=fixture.command, timeout=fixture.timeout)
@@ -531,7 +534,7 @@ async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[st
     assert len(outcomes) == len(run.tests), "one result per node id"
     if fixture.check is not None:
         fixture.check(run, env, mode)
-    if fixture.oracle and env.has("pytest-json-report"):
+    if use_oracle:
         assert report.exists(), context
         blind = fixture.oracle_blind(env)
         seen = {nodeid: outcome for nodeid, outcome in outcomes.items() if nodeid not in blind}
