@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+from claimcheck.collectors._plugin.claimcheck_protocol import Key as K
 from claimcheck.collectors.judge import judge_status
 from claimcheck.collectors.models import (
     CollectionError,
@@ -122,10 +123,10 @@ class PhaseRecord:
         self.warnings: list[WarningRecord] = []
 
     def handle(self, key: str, event: dict[str, Any]) -> None:
-        kind = event.get("event")
+        kind = event.get(K.EVENT)
         session = self.sessions.get(key)
         if kind == protocol.SESSION_START:
-            self.sessions[key] = _Session(key=key, pid=int(event.get("pid") or 0),
+            self.sessions[key] = _Session(key=key, pid=int(event.get(K.PID) or 0),
                                           settings=_settings(event))
             return
         if session is None:  # a file without its start line: keep what it says anyway
@@ -135,68 +136,68 @@ class PhaseRecord:
             self.tests.append(result)
             self.emit(TestFinished(self.name, result))
         elif kind == protocol.COLLECTION_FINISH:
-            session.collected = int(event.get("collected") or 0)
-            session.deselected = int(event.get("deselected") or 0)
+            session.collected = int(event.get(K.COLLECTED) or 0)
+            session.deselected = int(event.get(K.DESELECTED) or 0)
             self.emit(TestsCollected(self.name, session.collected, session.deselected))
         elif kind == protocol.COLLECT_ERROR:
             error = CollectionError(
-                path=str(event.get("nodeid") or ""),
-                error_type=str(event.get("error_type") or "Error"),
-                message=str(event.get("message") or ""),
-                longrepr=str(event.get("longrepr") or ""),
+                path=str(event.get(K.NODEID) or ""),
+                error_type=str(event.get(K.ERROR_TYPE) or "Error"),
+                message=str(event.get(K.MESSAGE) or ""),
+                longrepr=str(event.get(K.LONGREPR) or ""),
             )
             session.errors.append(error)
             self.emit(CollectionErrored(self.name, error))
         elif kind == protocol.WARNING:
             warning = WarningRecord(
-                category=str(event.get("category") or "Warning"),
-                message=str(event.get("message") or ""),
-                path=self._relative(event.get("filename")),
-                line=_int(event.get("lineno")),
-                nodeid=event.get("nodeid") or None,
+                category=str(event.get(K.CATEGORY) or "Warning"),
+                message=str(event.get(K.MESSAGE) or ""),
+                path=self._relative(event.get(K.FILENAME)),
+                line=_int(event.get(K.LINENO)),
+                nodeid=event.get(K.NODEID) or None,
             )
             self.warnings.append(warning)
             self.emit(WarningRecorded(self.name, warning))
         elif kind == protocol.DESELECTED:
-            session.deselected_ids = [str(nodeid) for nodeid in event.get("ids") or ()]
+            session.deselected_ids = [str(nodeid) for nodeid in event.get(K.IDS) or ()]
         elif kind == protocol.INTERRUPTED:
             session.interruption = Interruption(
-                kind=str(event.get("kind") or "keyboard-interrupt"),
-                message=_text(event.get("message")),
-                returncode=_int(event.get("returncode")),
-                path=self._relative(event.get("path")),
-                line=_int(event.get("line")),
-                unfinished=tuple(str(nodeid) for nodeid in event.get("unfinished") or ()),
-                worker=_text(event.get("worker")),
+                kind=str(event.get(K.KIND) or "keyboard-interrupt"),
+                message=_text(event.get(K.MESSAGE)),
+                returncode=_int(event.get(K.RETURNCODE)),
+                path=self._relative(event.get(K.PATH)),
+                line=_int(event.get(K.LINE)),
+                unfinished=tuple(str(nodeid) for nodeid in event.get(K.UNFINISHED) or ()),
+                worker=_text(event.get(K.WORKER)),
             )
         elif kind == protocol.SESSION_FINISH:
-            session.exit_status = _int(event.get("exitstatus"))
-            if event.get("collected") is not None:
-                session.collected = int(event["collected"])
-            if event.get("deselected") is not None:
-                session.deselected = int(event["deselected"])
-            session.xdist_workers = int(event.get("xdist_workers") or 0)
-            session.collect_error_reports = _int(event.get("collect_error_reports"))
+            session.exit_status = _int(event.get(K.EXITSTATUS))
+            if event.get(K.COLLECTED) is not None:
+                session.collected = int(event[K.COLLECTED])
+            if event.get(K.DESELECTED) is not None:
+                session.deselected = int(event[K.DESELECTED])
+            session.xdist_workers = int(event.get(K.XDIST_WORKERS) or 0)
+            session.collect_error_reports = _int(event.get(K.COLLECT_ERROR_REPORTS))
             session.finish_seen = True
 
     def _result(self, event: dict[str, Any]) -> TestResult:
-        nodeid = str(event.get("nodeid") or "")
-        path = event.get("path")
-        subtests = event.get("subtests")
+        nodeid = str(event.get(K.NODEID) or "")
+        path = event.get(K.PATH)
+        subtests = event.get(K.SUBTESTS)
         return TestResult(
             nodeid=nodeid,
-            outcome=str(event.get("outcome") or "error"),
+            outcome=str(event.get(K.OUTCOME) or "error"),
             phase=self.name,
-            duration_s=float(event.get("duration") or 0.0),
-            message=event.get("message"),
+            duration_s=float(event.get(K.DURATION) or 0.0),
+            message=event.get(K.MESSAGE),
             path=self._relative(path) if path else nodeid.split("::", 1)[0] or None,
-            line=_int(event.get("line")),
-            longrepr=event.get("longrepr"),
+            line=_int(event.get(K.LINE)),
+            longrepr=event.get(K.LONGREPR),
             sections=tuple((str(title), str(text)) for title, text in
-                           event.get("sections") or ()),
-            markers=tuple(str(name) for name in event.get("markers") or ()),
-            when=str(event.get("when") or "call"),
-            reruns=_int(event.get("reruns")) or 0,
+                           event.get(K.SECTIONS) or ()),
+            markers=tuple(str(name) for name in event.get(K.MARKERS) or ()),
+            when=str(event.get(K.WHEN) or "call"),
+            reruns=_int(event.get(K.RERUNS)) or 0,
             subtests=(SubtestCounts(*(int(n) for n in subtests[:3]))
                       if isinstance(subtests, list) and len(subtests) >= 3 else None),
         )
@@ -244,8 +245,8 @@ class PhaseRecord:
                     event = json.loads(line)
                 except ValueError:
                     continue
-                if not isinstance(event, dict) or event.get("nodeid") in seen and \
-                        event.get("event") == protocol.TEST:
+                if not isinstance(event, dict) or event.get(K.NODEID) in seen and \
+                        event.get(K.EVENT) == protocol.TEST:
                     continue  # flushed after all, just before the end
                 self.handle(key, event)
             if cancelled:
@@ -351,15 +352,15 @@ def _settings(event: dict[str, Any]) -> PytestSettings:
         return tuple(str(item) for item in value) if isinstance(value, list) else default
 
     return PytestSettings(
-        rootdir=str(event.get("rootdir") or ""),
-        inifile=event.get("inifile") or None,
-        python_files=strings("python_files", ("test_*.py", "*_test.py")),
-        python_classes=strings("python_classes", ("Test",)),
-        python_functions=strings("python_functions", ("test",)),
-        markers=strings("markers"),
-        strict_markers=bool(event.get("strict_markers")),
-        testpaths=strings("testpaths"),
-        args=strings("args"),
+        rootdir=str(event.get(K.ROOTDIR) or ""),
+        inifile=event.get(K.INIFILE) or None,
+        python_files=strings(K.PYTHON_FILES, ("test_*.py", "*_test.py")),
+        python_classes=strings(K.PYTHON_CLASSES, ("Test",)),
+        python_functions=strings(K.PYTHON_FUNCTIONS, ("test",)),
+        markers=strings(K.MARKERS),
+        strict_markers=bool(event.get(K.STRICT_MARKERS)),
+        testpaths=strings(K.TESTPATHS),
+        args=strings(K.ARGS),
     )
 
 

@@ -11,8 +11,10 @@ from typing import Any
 
 try:
     from . import claimcheck_protocol as protocol
+    from .claimcheck_protocol import Key as K
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
+    from claimcheck_protocol import Key as K  # type: ignore[no-redef]
 
 SUBTEST_FAILURES_KEPT = 20  # tracebacks of failing subtests kept per test
 _EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?")
@@ -110,8 +112,8 @@ def interruption(excinfo: Any) -> dict[str, Any]:
             path, line = where, entry.lineno + 1
             break
     returncode = getattr(value, "returncode", None)
-    return {"kind": kind, "message": message, "returncode": returncode, "path": path,
-            "line": line}
+    return {K.KIND: kind, K.MESSAGE: message, K.RETURNCODE: returncode, K.PATH: path,
+            K.LINE: line}
 
 
 def worker_crash_message(report: Any) -> str:

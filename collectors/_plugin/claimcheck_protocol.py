@@ -42,10 +42,9 @@ WARNING = "warning"
 INTERRUPTED = "interrupted"  # pytest.exit() or KeyboardInterrupt inside the session
 SESSION_FINISH = "session_finish"
 
-# -- keys of a `test` event (the others are read where they are written) -------------------
-# nodeid, outcome, duration, message, path, line, longrepr, sections, markers, when,
-# reruns (attempts before the final one), subtests ([passed, failed, skipped] or absent),
-# crashed (the session died in this test: set by the runner, never by the plugin).
+# -- keys: see `Key` below. A `test` event: nodeid, outcome, duration, line, markers, and for a
+# test someone will read: message, path, longrepr, sections, when, reruns (attempts before the
+# final one), subtests ([passed, failed, skipped], absent without subtests).
 
 # Outcome categories of pytest_report_teststatus (pytest, pytest-rerunfailures, subtests) and
 # the one outcome claimcheck folds a test into. Other plugins' categories fall back on the
@@ -59,6 +58,48 @@ CATEGORY_OUTCOMES = {
     "xpassed": "xpassed",
 }
 RERUN_CATEGORY = "rerun"
+
+
+class Key:
+    """The keys of the stream's JSON objects (every event has `event`)."""
+
+    EVENT = "event"
+    PID = "pid"
+    ROOTDIR = "rootdir"
+    INIFILE = "inifile"
+    PYTHON_FILES = "python_files"
+    PYTHON_CLASSES = "python_classes"
+    PYTHON_FUNCTIONS = "python_functions"
+    MARKERS = "markers"
+    STRICT_MARKERS = "strict_markers"
+    TESTPATHS = "testpaths"
+    ARGS = "args"
+    PYTEST_VERSION = "pytest_version"
+    COLLECTED = "collected"
+    DESELECTED = "deselected"
+    IDS = "ids"
+    NODEID = "nodeid"
+    ERROR_TYPE = "error_type"
+    MESSAGE = "message"
+    LONGREPR = "longrepr"
+    OUTCOME = "outcome"
+    DURATION = "duration"
+    PATH = "path"
+    LINE = "line"
+    SECTIONS = "sections"
+    WHEN = "when"
+    RERUNS = "reruns"
+    SUBTESTS = "subtests"
+    CATEGORY = "category"
+    FILENAME = "filename"
+    LINENO = "lineno"
+    KIND = "kind"
+    RETURNCODE = "returncode"
+    UNFINISHED = "unfinished"
+    WORKER = "worker"
+    EXITSTATUS = "exitstatus"
+    XDIST_WORKERS = "xdist_workers"
+    COLLECT_ERROR_REPORTS = "collect_error_reports"
 
 
 def stream_folder_prefix(owner_pid: int) -> str:

@@ -79,6 +79,7 @@ try:
         subtest_message,
         worker_crash_message,
     )
+    from .claimcheck_protocol import Key as K
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
     from claimcheck_fold import (  # type: ignore[no-redef]
@@ -99,6 +100,7 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         subtest_message,
         worker_crash_message,
     )
+    from claimcheck_protocol import Key as K  # type: ignore[no-redef]
 
 OWNER_POLL_S = 0.5
 FLUSH_INTERVAL_S = 0.05  # a live reader sees every result within about this long
@@ -350,18 +352,18 @@ class _Writer:
         inipath = getattr(config, "inipath", None)
         self._emit(
             {
-                "event": protocol.SESSION_START,
-                "pid": os.getpid(),
-                "rootdir": str(config.rootpath),
-                "inifile": str(inipath) if inipath else None,
-                "python_files": ini_list(config, "python_files"),
-                "python_classes": ini_list(config, "python_classes"),
-                "python_functions": ini_list(config, "python_functions"),
-                "markers": marker_names(config),
-                "strict_markers": strict_markers(config),
-                "testpaths": ini_list(config, "testpaths"),
-                "args": [str(arg) for arg in config.args],
-                "pytest_version": pytest.__version__,
+                K.EVENT: protocol.SESSION_START,
+                K.PID: os.getpid(),
+                K.ROOTDIR: str(config.rootpath),
+                K.INIFILE: str(inipath) if inipath else None,
+                K.PYTHON_FILES: ini_list(config, "python_files"),
+                K.PYTHON_CLASSES: ini_list(config, "python_classes"),
+                K.PYTHON_FUNCTIONS: ini_list(config, "python_functions"),
+                K.MARKERS: marker_names(config),
+                K.STRICT_MARKERS: strict_markers(config),
+                K.TESTPATHS: ini_list(config, "testpaths"),
+                K.ARGS: [str(arg) for arg in config.args],
+                K.PYTEST_VERSION: pytest.__version__,
             }
         )
 
@@ -370,10 +372,10 @@ class _Writer:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = len(session.items) + len(self.deselected_ids)
-        self._emit({"event": protocol.COLLECTION_FINISH, "collected": self.collected,
-                    "deselected": len(self.deselected_ids)})
+        self._emit({K.EVENT: protocol.COLLECTION_FINISH, K.COLLECTED: self.collected,
+                    K.DESELECTED: len(self.deselected_ids)})
         if self.deselected_ids:
-            self._emit({"event": protocol.DESELECTED, "ids": self.deselected_ids})
+            self._emit({K.EVENT: protocol.DESELECTED, K.IDS: self.deselected_ids})
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
@@ -385,11 +387,11 @@ class _Writer:
         error_type, message = collection_error_summary(report)
         self._emit(
             {
-                "event": protocol.COLLECT_ERROR,
-                "nodeid": report.nodeid,
-                "error_type": error_type,
-                "message": message,
-                "longrepr": bounded(report.longreprtext, LONGREPR_LIMIT),
+                K.EVENT: protocol.COLLECT_ERROR,
+                K.NODEID: report.nodeid,
+                K.ERROR_TYPE: error_type,
+                K.MESSAGE: message,
+                K.LONGREPR: bounded(report.longreprtext, LONGREPR_LIMIT),
             }
         )
 
@@ -397,14 +399,14 @@ class _Writer:
                                 location: Any) -> None:
         self._emit(
             {
-                "event": protocol.WARNING,
-                "category": getattr(warning_message.category, "__name__",
+                K.EVENT: protocol.WARNING,
+                K.CATEGORY: getattr(warning_message.category, "__name__",
                                     str(warning_message.category)),
-                "message": str(warning_message.message),
-                "filename": warning_message.filename,
-                "lineno": warning_message.lineno,
-                "nodeid": nodeid or None,
-                "when": when,
+                K.MESSAGE: str(warning_message.message),
+                K.FILENAME: warning_message.filename,
+                K.LINENO: warning_message.lineno,
+                K.NODEID: nodeid or None,
+                K.WHEN: when,
             },
             urgent=False,
         )
@@ -416,8 +418,8 @@ class _Writer:
 
     def _interrupted(self, info: dict[str, Any]) -> None:
         self.interrupt = info
-        self._emit({"event": protocol.INTERRUPTED, **info,
-                    "unfinished": [nodeid for nodeid in self.running]})
+        self._emit({K.EVENT: protocol.INTERRUPTED, **info,
+                    K.UNFINISHED: [nodeid for nodeid in self.running]})
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
@@ -451,16 +453,16 @@ class _Writer:
             deselected = self.xdist_deselected or 0
             collected = (self.collected or 0) + deselected
             if self.xdist_deselected_ids:
-                self._emit({"event": protocol.DESELECTED, "ids": self.xdist_deselected_ids},
+                self._emit({K.EVENT: protocol.DESELECTED, K.IDS: self.xdist_deselected_ids},
                            urgent=False)
         self._emit(
             {
-                "event": protocol.SESSION_FINISH,
-                "exitstatus": exitstatus,
-                "collected": collected,
-                "deselected": deselected,
-                "xdist_workers": len(self.xdist_workers),
-                "collect_error_reports": self.collect_error_reports,
+                K.EVENT: protocol.SESSION_FINISH,
+                K.EXITSTATUS: exitstatus,
+                K.COLLECTED: collected,
+                K.DESELECTED: deselected,
+                K.XDIST_WORKERS: len(self.xdist_workers),
+                K.COLLECT_ERROR_REPORTS: self.collect_error_reports,
             }
         )
 
@@ -504,8 +506,8 @@ class _Writer:
         if self.collected is None:
             # Workers deselect on their side; the count arrives with their output at the end.
             self.collected = len(ids)
-            self._emit({"event": protocol.COLLECTION_FINISH, "collected": len(ids),
-                        "deselected": None})
+            self._emit({K.EVENT: protocol.COLLECTION_FINISH, K.COLLECTED: len(ids),
+                        K.DESELECTED: None})
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -519,7 +521,7 @@ class _Writer:
         info = output.get("claimcheck_interrupt")
         if isinstance(info, dict) and self.interrupt is None:
             worker = getattr(getattr(node, "gateway", None), "id", None)
-            self._interrupted({**info, "worker": worker})
+            self._interrupted({**info, K.WORKER: worker})
 
     # -- tests -----------------------------------------------------------------------------
 
@@ -564,7 +566,7 @@ class _Writer:
         if report.when == "teardown" or report.when not in ("setup", "call"):
             del self.partial[report.nodeid]
             event = self._test_event(report, partial)
-            self._emit(event, urgent=event["outcome"] in ("failed", "error"))
+            self._emit(event, urgent=event[K.OUTCOME] in ("failed", "error"))
 
     def _test_event(self, last: Any, partial: Partial) -> dict[str, Any]:
         decider = partial.decider
@@ -581,19 +583,19 @@ class _Writer:
         location = getattr(last, "location", None) or getattr(decider, "location", None)
         line = location[1] + 1 if location and isinstance(location[1], int) else None
         event: dict[str, Any] = {
-            "event": protocol.TEST,
-            "nodeid": last.nodeid,
-            "outcome": outcome,
-            "duration": partial.duration,
-            "line": line,
-            "markers": markers,
+            K.EVENT: protocol.TEST,
+            K.NODEID: last.nodeid,
+            K.OUTCOME: outcome,
+            K.DURATION: partial.duration,
+            K.LINE: line,
+            K.MARKERS: markers,
         }
         if partial.reruns:
-            event["reruns"] = partial.reruns
+            event[K.RERUNS] = partial.reruns
         if partial.subtests is not None:
-            event["subtests"] = partial.subtests
+            event[K.SUBTESTS] = partial.subtests
         if decider.when != "call":
-            event["when"] = decider.when
+            event[K.WHEN] = decider.when
         if outcome == "passed" and partial.rerun_report is None:
             return event  # nobody reads more of a passing test
         source = decider
@@ -604,12 +606,12 @@ class _Writer:
             message = worker_crash_message(decider)
         elif failures and decider is failures[0]:
             message = subtest_message(decider, message)
-        event["message"] = message
+        event[K.MESSAGE] = message
         if path is None and location:
             path = os.path.join(self.rootdir, location[0])
         else:
-            event["line"] = crash_line
-        event["path"] = path
+            event[K.LINE] = crash_line
+        event[K.PATH] = path
         if outcome in ("failed", "error") or source is not decider:
             if failures and decider is failures[0]:
                 text = "\n\n".join(subtest_longrepr(report) for report in failures)
@@ -617,8 +619,8 @@ class _Writer:
                 text = source.longreprtext
             else:
                 text = longrepr_of(decider, partial.earlier_failure)
-            event["longrepr"] = bounded(text, LONGREPR_LIMIT)
+            event[K.LONGREPR] = bounded(text, LONGREPR_LIMIT)
         if outcome in ("failed", "error"):
-            event["sections"] = [[title, bounded(text, SECTION_LIMIT)]
+            event[K.SECTIONS] = [[title, bounded(text, SECTION_LIMIT)]
                                  for title, text in last.sections]
         return event
