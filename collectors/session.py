@@ -252,9 +252,9 @@ async def run_evidence(
                 else:
                     run = await run_phase(phase, config, emit)
                 runs.append(run)
-                if run.status == "interrupted":
-                    interrupted = True
-                    break
+                if run.status == "interrupted" and run.interruption is None:
+                    interrupted = True  # claimcheck was stopped; a pytest.exit() inside a
+                    break  # phase is that phase's evidence, and the next phases still run
     except asyncio.CancelledError:
         interrupted = True
         current = asyncio.current_task()

@@ -56,12 +56,12 @@ def engine_report(engine_envs: dict[str, Any], tmp_path_factory: pytest.TempPath
             pytest = ["tests/unit", "--reruns=1", "-n", "2"]
 
             [[tool.claimcheck.phases]]
-            name = "crash"
-            pytest = ["tests/crash"]
-
-            [[tool.claimcheck.phases]]
             name = "exit"
             pytest = ["tests/exit"]
+
+            [[tool.claimcheck.phases]]
+            name = "crash"
+            pytest = ["tests/crash"]
         """,
         "tests/unit/test_sub.py": """
             def test_subtests(subtests):
@@ -129,6 +129,9 @@ def phase_of(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_a_run_ended_by_pytest_exit_is_interrupted_whatever_its_exit_status(engine_report):
     assert engine_report["exit"] == 2, engine_report["stderr"]
+    # the phase after it still ran: a pytest.exit() is that phase's evidence, not a Ctrl-C
+    assert [phase["name"] for phase in engine_report["json"]["phases"]] == ["unit", "exit",
+                                                                            "crash"]
     exited = phase_of(engine_report, "exit")
     assert exited["status"] == "interrupted"
     assert exited["interruption"]["message"] == "enough"
