@@ -121,6 +121,7 @@ class PhaseRecord:
         self.sessions: dict[str, _Session] = {}
         self.tests: list[TestResult] = []
         self.warnings: list[WarningRecord] = []
+        self.recovered: set[str] = set()  # sessions whose `.running` file was read
 
     def handle(self, key: str, event: dict[str, Any]) -> None:
         kind = event.get(K.EVENT)
@@ -231,12 +232,14 @@ class PhaseRecord:
         """What a session that never finished left in its `.running` file: the results it had
         not flushed yet, and the tests it was running when it died or the phase timed out,
         each as an error of its own (pytest never reported them, and their gaps must not read
-        green)."""
+        green). Once per session: the runner calls it on its event loop before the build, so
+        the events it emits come from the loop's thread."""
         if self.stream_dir is None:
             return
         for key, session in list(self.sessions.items()):
-            if session.finish_seen:
+            if session.finish_seen or key in self.recovered:
                 continue
+            self.recovered.add(key)
             pending, running = protocol.read_running(
                 os.path.join(self.stream_dir, key + protocol.RUNNING_SUFFIX))
             seen = {test.nodeid for test in self.tests}

@@ -277,6 +277,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
     tail = _OutputTail()
     stream = StreamTail(stream_dir)
     emit(PhaseStarted(phase.name, tuple(argv), started_at))
+    command = phase.command is not None
 
     def last_events() -> None:
         for key, event in stream.poll():
@@ -284,12 +285,14 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         stream.close()
 
     def build_args(**kwargs: Any) -> dict[str, Any]:
-        """Read on the loop: the output tail is still being fed by the drainer."""
+        """Read on the loop: the output tail is still being fed by the drainer, and what a
+        dead session left is emitted from here."""
         last_events()
+        state.recover_unfinished(exit_code=kwargs.get("exit_code"),
+                                 timed_out_after=kwargs.get("timed_out_after"),
+                                 command=command, cancelled=bool(kwargs.get("cancelled")))
         return dict(argv=argv, started_at=started_at, duration_s=time.monotonic() - clock,
                     output_tail=tail.text(), **kwargs)
-
-    command = phase.command is not None
 
     def judged(run: PhaseRun) -> PhaseRun:
         problem = missing_pytest(phase, run, config.python)

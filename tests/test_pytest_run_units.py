@@ -181,3 +181,25 @@ def test_output_tail_keeps_at_most_its_limit_with_a_line_still_being_written() -
     assert tail.text().splitlines() == ["three", "four", "fi"]
     tail.feed(b"ve\n")
     assert tail.text().splitlines() == ["three", "four", "five"]
+
+
+def test_the_running_record_reads_what_was_last_written_whole(tmp_path):
+    from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+
+    path = tmp_path / "1-1.running"
+    long_id = "tests/test_a.py::test_with_a_very_long_name[param]"
+    line = b'{"event": "test", "nodeid": "tests/test_a.py::test_ok"}\n'
+    path.write_bytes(line + protocol.running_record(long_id) + protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([line.rstrip(b"\n")], [long_id])
+    # rewritten in place with a shorter record: the older, longer tail is never read
+    with open(path, "r+b") as handle:
+        handle.write(protocol.running_record("t.py::b") + protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([], ["t.py::b"])
+    with open(path, "r+b") as handle:
+        handle.write(protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([], [])  # between tests
+    path.write_bytes(b"Rt.py::half")  # no closing line: not a record
+    assert protocol.read_running(str(path)) == ([], [])
+    assert protocol.read_running(str(tmp_path / "missing")) == ([], [])
+    assert protocol.folder_owner("claimcheck-123-abc") == 123
+    assert protocol.folder_owner("claimcheck-abc") is None
