@@ -2,7 +2,8 @@
 
 This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with this folder on
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
-imports nothing from claimcheck but its sibling `claimcheck_protocol` (names both sides share),
+imports nothing from claimcheck but its siblings (`claimcheck_protocol`: names both sides share;
+`claimcheck_fold`: pure helpers; `claimcheck_owner`: the owner watch),
 and only the standard library plus pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
@@ -51,8 +52,6 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
-import signal
 import threading
 import time
 from typing import Any
@@ -79,6 +78,7 @@ try:
         subtest_message,
         worker_crash_message,
     )
+    from .claimcheck_owner import remove_stream_folder, watch_owner_once
     from .claimcheck_protocol import Key as K
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
@@ -100,9 +100,12 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         subtest_message,
         worker_crash_message,
     )
+    from claimcheck_owner import (  # type: ignore[no-redef]
+        remove_stream_folder,
+        watch_owner_once,
+    )
     from claimcheck_protocol import Key as K  # type: ignore[no-redef]
 
-OWNER_POLL_S = 0.5
 FLUSH_INTERVAL_S = 0.05  # a live reader sees every result within about this long
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback
@@ -124,49 +127,8 @@ def pytest_configure(config: Any) -> None:
     directory = os.environ.get(protocol.ENV_DIR)
     if not directory:
         return
-    _watch_owner_once(os.environ.get(protocol.ENV_OWNER, ""), directory)
+    watch_owner_once(os.environ.get(protocol.ENV_OWNER, ""), directory)
     config.pluginmanager.register(_Writer(config, directory), "claimcheck_stream_writer")
-
-
-# ----------------------------------------------------------------------------------------
-# The owner watch: a claimcheck killed with SIGKILL (or by the OOM killer) runs no clean-up,
-# and its phase would go on running, a hanging test forever. The phase runs in its own process
-# group (claimcheck starts it in a new session), so ending that group ends the phase: pytest,
-# its xdist workers, a project's runner around it, whatever the tests started.
-
-_owner_watched = False
-
-
-def _watch_owner_once(raw_pid: str, directory: str) -> None:
-    global _owner_watched
-    if _owner_watched or not raw_pid.isdigit() or not hasattr(os, "killpg"):
-        return
-    _owner_watched = True
-    thread = threading.Thread(target=_end_group_when_owner_dies,
-                              args=(int(raw_pid), os.getppid(), directory),
-                              name="claimcheck-owner-watch", daemon=True)
-    thread.start()
-
-
-def owner_gone(owner: int, first_parent: int) -> bool:
-    """Whether the claimcheck with pid `owner` has died (a zombie counts as dead)."""
-    if first_parent == owner and os.getppid() != owner:
-        return True  # re-parented: the owner died, and its pid may already be someone else's
-    return not protocol.pid_alive(owner)
-
-
-def _end_group_when_owner_dies(owner: int, first_parent: int, directory: str) -> None:
-    while not owner_gone(owner, first_parent):
-        time.sleep(OWNER_POLL_S)
-    _remove_stream_folder(directory)
-    with contextlib.suppress(OSError):
-        os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
-def _remove_stream_folder(directory: str) -> None:
-    """Raw messages, captured output, maybe secrets: nobody will read them any more."""
-    if os.path.basename(os.path.normpath(directory)).startswith(protocol.FOLDER_PREFIX):
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _restore_addopts() -> None:
@@ -483,7 +445,7 @@ class _Writer:
         self.saved_env = {}
         owner = os.environ.get(protocol.ENV_OWNER, "")
         if owner.isdigit() and not protocol.pid_alive(int(owner)):
-            _remove_stream_folder(self.directory)
+            remove_stream_folder(self.directory)
 
     # -- xdist (optional hooks: xdist may not be installed) --------------------------------
 
