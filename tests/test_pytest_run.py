@@ -1070,3 +1070,31 @@ def test_outcomes_come_from_pytests_teststatus_even_without_the_terminal(make_pr
     expected = {"test_ok": "passed", "test_bad": "failed", "test_strict": "failed",
                 "test_xfail": "xfailed"}
     assert outcomes_seen == {"terminal": expected, "no-terminal": expected}
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+async def test_markers_come_from_the_test_its_class_and_its_module(make_project, xdist):
+    if xdist and not HAS_XDIST:
+        pytest.skip("pytest-xdist is not installed")
+    root = make_project({
+        "pytest.ini": PYTEST_INI + "markers =\n    mod\n    cls\n    fn\n    other\n",
+        "tests/test_m.py": """
+            import pytest
+            pytestmark = pytest.mark.mod
+
+            @pytest.mark.cls
+            class TestA:
+                @pytest.mark.fn
+                def test_marked(self): pass
+                def test_plain(self): pass
+
+            @pytest.mark.other
+            def test_function(): pass
+            def test_bare(): pass
+        """,
+    })
+    result = await run(root, pytest_args=("tests", *(("-n", "2") if xdist else ())))
+    markers = {t.nodeid.split("::", 1)[1]: t.markers for t in result.tests}
+    assert markers == {"TestA::test_marked": ("fn", "cls", "mod"),
+                       "TestA::test_plain": ("cls", "mod"),
+                       "test_function": ("other", "mod"), "test_bare": ("mod",)}
