@@ -12,6 +12,7 @@ end) is timed on its own, since it is what makes a crash name its test.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import statistics
@@ -69,6 +70,48 @@ def pwrite_cost(calls: int = 200_000) -> float:
     return elapsed / calls * 1e6
 
 
+# Runs pytest in this process with the plugin's per-test hooks timed from inside: the plugin's
+# own time per test, which a loaded machine disturbs far less than whole-run times.
+HOOK_TIMER = """
+import functools, json, sys, time
+import claimcheck_stream, pytest
+spent = {}
+def timed(name, function):
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    return run
+for name in ("pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_teardown",
+             "pytest_runtest_logfinish"):
+    setattr(claimcheck_stream._Writer, name, timed(name, getattr(claimcheck_stream._Writer, name)))
+code = pytest.main(["-q", "-p", "no:randomly", "-p", "claimcheck_stream"])
+print("HOOKS " + json.dumps(spent))
+sys.exit(code)
+"""
+
+
+def hook_time(root: Path, env: dict[str, str], python: str, tests: int,
+              rounds: int) -> dict[str, float]:
+    """Median microseconds per test spent inside each of the plugin's per-test hooks."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+            done = subprocess.run([python, "-c", HOOK_TIMER], cwd=root, capture_output=True,
+                                  text=True, check=False,
+                                  env={**env, "CLAIMCHECK_STREAM_DIR": stream})
+        line = next((line for line in done.stdout.splitlines() if line.startswith("HOOKS ")),
+                    None)
+        if line is None:
+            raise SystemExit(f"hook timing failed: {done.stdout[-500:]}")
+        for name, seconds in json.loads(line[len("HOOKS "):]).items():
+            samples.setdefault(name, []).append(seconds / tests * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
                 python: str = sys.executable) -> list[str]:
     root = work / f"passing-{tests}"
@@ -113,6 +156,11 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
         lines.append(f"{label:<25} {wall:8.3f} {wall / bare_wall:5.3f}x "
                      f"{(wall - bare_wall) / tests * 1e6:+8.1f} | {cpu:7.3f} "
                      f"{cpu / bare_cpu:5.3f}x {(cpu - bare_cpu) / tests * 1e6:+8.1f}")
+    hooks = hook_time(root, plugin_env, python, tests, max(3, pairs // 2))
+    lines.append("time inside the plugin's per-test hooks (median us per test): "
+                 + ", ".join(f"{name.replace('pytest_runtest_', '')} {value:.1f}"
+                             for name, value in hooks.items())
+                 + f"; total {sum(hooks.values()):.1f}")
     lines.append(f"one pwrite of the running-test record: {pwrite_cost():.2f} us "
                  "(two per test: start and end)")
     return lines
