@@ -3,7 +3,7 @@
     python bench/bench_engine.py                      # all three suites, once each
     python bench/bench_engine.py --suites 2k --repeat 3
     python bench/bench_engine.py --pyc                # with .pyc caching on for both sides
-    python bench/bench_engine.py --stream-only        # also claimcheck with USE_JSON_REPORT off
+    python bench/bench_engine.py --plugin-cost 8      # the plugin's own per-test cost only
 
 For each suite it runs (a) `python -m pytest -q` and (b) `claimcheck --report --format json
 --output FILE --project DIR` back to back, with the same environment, and prints ratios against
@@ -50,9 +50,6 @@ WATCH_INTERVAL_S = 0.01
 # this process's own peak RSS and its waited-for children's (the pytest phase) separately.
 CLAIMCHECK_WRAPPER = """\
 import json, os, resource, sys
-if os.environ.get("BENCH_STREAM_ONLY") == "1":
-    import claimcheck.collectors.pytest_run
-    claimcheck.collectors.pytest_run.USE_JSON_REPORT = False
 from claimcheck.tui.cli import main
 try:
     code = main(sys.argv[2:])
@@ -92,7 +89,6 @@ class SuiteResult:
     bare: list[Measure] = field(default_factory=list)
     claimcheck: list[Measure] = field(default_factory=list)
     bare_no_summary: list[Measure] = field(default_factory=list)
-    stream_only: list[Measure] = field(default_factory=list)  # claimcheck, USE_JSON_REPORT off
 
 
 def run_measured(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path,
@@ -209,8 +205,7 @@ def check_bare_log(log: Path, expected: dict[str, int]) -> str:
 
 
 def bench_suite(name: str, root: Path, expected: dict[str, int], *, env: dict[str, str],
-                repeat: int, no_summary: bool, scratch: Path,
-                stream_only: bool = False) -> SuiteResult:
+                repeat: int, no_summary: bool, scratch: Path) -> SuiteResult:
     result = SuiteResult(name, SUITES[name][2], expected["tests"], expected["failed"])
     env = dict(env)
     last = scratch / f"{name}.last-test"
@@ -231,12 +226,6 @@ def bench_suite(name: str, root: Path, expected: dict[str, int], *, env: dict[st
                 log=scratch / f"{name}.nosummary.log", last_test_file=last))
         print(f"  [{name} {attempt + 1}/{repeat}] claimcheck --report ...", flush=True)
         measure = run_claimcheck(name, root, expected, env=env, scratch=scratch, last=last)
-        if stream_only:
-            print(f"  [{name} {attempt + 1}/{repeat}] claimcheck --report, USE_JSON_REPORT off "
-                  "...", flush=True)
-            result.stream_only.append(run_claimcheck(
-                name, root, expected, env={**env, "BENCH_STREAM_ONLY": "1"}, scratch=scratch,
-                last=last))
         result.claimcheck.append(measure)
     return result
 
@@ -320,16 +309,6 @@ def summarize(results: Sequence[SuiteResult], pyc: bool) -> list[str]:
                     f"{-gap:.2f} s before its pytest child exited (teardown in the background)")
             lines.append(f"{'':<6} claimcheck: {startup:.2f} s from start to its pytest child; "
                          f"JSON written {when}")
-        if res.stream_only:
-            wall = _median([m.wall_s for m in res.stream_only])
-            at = _median([m.json_at_s for m in res.stream_only])
-            after = _median([m.json_after_last_test_s for m in res.stream_only])
-            own_so = max((m.own_rss_mb or 0 for m in res.stream_only), default=None)
-            versus = f", {wall / cc:.2f}x claimcheck with it" if wall and cc else ""
-            lines.append(f"{'':<6} USE_JSON_REPORT=False: cc {_fmt(wall, ' s')} "
-                         f"({_fmt(wall / bare if wall and bare else None, 'x')} bare{versus}), "
-                         f"JSON at {_fmt(at, ' s')}, {_fmt(after, ' s')} after the last test, "
-                         f"own {_fmt(own_so, ' MB', 0)}")
         if res.bare_no_summary:
             no_summary = _median([m.wall_s for m in res.bare_no_summary])
             lines.append(f"{'':<6} bare pytest -q --no-summary: {_fmt(no_summary, ' s')}")
@@ -348,7 +327,7 @@ def summarize(results: Sequence[SuiteResult], pyc: bool) -> list[str]:
             checks.append(_check(f"{res.name}: claimcheck's own peak RSS < "
                                  f"{GOAL_OWN_RSS_MB:.0f} MB", own < GOAL_OWN_RSS_MB,
                                  f"{own:.0f} MB"))
-        bad = [m.json_ok for m in [*res.claimcheck, *res.stream_only] if m.json_ok]
+        bad = [m.json_ok for m in res.claimcheck if m.json_ok]
         if bad:
             checks.append(f"FAIL  {res.name}: claimcheck's JSON does not match the suite: {bad[0]}")
     return lines + [""] + checks
@@ -378,9 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-summary", action="store_true",
                         help="also time bare `pytest -q --no-summary`, to separate the cost of "
                              "pytest's own failure summary (pytest #13360)")
-    parser.add_argument("--stream-only", action="store_true",
-                        help="also run claimcheck with USE_JSON_REPORT = False (the stream alone "
-                             "as the record), to weigh pytest-json-report's cost in the same run")
+    parser.add_argument("--plugin-cost", type=int, metavar="PAIRS", default=0,
+                        help="measure only claimcheck's plugin inside pytest: PAIRS interleaved "
+                             "runs of a passing suite, bare and with the plugin")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the --plugin-cost runs (e.g. an engine "
+                             "environment's, for the newest pytest)")
+    parser.add_argument("--tests", type=int, default=3000,
+                        help="passing tests of the --plugin-cost suite (default 3000)")
     parser.add_argument("--save", type=Path, help="write every measurement as JSON to PATH")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.suites.split(",") if name.strip()]
@@ -392,6 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="claimcheck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = bench_environment(args.pyc)
+    if args.plugin_cost:
+        from bench_plugin import plugin_cost
+
+        print("\n".join(plugin_cost(work, env, tests=args.tests, pairs=args.plugin_cost,
+                                     python=args.python)))
+        return 0
     print(f"work folder: {work}", flush=True)
     results = []
     for name in names:
@@ -405,8 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", "pytest", "-q", "--co"], cwd=root, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         results.append(bench_suite(name, root, expected, env=env, repeat=args.repeat,
-                                   no_summary=args.no_summary, scratch=work,
-                                   stream_only=args.stream_only))
+                                   no_summary=args.no_summary, scratch=work))
     print()
     print("\n".join(summarize(results, args.pyc)))
     if args.save:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -26,14 +27,18 @@ from typing import Sequence
 from claimcheck.collectors.markers import MarkerLine, unregistered_markers
 from claimcheck.collectors.models import (
     CollectionError,
+    Counts,
     Finding,
     PhaseRun,
+    PytestSession,
     WarningRecord,
 )
 from claimcheck.collectors.pytest_config import ConfigStyleReader
 from claimcheck.collectors.refusal import (
     conftest_import_error,
+    pytest_refusal,
     refusal_of,
+    refusal_reason,
     usage_error,
     usage_message,
 )
@@ -468,7 +473,143 @@ def phase_findings(run: PhaseRun, marker_line: MarkerLine | None = None, *,
     for single in (usage_error(run, command), false_green(run, command), no_tests(run)):
         if single is not None:
             findings.append(single)
+    findings += stopped_findings(run)
     findings += import_errors(run)
     findings += unregistered_markers(run, marker_line, config_style, command)
     findings += deprecations(run)
     return findings
+# ----------------------------------------------------------------------------------------
+# A phase's status (moved here from the runner: judging is the judge's)
+
+
+def judge_status(
+    counts: Counts,
+    *,
+    collection_errors: int,
+    sessions: Sequence[PytestSession],
+    exit_code: int | None,
+    timed_out_after: float | None = None,
+    cancelled: bool = False,
+    interrupted_by: str | None = None,
+    output_tail: str = "",
+) -> tuple[str, str | None]:
+    """The phase status and the reason behind it; the most serious explanation wins.
+
+    A phase is never `passed` unless some test executed: a green without evidence is exactly
+    what claimcheck exists to catch. Nor when pytest.exit() or a KeyboardInterrupt ended a
+    session early (`interrupted_by` says where), whatever the exit status it chose.
+    """
+    if cancelled:
+        return "interrupted", "cancelled before the phase finished"
+    if timed_out_after is not None:
+        return "timeout", f"timed out after {_seconds(timed_out_after)} s"
+    if exit_code is not None and exit_code < 0:
+        return "crashed", f"killed by {_signal_name(-exit_code)}"
+    refusal = pytest_refusal(sessions, exit_code, output_tail)
+    if refusal is not None:  # pytest's usage error (exit 4): in its own words
+        return "error", refusal_reason(refusal)
+    if interrupted_by is not None:
+        # Before the sessions' own statuses: pytest-xdist answers a worker's pytest.exit()
+        # with an INTERNALERROR (exit status 3) that is only its echo.
+        return "interrupted", f"ended early by {interrupted_by}"
+    unfinished = [session for session in sessions if session.exit_status is None]
+    if unfinished:
+        pids = ", ".join(str(session.pid) for session in unfinished)
+        return "crashed", f"pytest session (pid {pids}) started but never finished"
+    if any(session.exit_status == 3 for session in sessions):
+        return "crashed", "pytest internal error (exit status 3)"
+    if not sessions and exit_code not in (0, None):
+        return "crashed", f"command exited with {exit_code} before any pytest session started"
+    test_errors = counts.error - collection_errors
+    if counts.failed or test_errors > 0:
+        return "failed", None
+    if collection_errors:
+        noun = "error" if collection_errors == 1 else "errors"
+        return "error", f"{collection_errors} collection {noun}"
+    if any(session.exit_status == 2 for session in sessions):
+        return "interrupted", "pytest was interrupted (exit status 2)"
+    if not sessions:
+        return "no-tests", "no pytest session observed"
+    if counts.collected == 0:
+        return "no-tests", "nothing collected"
+    if counts.deselected >= counts.collected:
+        return "no-tests", f"all {counts.collected} collected tests deselected"
+    executed = counts.passed + counts.xfailed + counts.xpassed
+    if executed == 0:
+        if counts.skipped:
+            return "no-tests", f"all {counts.skipped} tests skipped"
+        return "no-tests", "no test executed"
+    bad_sessions = [s.exit_status for s in sessions if s.exit_status not in (0, 5, None)]
+    if bad_sessions:
+        return "failed", (f"pytest exited with {bad_sessions[0]} although no test failed "
+                          "(a plugin such as --cov-fail-under, or a usage error)")
+    if exit_code not in (0, None):
+        return "failed", f"command exited with {exit_code} although no test failed"
+    return "passed", None
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# ----------------------------------------------------------------------------------------
+# crashed-test, interrupted-session: the evidence stops short of the end
+
+
+def crashed_tests(run: PhaseRun) -> list[Finding]:
+    """One finding per test a dead (or timed-out) session was running: the likely culprit."""
+    findings: list[Finding] = []
+    for test in run.tests:
+        if not test.crashed:
+            continue
+        path = test.nodeid.split("::", 1)[0] or None
+        never = _never_ran(run)
+        rest = (f" {plural(never, 'other collected test')} never ran." if never else "")
+        findings.append(Finding(
+            kind="crashed-test", phase=run.name, path=path, line=test.line,
+            message=(f"{test.nodeid}: {test.message}. pytest never reported a result for it, "
+                     f"so claimcheck counts it as an error.{rest} Run it alone "
+                     f"(pytest {shlex.quote(test.nodeid)}) to see what ends the process."),
+        ))
+    return findings
+
+
+def _never_ran(run: PhaseRun) -> int:
+    """Collected tests that produced no result (deselected ones were never meant to run)."""
+    counts = run.counts
+    done = counts.done - len(run.collection_errors)
+    return max(counts.collected - counts.deselected - done, 0)
+
+
+def interrupted_session(run: PhaseRun) -> Finding | None:
+    """pytest.exit() or a KeyboardInterrupt inside pytest: whatever the exit status said, the
+    session stopped before its tests did, and the tests after that point are no evidence."""
+    stop = run.interruption
+    if stop is None:
+        return None
+    never = _never_ran(run)
+    unfinished = (f" It stopped during {list_files(list(stop.unfinished), 3)}."
+                  if stop.unfinished else "")
+    exit_status = (" pytest exited 0, which alone would read as success."
+                   if stop.kind == "exit" and stop.returncode == 0 else "")
+    return Finding(
+        kind="interrupted-session", phase=run.name, path=stop.path, line=stop.line,
+        message=(f"The pytest session was ended early by {stop.origin}: "
+                 f"{plural(never, 'collected test')} never ran.{unfinished}{exit_status} "
+                 "Remove the exit (or the interrupt) so the whole suite runs; claimcheck "
+                 "counts this phase as interrupted."),
+    )
+
+
+def stopped_findings(run: PhaseRun) -> list[Finding]:
+    """The findings of a phase whose evidence stops short: the interruption, then the tests
+    its session died in."""
+    single = interrupted_session(run)
+    return ([single] if single is not None else []) + crashed_tests(run)

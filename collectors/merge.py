@@ -174,7 +174,7 @@ def _status(pieces: Sequence[tuple[ReadReport, PhaseRun]], counts: object, error
             sessions: Sequence[PytestSession]) -> tuple[str, str | None]:
     """A shard that did not finish its share decides the phase; otherwise the union is judged
     as the runner judges a live phase."""
-    from claimcheck.collectors.pytest_run import judge_status
+    from claimcheck.collectors.judge import judge_status
 
     for serious in UNFINISHED:
         hits = [(read.source.label, run) for read, run in pieces if run.status == serious]

@@ -53,11 +53,34 @@ FindingKind = Literal[
     "single-source-missing",
     "deprecated-import",
     "audit-error",
+    "crashed-test",
+    "interrupted-session",
 ]
 # Findings that make a run red by themselves, whatever the phases say.
 RED_FINDING_KINDS: frozenset[str] = frozenset({"claim-broken", "tests-disappeared"})
 
 UNASSIGNED_GAP = "unassigned"
+
+
+@dataclass(frozen=True)
+class SubtestCounts:
+    """How a test's subtests ended (pytest's `subtests` fixture, unittest's `subTest`).
+
+    A figure of its own: the test is counted once, by its own outcome, which a failing subtest
+    makes `failed`.
+    """
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped
+
+    def __add__(self, other: SubtestCounts) -> SubtestCounts:
+        return SubtestCounts(self.passed + other.passed, self.failed + other.failed,
+                             self.skipped + other.skipped)
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,15 @@ class TestResult:
     markers: tuple[str, ...] = ()  # marker names applied to the test
     when: str = "call"  # the stage that decided the outcome: setup, call or teardown
     reruns: int = 0  # attempts before the final one (pytest-rerunfailures): >0 means flaky
+    subtests: SubtestCounts | None = None  # None: the test reported no subtests
+    # The session died (os._exit, a signal) or the phase timed out while this test ran: the
+    # result is claimcheck's (outcome "error"), pytest never reported one.
+    crashed: bool = False
+
+    @property
+    def flaky(self) -> bool:
+        """It failed, then passed (or failed otherwise) on a rerun."""
+        return self.reruns > 0
 
 
 @dataclass(frozen=True)
@@ -128,6 +160,32 @@ class PytestSession:
     collected: int = 0
     deselected: int = 0
     xdist_workers: int = 0
+    # pytest's own count of collection errors: under xdist one per worker that hit the broken
+    # file, where claimcheck keeps one per file. None when the plugin did not say.
+    collect_error_reports: int | None = None
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """pytest.exit() or a KeyboardInterrupt inside pytest ended a session before its end."""
+
+    kind: str  # "exit" (pytest.exit) or "keyboard-interrupt"
+    message: str | None = None
+    returncode: int | None = None  # pytest.exit's returncode, when given
+    path: str | None = None  # where it was raised, relative to the project root when possible
+    line: int | None = None
+    unfinished: tuple[str, ...] = ()  # tests that had started and never finished
+    worker: str | None = None  # the pytest-xdist worker it happened in
+
+    @property
+    def origin(self) -> str:
+        """`pytest.exit('why') at conftest.py:7`, as a person reads it."""
+        what = "pytest.exit()" if self.kind == "exit" else "KeyboardInterrupt"
+        if self.kind == "exit" and self.message:
+            what = f"pytest.exit({self.message!r})"
+        where = f" at {self.path}:{self.line}" if self.path and self.line else ""
+        inside = f" in xdist worker {self.worker}" if self.worker else ""
+        return f"{what}{where}{inside}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +224,27 @@ class PhaseRun:
     # Node ids pytest collected but deselected (-k, -m, --deselect, a shard's selection): a
     # merge of shards needs them to tell "ran elsewhere" from "ran nowhere".
     deselected_ids: tuple[str, ...] = ()
+    # pytest.exit() or a KeyboardInterrupt inside pytest: the phase did not run to its end.
+    interruption: Interruption | None = None
+
+    @property
+    def subtests(self) -> SubtestCounts:
+        """Subtests of every test of the phase, a figure beside the per-test counts."""
+        total = SubtestCounts()
+        for test in self.tests:
+            if test.subtests is not None:
+                total = total + test.subtests
+        return total
+
+    @property
+    def pytest_collection_errors(self) -> int | None:
+        """pytest's own count of collection errors, when it differs from claimcheck's one per
+        file (xdist: once per worker); None when they agree or pytest did not say."""
+        reported = [s.collect_error_reports for s in self.sessions
+                    if s.collect_error_reports is not None]
+        if not reported or sum(reported) == len(self.collection_errors):
+            return None
+        return sum(reported)
 
 
 # ----------------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ async def run_plan(
     Before a phase that requires services, `required(names)` gives their latest samples (the
     report probes them now; the TUI waits for its first probes); a required service that is
     down keeps the phase from running (`blocked`, with PhaseStarted and PhaseFinished emitted
-    like any phase) unless `force`. An interrupted phase ends the plan. Cancelling stops the
+    like any phase) unless `force`. A phase claimcheck interrupted ends the plan. Cancelling stops the
     running phase (its runner kills the process tree and emits its interrupted PhaseFinished)
     and re-raises; what was emitted so far is the evidence.
     """
@@ -256,8 +256,9 @@ async def run_plan(
         else:
             run = await run_one(phase, config, on_event, extra_args=extra_args)
         runs.append(run)
-        if run.status == "interrupted":
-            break
+        if run.status == "interrupted" and run.interruption is None:
+            break  # claimcheck was stopped; a pytest.exit() inside a phase is that phase's
+            # evidence (an interrupted-session finding), and the next phases still run
     return runs
 
 

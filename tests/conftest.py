@@ -54,3 +54,27 @@ def scenario():
     import tui_scenario
 
     return tui_scenario
+
+
+# ----------------------------------------------------------------------------------------
+# Engine environments (tests/engine_envs.py): the pytest versions the engine is proven under
+
+
+@pytest.fixture(scope="session")
+def engine_envs() -> dict[str, Any]:
+    """name -> EngineEnv, made once per machine (file-locked, cached in .engine-envs/).
+
+    Provisioning that fails makes every engine test fail with pip's words; offline, set
+    CLAIMCHECK_ENGINE_ENVS=off to run them under this interpreter's pytest only.
+    """
+    import engine_envs as envs
+
+    if envs.opted_out():
+        return {"this": envs.current()}
+    try:
+        provisioned = envs.provision()
+    except envs.ProvisioningFailed as error:
+        pytest.fail(f"cannot provision the engine environments in {envs.CACHE}: {error}. "
+                    f"Offline? Set {envs.OPT_OUT}=off to run the engine tests under this "
+                    "interpreter's pytest only.", pytrace=False)
+    return {env.name: env for env in provisioned}

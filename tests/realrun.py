@@ -4,78 +4,38 @@ The test extras hold pytest back (syrupy, through pytest-textual-snapshot), so t
 an older pytest than a fresh `pip install` gets. Findings must be true under both: a phase picks
 its interpreter with `tool.claimcheck.python`, so a fixture project can run under either.
 
-The newest pytest comes from `CLAIMCHECK_TEST_PYTEST_LATEST` (a python with pytest,
-pytest-json-report and pytest-xdist), else from a venv built once per machine in the temp
-folder (pip, from the package registry), shared by xdist workers under a file lock. Without
-either, the tests that need it skip and say why.
+The newest pytest is the engine environment `newest` (tests/engine_envs.py): one place makes
+the pytest versions the suite proves claimcheck under.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-LATEST_ENV = "CLAIMCHECK_TEST_PYTEST_LATEST"
-_PACKAGES = ("pytest>=9", "pytest-json-report", "pytest-xdist")
-_CHECK = "import pytest, pytest_jsonreport, xdist; print(pytest.__version__)"
-
-
-def _version(python: str) -> str | None:
-    try:
-        done = subprocess.run([python, "-c", _CHECK], capture_output=True, text=True,
-                              timeout=60, check=False)
-    except OSError:
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _build(folder: Path) -> tuple[str | None, str]:
-    python = folder / "bin" / "python"
-    lock_path = folder.parent / (folder.name + ".lock")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if _version(str(python)):
-                return str(python), ""
-            shutil.rmtree(folder, ignore_errors=True)
-            steps = ([sys.executable, "-m", "venv", str(folder)],
-                     [str(python), "-m", "pip", "install", "--quiet", *_PACKAGES])
-            for step in steps:
-                done = subprocess.run(step, capture_output=True, text=True, timeout=600,
-                                      check=False)
-                if done.returncode != 0:
-                    return None, (done.stderr or done.stdout).strip()[-500:]
-            return (str(python), "") if _version(str(python)) else (None, "no pytest in it")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
 
 def latest_pytest_python() -> str:
-    """A python whose pytest is the newest (9 or later); skips the test when none can be had."""
-    given = os.environ.get(LATEST_ENV)
-    if given:
-        if not _version(given):
-            pytest.fail(f"{LATEST_ENV}={given}: cannot import pytest, pytest_jsonreport, xdist")
-        return given
-    folder = Path(tempfile.gettempdir()) / "claimcheck-test-venvs" / "pytest-latest"
-    python, why = _build(folder)
-    if python is None:
-        pytest.skip(f"no interpreter with the newest pytest (set {LATEST_ENV}): {why}")
-    version = _version(python) or ""
-    if int(version.split(".")[0] or 0) < 9:
-        pytest.skip(f"the newest pytest available is {version}, not 9 or later")
-    return python
+    """A python whose pytest is the newest: the engine environment `newest` (engine_envs.py),
+    made once per machine. Provisioning that fails fails the test; offline, the opt-out of the
+    engine environments skips it, saying so."""
+    from tests import engine_envs as envs
+
+    if envs.opted_out():
+        pytest.skip(f"{envs.OPT_OUT}=off: the newest pytest is not provisioned")
+    try:
+        (env,) = envs.provision(("newest",))
+    except envs.ProvisioningFailed as error:
+        pytest.fail(f"cannot provision the newest pytest in {envs.CACHE}: {error}",
+                    pytrace=False)
+    return env.python
+
 
 
 def phase_python_for(param: str) -> str:

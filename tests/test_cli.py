@@ -103,7 +103,7 @@ def test_unknown_phase_exits_4(make_project) -> None:
     assert "--phase 'nope': no such phase; expected one of unit, integration" in result.stderr
 
 
-def test_missing_pytest_json_report_in_project_interpreter_says_what_to_install(
+def test_missing_pytest_in_project_interpreter_says_what_to_install(
     make_project, tmp_path: Path
 ) -> None:
     venv = tmp_path / "bare-venv"
@@ -114,7 +114,9 @@ def test_missing_pytest_json_report_in_project_interpreter_says_what_to_install(
     })
     result = claimcheck(root, "--report")
     assert result.returncode == 4
-    assert "pip install" in result.stderr and "pytest-json-report" in result.stderr
+    python = venv / "bin" / "python"
+    assert f"run: {python} -m pip install pytest\n" in result.stderr  # learned from the phase
+    assert "pytest-json-report" not in result.stderr  # no longer needed in the phase
     assert "Traceback" not in result.stderr
 
 

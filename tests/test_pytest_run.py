@@ -34,6 +34,7 @@ from claimcheck.collectors.pytest_run import (
     PLUGIN_DIR,
     EnvironmentProblem,
     check_interpreter,
+    clear_stale_stream_folders,
     kill_stragglers,
     run_phase,
     wait_for_stragglers,
@@ -229,20 +230,6 @@ async def test_failed_phase_and_counts_equal_pytests_own_summary(make_project):
     assert [e.path for e in result.collection_errors] == ["tests/test_broken.py"]
 
 
-async def test_the_stream_alone_records_what_pytest_json_report_records(make_project):
-    root = make_project(MIXED_PROJECT)
-    with_report = await run(root, pytest_args=("tests",))
-    stream_only = await run(root, pytest_args=("tests", "-p", "no:pytest_jsonreport"))
-
-    def comparable(result: PhaseRun) -> list[tuple[Any, ...]]:
-        return [(t.nodeid, t.outcome, t.message, t.path, t.line, t.when, t.markers)
-                for t in result.tests]
-
-    assert len(with_report.tests) == 9
-    assert comparable(stream_only) == comparable(with_report)
-    assert stream_only.counts == with_report.counts
-
-
 @pytest.mark.parametrize(
     ("files", "args", "reason"),
     [
@@ -359,7 +346,11 @@ async def test_timeout_kills_the_whole_tree_and_keeps_streamed_results(make_proj
     assert result.status == "timeout"
     assert result.reason == "timed out after 5 s"
     assert result.exit_code is None
-    assert outcomes(result) == {"tests/test_hang.py::test_quick": "passed"}
+    assert outcomes(result) == {"tests/test_hang.py::test_quick": "passed",
+                                "tests/test_hang.py::test_hangs": "error"}
+    hung = result.tests[-1]
+    assert hung.message == "still running when the phase timed out after 5 s"
+    assert hung.crashed and result.counts.error == 1
     assert result.sessions[0].exit_status is None
     pids = [result.sessions[0].pid]
     for name in ("child", "orphan"):
@@ -385,8 +376,11 @@ async def test_pytest_killed_mid_phase_is_crashed_and_keeps_earlier_results(make
     assert result.status == "crashed"
     assert result.reason is not None and "started but never finished" in result.reason
     assert result.exit_code == 7
-    assert outcomes(result) == {"tests/test_crash.py::test_before": "passed"}
-    assert result.counts.collected == 3
+    assert outcomes(result) == {"tests/test_crash.py::test_before": "passed",
+                                "tests/test_crash.py::test_dies": "error"}
+    assert result.tests[-1].message == ("the session died while this test ran: the process "
+                                        "exited with 7 before the test finished")
+    assert result.counts.collected == 3 and result.counts.error == 1
 
 
 async def test_cancelling_the_task_kills_the_tree_and_reports_interrupted(make_project,
@@ -595,22 +589,31 @@ def test_check_interpreter_names_a_missing_interpreter(tmp_path):
     with pytest.raises(EnvironmentProblem) as caught:
         check_interpreter(config)
     assert bogus in str(caught.value)
-    assert "pip install pytest pytest-json-report" in str(caught.value)
+    assert f"{bogus} -m pip install pytest" in str(caught.value)
 
 
-def test_check_interpreter_names_what_to_install(tmp_path):
+async def test_a_phase_under_an_interpreter_without_pytest_says_what_to_install(
+        make_project, tmp_path):
+    """No pre-flight interpreter: the phase itself tells that pytest is missing."""
     venv = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    config = Config(root=tmp_path, source=None, python=python, phases=(), gaps=())
+    root = make_project({"pytest.ini": PYTEST_INI, "tests/test_a.py": "def test_a(): pass\n"})
+    config = Config(root=root, source=None, python=python, phases=(), gaps=())
+    check_interpreter(config)  # it exists: only the phase can tell what it lacks
+    events: list[Any] = []
+    phase = PhaseConfig(name="unit", pytest=("tests",), timeout=120)
     with pytest.raises(EnvironmentProblem) as caught:
-        check_interpreter(config)
-    assert f"{python} -m pip install pytest pytest-json-report" in str(caught.value)
-    assert "No module named 'pytest'" in str(caught.value)
+        await run_phase(phase, config, events.append, env=clean_env())
+    assert str(caught.value) == (f"interpreter {python!r} cannot import pytest (No module named "
+                                 f"pytest); run: {python} -m pip install pytest")
+    finished = events[-1]
+    assert isinstance(finished, PhaseFinished)
+    assert (finished.run.status, finished.run.reason) == ("error", str(caught.value))
 
 
 def test_check_interpreter_accepts_this_one(tmp_path):
-    check_interpreter(config_for(tmp_path))  # claimcheck's own interpreter has both
+    check_interpreter(config_for(tmp_path))
 
 
 # ----------------------------------------------------------------------------------------
@@ -629,7 +632,7 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_plugin_switches_json_report_on_and_writes_one_event_per_line(make_project, tmp_path):
+def test_plugin_writes_one_event_per_line_and_leaves_json_report_alone(make_project, tmp_path):
     root = make_project({
         "pytest.ini": PYTEST_INI,
         "tests/test_p.py": """
@@ -649,17 +652,18 @@ def test_plugin_switches_json_report_on_and_writes_one_event_per_line(make_proje
     events = read_events(events_file)
     assert [e["event"] for e in events] == ["session_start", "collection_finish", "test",
                                             "warning", "test", "session_finish"]
-    start, finish = events[0], events[-1]
-    report = Path(start["json_report"])
-    assert report == events_file.with_suffix(".json")  # pointed at before json-report configured
-    recorded = json.loads(report.read_text(encoding="utf-8"))
-    assert recorded["summary"]["failed"] == 1 and recorded["summary"]["passed"] == 1
-    assert "keywords" not in recorded["tests"][0]  # the omits keep it cheap
+    passed, failed, finish = events[2], events[4], events[-1]
+    # a passing test's line carries nothing nobody reads
+    assert set(passed) == {"event", "nodeid", "outcome", "duration", "line", "markers"}
+    assert failed["message"] == "assert 1 == 2" and "longrepr" in failed
     assert finish["exitstatus"] == 1 and finish["collected"] == 2
     warning = events[3]
     assert (warning["category"], warning["message"]) == ("DeprecationWarning", "old api")
     assert warning["nodeid"] == "tests/test_p.py::test_warns"
+    assert not list(stream.glob("*.json"))  # no second record
     assert not (root / ".report.json").exists()
+    running = stream / events_file.name.replace(".jsonl", ".running")
+    assert running.read_bytes().startswith(b"-\n")  # no test running at the end
 
 
 def test_plugin_leaves_the_projects_own_json_report_where_it_wants_it(make_project, tmp_path):
@@ -669,8 +673,6 @@ def test_plugin_leaves_the_projects_own_json_report_where_it_wants_it(make_proje
     done = run_with_plugin(root, stream, "--json-report", "--json-report-file=mine.json",
                            "tests")
     assert done.returncode == 0, done.stdout
-    (events_file,) = stream.glob("*.jsonl")
-    assert read_events(events_file)[0]["json_report"] == str(root / "mine.json")
     assert json.loads((root / "mine.json").read_text())["summary"]["passed"] == 1
     assert not list(stream.glob("*.json"))
 
@@ -908,11 +910,9 @@ def test_claimcheck_report_is_written_before_pytest_has_finished_tearing_down(
 
 
 def test_plugin_writes_session_finish_after_every_plain_sessionfinish(make_project, tmp_path):
-    """claimcheck judges a pytest phase on this line alone, so it must come after
-    pytest-json-report's document is on disk and after plugins rewrote the exit status, and
-    before the terminal summary (which can take long) so claimcheck need not wait for it.
-    The plugin writes that document itself, after every plain sessionfinish (json-report's
-    own save goes through the slow pure-Python encoder)."""
+    """claimcheck judges a pytest phase on this line alone, so it must come after plugins
+    rewrote the exit status, and before the terminal summary (which can take long) so
+    claimcheck need not wait for it."""
     stream = tmp_path / "stream"
     stream.mkdir()
     seen = tmp_path / "seen.json"
@@ -929,7 +929,6 @@ def test_plugin_writes_session_finish_after_every_plain_sessionfinish(make_proje
 
             @pytest.hookimpl(trylast=True)
             def pytest_sessionfinish(session):
-                seen["json_saved_first"] = bool(list(STREAM.glob("*.json")))
                 seen["finish_before_plain"] = finish_written()
                 session.exitstatus = 0  # as pytest-custom-exit-code does
 
@@ -941,16 +940,12 @@ def test_plugin_writes_session_finish_after_every_plain_sessionfinish(make_proje
     })
     done = run_with_plugin(root, stream, "-q", "tests")
     assert done.returncode == 0, done.stdout
-    assert json.loads(seen.read_text()) == {"json_saved_first": False,
-                                            "finish_before_plain": False,
+    assert json.loads(seen.read_text()) == {"finish_before_plain": False,
                                             "finish_before_summary": True}
     (events_file,) = stream.glob("*.jsonl")
     finish = read_events(events_file)[-1]
     assert finish["event"] == "session_finish"
     assert finish["exitstatus"] == 0 == done.returncode
-    assert finish["json_report_saved"] is True
-    recorded = json.loads(Path(finish["json_report"]).read_text(encoding="utf-8"))
-    assert recorded["summary"]["passed"] == 1 and recorded["summary"]["failed"] == 1
 
 
 async def test_a_teardown_error_after_a_failed_call_keeps_both_tracebacks(make_project) -> None:
@@ -982,3 +977,127 @@ async def test_a_teardown_error_after_a_failed_call_keeps_both_tracebacks(make_p
     assert "then its teardown errored" in both.longrepr
     only = by_id["tests/test_td.py::test_teardown_only"]
     assert only.outcome == "error" and "then its" not in (only.longrepr or "")
+
+
+# ----------------------------------------------------------------------------------------
+# Stream folders never outlive their owner: they hold raw messages, output, maybe secrets
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_stream_folders_of_dead_owners_are_cleared(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        folders = {
+            "dead": tmp_path / f"claimcheck-{dead_pid()}-abc",
+            "mine": tmp_path / f"claimcheck-{os.getpid()}-def",
+            "alive": tmp_path / f"claimcheck-{sleeper.pid}-ghi",
+            "other": tmp_path / "claimcheck-notes",
+        }
+        for folder in folders.values():
+            folder.mkdir()
+            (folder / "1-1.jsonl").write_text('{"event": "test", "message": "token=s3cret"}\n')
+        removed = clear_stale_stream_folders(str(tmp_path))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert removed == [str(folders["dead"])]
+    assert not folders["dead"].exists()
+    assert all(folders[name].exists() for name in ("mine", "alive", "other"))
+
+
+def test_the_plugin_removes_its_stream_folder_when_its_owner_dies(make_project, tmp_path):
+    """A SIGKILLed claimcheck runs no clean-up: the phase ends itself, and its evidence."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    stream = tmp_path / f"claimcheck-{owner.pid}-xyz"
+    stream.mkdir()
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_wait.py": "import time\ndef test_ok(): pass\n"
+                              "def test_waits(): time.sleep(600)\n",
+    })
+    env = clean_env()
+    env.update({"CLAIMCHECK_STREAM_DIR": str(stream), "PYTHONPATH": str(PLUGIN_DIR),
+                "CLAIMCHECK_OWNER_PID": str(owner.pid)})
+    phase = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "claimcheck_stream", "tests"],
+                             cwd=root, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(1200):  # a bound against hanging, not a timing assertion
+            running = list(stream.glob("*.running"))
+            if running and b"test_waits" in running[0].read_bytes():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("test_waits never started")
+        owner.kill()
+        owner.wait()
+        phase.wait(timeout=60)
+    finally:
+        owner.kill()
+        if phase.poll() is None:
+            os.killpg(phase.pid, 9)
+            phase.wait()
+    assert phase.returncode == -9  # the watch ended the phase's process group
+    assert not stream.exists()
+
+
+def test_outcomes_come_from_pytests_teststatus_even_without_the_terminal(make_project,
+                                                                         tmp_path):
+    """The plugin reuses the category the terminal reporter asked pytest for; with no
+    terminal reporter it asks pytest_report_teststatus itself."""
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/test_p.py": """
+            import pytest
+            def test_ok(): pass
+            def test_bad(): assert False
+            @pytest.mark.xfail(strict=True)
+            def test_strict(): pass
+            @pytest.mark.xfail
+            def test_xfail(): assert False
+        """,
+    })
+    outcomes_seen = {}
+    for name, extra in (("terminal", ()), ("no-terminal", ("-p", "no:terminal"))):
+        stream = tmp_path / name
+        stream.mkdir()
+        run_with_plugin(root, stream, *extra, "tests")
+        (events_file,) = stream.glob("*.jsonl")
+        outcomes_seen[name] = {e["nodeid"].rsplit("::", 1)[1]: e["outcome"]
+                               for e in read_events(events_file) if e["event"] == "test"}
+    expected = {"test_ok": "passed", "test_bad": "failed", "test_strict": "failed",
+                "test_xfail": "xfailed"}
+    assert outcomes_seen == {"terminal": expected, "no-terminal": expected}
+
+
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+async def test_markers_come_from_the_test_its_class_and_its_module(make_project, xdist):
+    if xdist and not HAS_XDIST:
+        pytest.skip("pytest-xdist is not installed")
+    root = make_project({
+        "pytest.ini": PYTEST_INI + "markers =\n    mod\n    cls\n    fn\n    other\n",
+        "tests/test_m.py": """
+            import pytest
+            pytestmark = pytest.mark.mod
+
+            @pytest.mark.cls
+            class TestA:
+                @pytest.mark.fn
+                def test_marked(self): pass
+                def test_plain(self): pass
+
+            @pytest.mark.other
+            def test_function(): pass
+            def test_bare(): pass
+        """,
+    })
+    result = await run(root, pytest_args=("tests", *(("-n", "2") if xdist else ())))
+    markers = {t.nodeid.split("::", 1)[1]: t.markers for t in result.tests}
+    assert markers == {"TestA::test_marked": ("fn", "cls", "mod"),
+                       "TestA::test_plain": ("cls", "mod"),
+                       "test_function": ("other", "mod"), "test_bare": ("mod",)}

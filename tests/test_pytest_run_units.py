@@ -7,17 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from claimcheck.collectors._plugin.claimcheck_stream import exception_from_text
+from claimcheck.collectors._plugin.claimcheck_fold import exception_from_text
 from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.judge import judge_status
 from claimcheck.collectors.models import Counts, PytestSession
+from claimcheck.collectors.phase_record import PhaseRecord
 from claimcheck.collectors.pytest_run import (
     ENV_DIR,
     PLUGIN_DIR,
     Straggler,
     _OutputTail,
-    _Phase,
     build_command,
-    judge_status,
 )
 
 DONE = (PytestSession(pid=1, exit_status=0),)
@@ -145,15 +145,15 @@ def test_exception_from_text_skips_source_lines_and_prefers_the_last_exception()
                                                                "something odd happened")
 
 
-def phase_state(*events: tuple[str, dict]) -> _Phase:
-    state = _Phase("unit", Path("/project"), lambda event: None)
+def phase_state(*events: tuple[str, dict]) -> PhaseRecord:
+    state = PhaseRecord("unit", Path("/project"), lambda event: None)
     for key, event in events:
         state.handle(key, event)
     return state
 
 
 START = ("7-1", {"event": "session_start", "pid": 7})
-FINISH = ("7-1", {"event": "session_finish", "exitstatus": 1, "json_report_saved": True})
+FINISH = ("7-1", {"event": "session_finish", "exitstatus": 1})
 
 
 def test_a_phase_is_settled_by_its_one_sessions_finish_line_only():
@@ -162,20 +162,6 @@ def test_a_phase_is_settled_by_its_one_sessions_finish_line_only():
     assert phase_state(START, FINISH).settled_status() == 1
     second = ("8-1", {"event": "session_start", "pid": 8})
     assert phase_state(START, FINISH, second).settled_status() is None  # not one session
-
-
-def test_a_json_report_is_merged_only_when_the_session_saw_it_saved(tmp_path):
-    stale = tmp_path / "stale.json"
-    stale.write_text('{"tests": [{"nodeid": "t.py::test_a", "outcome": "failed"}]}')
-    test = ("7-1", {"event": "test", "nodeid": "t.py::test_a", "outcome": "passed"})
-    start = ("7-1", {"event": "session_start", "pid": 7, "json_report": str(stale)})
-    finish = ("7-1", {"event": "session_finish", "exitstatus": 0, "json_report": str(stale),
-                      "json_report_saved": True})
-    unsaved = ("7-1", {"event": "session_finish", "exitstatus": 0, "json_report": str(stale),
-                       "json_report_saved": False})
-    assert [t.outcome for t in phase_state(start, test, finish).final_tests()] == ["failed"]
-    assert [t.outcome for t in phase_state(start, test, unsaved).final_tests()] == ["passed"]
-    assert [t.outcome for t in phase_state(start, test).final_tests()] == ["passed"]  # killed
 
 
 @pytest.mark.parametrize(
@@ -195,3 +181,25 @@ def test_output_tail_keeps_at_most_its_limit_with_a_line_still_being_written() -
     assert tail.text().splitlines() == ["three", "four", "fi"]
     tail.feed(b"ve\n")
     assert tail.text().splitlines() == ["three", "four", "five"]
+
+
+def test_the_running_record_reads_what_was_last_written_whole(tmp_path):
+    from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+
+    path = tmp_path / "1-1.running"
+    long_id = "tests/test_a.py::test_with_a_very_long_name[param]"
+    line = b'{"event": "test", "nodeid": "tests/test_a.py::test_ok"}\n'
+    path.write_bytes(line + protocol.running_record(long_id) + protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([line.rstrip(b"\n")], [long_id])
+    # rewritten in place with a shorter record: the older, longer tail is never read
+    with open(path, "r+b") as handle:
+        handle.write(protocol.running_record("t.py::b") + protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([], ["t.py::b"])
+    with open(path, "r+b") as handle:
+        handle.write(protocol.RUNNING_BETWEEN)
+    assert protocol.read_running(str(path)) == ([], [])  # between tests
+    path.write_bytes(b"Rt.py::half")  # no closing line: not a record
+    assert protocol.read_running(str(path)) == ([], [])
+    assert protocol.read_running(str(tmp_path / "missing")) == ([], [])
+    assert protocol.folder_owner("claimcheck-123-abc") == 123
+    assert protocol.folder_owner("claimcheck-abc") is None

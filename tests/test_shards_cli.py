@@ -135,9 +135,6 @@ def test_dropping_a_k_shard_is_shard_missing_with_its_count(shards):
     assert code == merged["exit_code"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs claimcheck's plugin to fill PhaseRun.deselected_ids (engine's change); strict, so "
-    "it fails as XPASS once that lands: then remove this marker"))
 def test_dropping_a_k_shard_names_the_files_that_ran_nowhere(shards):
     _, merged = merge(shards, "k1.json", "k3.json")
     missing = finding(merged, "shard-missing")

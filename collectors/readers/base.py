@@ -214,7 +214,7 @@ def foreign_phase(
     `exit_status` is pytest's own where the file records it; `None` means the file cannot say
     (JUnit), and then the status is what pytest would have exited with for these outcomes.
     """
-    from claimcheck.collectors.pytest_run import judge_status
+    from claimcheck.collectors.judge import judge_status
 
     counts = tally(tests, len(errors), collected=collected, deselected=deselected)
     status_code = exit_status if exit_status is not None else implied_exit_status(counts)

@@ -46,6 +46,8 @@ WRITERS: dict[str, Writer] = {
         Writer("markdown", "for a pull request or $GITHUB_STEP_SUMMARY",
                "markdown:render_markdown"),
         Writer("junit", "JUnit XML for CI test tabs", "junit:render_junit"),
+        Writer("json-report", "pytest-json-report's document, for CI tools that read it",
+               "pytest_json:render_pytest_json"),
     )
 }
 FORMATS: tuple[str, ...] = tuple(WRITERS)

@@ -17,6 +17,7 @@ from claimcheck.collectors.models import (
     RunChanges,
     RunReport,
     ServiceSample,
+    SubtestCounts,
     TestResult,
 )
 from claimcheck.collectors.verdict import FAILED_OUTCOMES, executed, moment
@@ -285,3 +286,40 @@ def sources_text(report: RunReport, limit: int = 5) -> str:
     names = ", ".join(source.label for source in sources[:limit])
     more = f" and {len(sources) - limit} more" if len(sources) > limit else ""
     return f"merged from {len(sources)} reports: {names}{more}"
+
+
+# The engine's extra figures: subtests, reruns, pytest's own collection-error count
+
+
+def rerun_text(test: TestResult) -> str:
+    """"flaky, rerun 2": a test that needed reruns, in every view the same words."""
+    if not test.reruns:
+        return ""
+    return f"flaky, rerun {test.reruns}" if test.outcome == "passed" else f"rerun {test.reruns}"
+
+
+def flaky_of(run: PhaseRun) -> list[TestResult]:
+    """Tests that failed and then passed on a rerun (pytest-rerunfailures)."""
+    return [test for test in run.tests if test.reruns and test.outcome == "passed"]
+
+
+def subtests_text(counts: SubtestCounts) -> str:
+    return f"{counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped"
+
+
+def engine_notes(run: PhaseRun) -> list[str]:
+    """Figures beside the per-test counts: each test is counted once, and these say what that
+    one count holds (subtests, reruns) or where pytest's own figure differs from it."""
+    notes: list[str] = []
+    subtests = run.subtests
+    if subtests.total:
+        notes.append(f"subtests: {subtests_text(subtests)} (each test counted once above)")
+    flaky = flaky_of(run)
+    if flaky:
+        noun = "test" if len(flaky) == 1 else "tests"
+        notes.append(f"flaky: {len(flaky)} {noun} passed only on a rerun")
+    pytest_count = run.pytest_collection_errors
+    if pytest_count is not None:
+        notes.append(f"collection errors: {len(run.collection_errors)}, one per file (pytest "
+                     f"counts {pytest_count}: under xdist once per worker that hit it)")
+    return notes

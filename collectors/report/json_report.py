@@ -7,9 +7,11 @@ from typing import Any, Iterable
 
 from claimcheck.collectors.depmap import map_to_dict
 from claimcheck.collectors.models import (
+    PhaseRun,
     Provenance,
     RunReport,
     ServiceSample,
+    SubtestCounts,
     WarningRecord,
 )
 from claimcheck.collectors.report.common import (
@@ -17,6 +19,7 @@ from claimcheck.collectors.report.common import (
     SCHEMA,
     Redact,
     executed,
+    flaky_of,
     gap_notes,
     identity,
     iso_time,
@@ -56,7 +59,9 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
                 "markers": list(test.markers),
                 "longrepr": opt(test.longrepr) if failing else None,
                 "reruns": test.reruns,
-                "flaky": (name, test.nodeid) in flaky if flaky else False,
+                "flaky": test.reruns > 0 or (name, test.nodeid) in flaky,
+                "subtests": _subtests_dict(test.subtests),
+                "crashed": test.crashed,
             })
         counts = run.counts
         phases.append({
@@ -92,6 +97,10 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
                  "line": w.line, "nodeid": opt(w.nodeid), "count": count}
                 for w, count in grouped_warnings(run.warnings)
             ],
+            "subtests": _subtests_dict(run.subtests),
+            "flaky": len(flaky_of(run)),
+            "pytest_collection_errors": run.pytest_collection_errors,
+            "interruption": _interruption_dict(run, r),
             "tests": tests,
         })
 
@@ -114,6 +123,9 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
             "passed": total.passed, "failed": total.failed, "error": total.error,
             "skipped": total.skipped, "xfailed": total.xfailed, "xpassed": total.xpassed,
             "deselected": total.deselected,
+            "subtests": _subtests_dict(sum((run.subtests for run in report.phases),
+                                           SubtestCounts())),
+            "flaky": sum(len(flaky_of(run)) for run in report.phases),
         },
         "phases": phases,
         "gaps": [
@@ -185,6 +197,22 @@ def _changes_dict(report: RunReport, r: Redact) -> dict[str, Any] | None:
         "flaky": [{"phase": r(t.phase), "nodeid": r(t.nodeid), "reasons": [r(x) for x in t.reasons]}
                   for t in changes.flaky],
     }
+
+
+def _subtests_dict(counts: SubtestCounts | None) -> dict[str, int] | None:
+    if counts is None:
+        return None
+    return {"passed": counts.passed, "failed": counts.failed, "skipped": counts.skipped}
+
+
+def _interruption_dict(run: PhaseRun, r: Redact) -> dict[str, Any] | None:
+    stop = run.interruption
+    if stop is None:
+        return None
+    return {"kind": stop.kind, "message": None if stop.message is None else r(stop.message),
+            "returncode": stop.returncode, "path": None if stop.path is None else r(stop.path),
+            "line": stop.line, "unfinished": [r(nodeid) for nodeid in stop.unfinished],
+            "worker": stop.worker}
 
 
 def grouped_warnings(warnings: Iterable[WarningRecord]) -> list[tuple[WarningRecord, int]]:

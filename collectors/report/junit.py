@@ -22,6 +22,7 @@ from claimcheck.collectors.report.common import (
     iso_time,
     one_line,
     phase_note,
+    subtests_text,
 )
 from claimcheck.collectors.secrets import strip_control
 
@@ -162,6 +163,19 @@ def _junit_case(suite: ET.Element, test: TestResult, x: Callable[[str | None], s
     case = ET.SubElement(suite, "testcase", attrs)
     stats["tests"] += 1
     message = x(one_line(test.message))
+    if test.reruns or test.subtests is not None:
+        properties = ET.SubElement(case, "properties")
+        if test.reruns:
+            ET.SubElement(properties, "property", name="reruns", value=str(test.reruns))
+            ET.SubElement(properties, "property", name="flaky", value="true")
+        if test.subtests is not None:
+            ET.SubElement(properties, "property", name="subtests",
+                          value=subtests_text(test.subtests))
+    if test.reruns and test.outcome == "passed":
+        # Maven Surefire's word for it, which CI test tabs show as flaky: the passing test
+        # keeps the failure of its earlier attempt.
+        node = ET.SubElement(case, "flakyFailure", message=message or "failed before a rerun")
+        node.text = x(test.longrepr or test.message)
     if test.outcome == "failed":
         node = ET.SubElement(case, "failure", message=message)
         node.text = x(test.longrepr or test.message)

@@ -20,12 +20,14 @@ from claimcheck.collectors.report.common import (
     claim_line,
     count_columns,
     duration_text,
+    engine_notes,
     failures_of,
     files_not_named,
     finding_where,
     findings_by_kind,
     first_run_text,
     flaky_index,
+    flaky_of,
     gap_cell_text,
     gap_notes,
     gap_phase_names,
@@ -34,6 +36,7 @@ from claimcheck.collectors.report.common import (
     one_line,
     phase_note,
     provenance_text,
+    rerun_text,
     service_detail,
     sources_text,
 )
@@ -138,6 +141,10 @@ def render_markdown(
                 *(str(getattr(run.counts, field)) for _, field in columns),
                 duration_text(run.duration_s), esc(phase_note(run)),
             ]))
+        notes = [(run.name, note) for run in report.phases for note in engine_notes(run)]
+        if notes:
+            out.append("")
+            out.extend(f"- {esc(name)}: {esc(note)}" for name, note in notes)
 
     if report.gaps:
         names = gap_phase_names(report)
@@ -192,7 +199,10 @@ def render_markdown(
                 label = "FAILED" if test.outcome == "failed" else "ERROR"
                 message = one_line(test.message)
                 tail = f" — {esc(message)}" if message else ""
-                mark = " _(flaky)_" if (run.name, test.nodeid) in flaky else ""
+                if test.reruns:
+                    mark = f" ({esc(rerun_text(test))})"
+                else:
+                    mark = " _(flaky)_" if (run.name, test.nodeid) in flaky else ""
                 lines.append(f"- {label} {md_code(r(test.nodeid))}{mark}{tail}")
             hidden = len(failures) - max_failures
             if hidden > 0:
@@ -202,6 +212,18 @@ def render_markdown(
     if report.dependency_map is not None and report.dependency_map.nodes:
         out += ["", "### Map", "", "```mermaid",
                 render_mermaid(report.dependency_map, redactor=r).rstrip("\n"), "```"]
+
+    flaky = [(run, test) for run in report.phases for test in flaky_of(run)]
+    if flaky:
+        out += ["", "<details>", f"<summary>Flaky ({len(flaky)})</summary>", ""]
+        for run, test in flaky[:max_failures]:
+            message = one_line(test.message)
+            tail = f" — first failed: {esc(message)}" if message else ""
+            out.append(f"- FLAKY {md_code(r(test.nodeid))} \\[{esc(run.name)}\\] "
+                       f"({esc(rerun_text(test))}){tail}")
+        if len(flaky) > max_failures:
+            out.append(f"- … and {len(flaky) - max_failures} more ({esc(ALL_FAILURES_HINT)})")
+        out += ["", "</details>"]
 
     if report.services:
         out += ["", "### Services", ""]

@@ -20,12 +20,14 @@ from claimcheck.collectors.report.common import (
     claim_line,
     count_columns,
     duration_text,
+    engine_notes,
     failures_of,
     files_not_named,
     finding_where,
     findings_by_kind,
     first_run_text,
     flaky_index,
+    flaky_of,
     gap_cell_text,
     gap_notes,
     gap_phase_names,
@@ -34,6 +36,7 @@ from claimcheck.collectors.report.common import (
     one_line,
     phase_note,
     provenance_text,
+    rerun_text,
     service_detail,
     sources_text,
     total_counts,
@@ -211,6 +214,8 @@ def _text_phases(console: Console, report: RunReport, safe: Callable[[str | None
                       duration_text(run.duration_s))
     console.print(table)
     _print_notes(console, ((run.name, run.status, phase_note(run)) for run in report.phases), safe)
+    _print_notes(console, ((run.name, "", note) for run in report.phases
+                           for note in engine_notes(run)), safe)
 
 
 
@@ -292,7 +297,9 @@ def _text_failures(console: Console, report: RunReport, safe: Callable[[str | No
         for test in failures[:cap]:
             line = Text("  FAILED " if test.outcome == "failed" else "  ERROR  ", style="red")
             line.append(safe(test.nodeid), style="bold")
-            if (run.name, test.nodeid) in flaky:
+            if test.reruns:
+                line.append(f" ({rerun_text(test)})", style="yellow")
+            elif (run.name, test.nodeid) in flaky:
                 line.append(" (flaky)", style="yellow")
             message = one_line(test.message)
             if message:
@@ -302,6 +309,27 @@ def _text_failures(console: Console, report: RunReport, safe: Callable[[str | No
         if hidden > 0:
             console.print(Text(f"  ... and {hidden} more ({ALL_FAILURES_HINT})", style="dim"),
                           soft_wrap=True)
+    _text_flaky(console, report, safe, cap)
+
+
+def _text_flaky(console: Console, report: RunReport, safe: Callable[[str | None], str],
+                cap: int) -> None:
+    """Passed, but only on a rerun: green evidence that someone should still look at."""
+    flaky = [(run, test) for run in report.phases for test in flaky_of(run)]
+    if not flaky:
+        return
+    _section(console, f"Flaky ({len(flaky)})")
+    for run, test in flaky[:cap]:
+        line = Text("  FLAKY  ", style="yellow")
+        line.append(safe(test.nodeid), style="bold")
+        line.append(f" [{safe(run.name)}] ({rerun_text(test)})")
+        message = one_line(test.message)
+        if message:
+            line.append(f" - first failed: {safe(message)}")
+        console.print(line, soft_wrap=True)
+    if len(flaky) > cap:
+        console.print(Text(f"  ... and {len(flaky) - cap} more ({ALL_FAILURES_HINT})",
+                           style="dim"), soft_wrap=True)
 
 
 def _text_services(console: Console, report: RunReport, safe: Callable[[str | None], str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from claimcheck.collectors.models import TestResult
+from claimcheck.collectors.report.common import rerun_text, subtests_text
 from claimcheck.tui.widgets._text import Redact, clean, data_text, duration
 from claimcheck.tui.widgets.failures import OUTCOME_LABELS
 from rich.style import Style
@@ -106,6 +107,13 @@ class FailureDetailScreen(Screen[None]):
         if result.markers:
             facts.append("   markers ", "dim")
             facts.append_text(data_text(", ".join(result.markers)))
+        if result.reruns:
+            facts.append("   reruns ", "dim")
+            facts.append(rerun_text(result), "bold #e3b341")
+        if result.subtests is not None:
+            facts.append("   subtests ", "dim")
+            facts.append(subtests_text(result.subtests),
+                         "bold #ff7b72" if result.subtests.failed else "")
         with VerticalScroll(id="detail-body"):
             yield Static(title, id="detail-title")
             yield Static(facts, id="detail-facts")

@@ -29,10 +29,30 @@ KIND_TITLES: dict[str, str] = {
     "unregistered-marker": "unregistered markers",
     "deprecation": "deprecations",
     "port-mismatch": "port mismatches",
+    "crashed-test": "tests a pytest session died in",
+    "interrupted-session": "sessions ended early (pytest.exit, KeyboardInterrupt)",
+    "claim-broken": "CLAIMS BROKEN: claimed fixed, red again",
+    "tests-disappeared": "tests that disappeared since the last run",
+    "claim-stale": "claims whose tests are gone",
+    "shard-overlap": "tests that ran in more than one shard",
+    "shard-missing": "tests that ran in no shard",
+    "shard-mismatch": "shards of different commits or configurations",
+    "shard-unverified": "shards that do not say what they left out",
+    "duplicate-definition": "single-source names defined more than once",
+    "single-source-missing": "single-source names defined nowhere",
+    "possible-duplicate": "possible duplicate implementations",
+    "deprecated-import": "deprecated modules still imported",
+    "audit-error": "files the source audit could not read",
 }
-KIND_ORDER = ("usage-error", "import-error", "false-green", "no-tests",
-              "port-mismatch", "uncollected-tests", "unregistered-marker", "deprecation")
-SEVERE = {"usage-error", "import-error", "false-green", "no-tests", "port-mismatch"}
+KIND_ORDER = ("claim-broken", "tests-disappeared", "crashed-test", "interrupted-session",
+              "usage-error", "import-error", "false-green", "no-tests", "shard-missing",
+              "shard-mismatch", "shard-overlap", "shard-unverified", "port-mismatch",
+              "uncollected-tests", "unregistered-marker", "duplicate-definition",
+              "single-source-missing", "deprecated-import", "deprecation", "claim-stale",
+              "possible-duplicate", "audit-error")
+SEVERE = {"claim-broken", "tests-disappeared", "crashed-test", "interrupted-session",
+          "usage-error", "import-error", "false-green", "no-tests", "port-mismatch",
+          "shard-missing", "shard-mismatch"}
 
 
 def _where(finding: Finding) -> str:

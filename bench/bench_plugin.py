@@ -1,0 +1,166 @@
+"""The per-test cost of claimcheck's plugin inside pytest, measured against bare pytest.
+
+    python bench/bench_engine.py --plugin-cost 8 [--tests 3000]
+
+A suite of passing tests (the case where nothing the plugin writes is read) runs in
+interleaved pairs: bare `python -m pytest -q`, then the same with the plugin writing its stream
+(`-p claimcheck_stream`, CLAIMCHECK_STREAM_DIR set), and once more with pytest-json-report
+beside it, the second record claimcheck used to keep. The medians give the plugin's cost per
+test in microseconds; the write that names the running test (one `pwrite` per test start and
+end) is timed on its own, since it is what makes a crash name its test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = REPO / "collectors" / "_plugin"
+FILES = 30
+
+
+def write_passing_suite(root: Path, tests: int) -> None:
+    (root / "tests").mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    per_file = max(1, tests // FILES)
+    for number in range(0, tests, per_file):
+        count = min(per_file, tests - number)
+        body = "".join(f"def test_{i}():\n    assert {i} == {i}\n\n" for i in range(count))
+        (root / "tests" / f"test_{number:06d}.py").write_text(body)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run; CPU (user + system of the child) is what a loaded
+    machine disturbs least."""
+    cpu = _cpu()
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}")
+    return wall, _cpu() - cpu
+
+
+def pwrite_cost(calls: int = 200_000) -> float:
+    """Microseconds per os.pwrite of a node id record, as the plugin writes at each test."""
+    record = b"Rtests/test_000123.py::test_4567\n-\n"
+    with tempfile.TemporaryDirectory() as folder:
+        fd = os.open(os.path.join(folder, "x.running"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            start = time.perf_counter()
+            for _ in range(calls):
+                os.pwrite(fd, record, 0)
+            elapsed = time.perf_counter() - start
+        finally:
+            os.close(fd)
+    return elapsed / calls * 1e6
+
+
+# Runs pytest in this process with the plugin's per-test hooks timed from inside: the plugin's
+# own time per test, which a loaded machine disturbs far less than whole-run times.
+HOOK_TIMER = """
+import functools, json, sys, time
+import claimcheck_stream, pytest
+spent = {}
+def timed(name, function):
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    return run
+for name in ("pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_teardown",
+             "pytest_runtest_logfinish"):
+    setattr(claimcheck_stream._Writer, name, timed(name, getattr(claimcheck_stream._Writer, name)))
+code = pytest.main(["-q", "-p", "no:randomly", "-p", "claimcheck_stream"])
+print("HOOKS " + json.dumps(spent))
+sys.exit(code)
+"""
+
+
+def hook_time(root: Path, env: dict[str, str], python: str, tests: int,
+              rounds: int) -> dict[str, float]:
+    """Median microseconds per test spent inside each of the plugin's per-test hooks."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+            done = subprocess.run([python, "-c", HOOK_TIMER], cwd=root, capture_output=True,
+                                  text=True, check=False,
+                                  env={**env, "CLAIMCHECK_STREAM_DIR": stream})
+        line = next((line for line in done.stdout.splitlines() if line.startswith("HOOKS ")),
+                    None)
+        if line is None:
+            raise SystemExit(f"hook timing failed: {done.stdout[-500:]}")
+        for name, seconds in json.loads(line[len("HOOKS "):]).items():
+            samples.setdefault(name, []).append(seconds / tests * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
+                python: str = sys.executable) -> list[str]:
+    root = work / f"passing-{tests}"
+    write_passing_suite(root, tests)
+    base = [python, "-m", "pytest", "-q", "-p", "no:randomly"]
+    plugin_env = {**env, "PYTHONPATH": str(PLUGIN_DIR)}
+    plugin_env.pop("PYTEST_ADDOPTS", None)
+    has_json_report = subprocess.run(
+        [python, "-c", "import pytest_jsonreport"], capture_output=True,
+        check=False).returncode == 0
+    version = subprocess.run([python, "-c", "import pytest; print(pytest.__version__)"],
+                             capture_output=True, text=True, check=False).stdout.strip()
+    bare: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    both: list[tuple[float, float]] = []
+    for attempt in range(pairs):
+        print(f"  [{attempt + 1}/{pairs}] bare, plugin"
+              + (", plugin + json-report" if has_json_report else ""), flush=True)
+        bare.append(_run(base, root, env))
+        with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+            ours.append(_run([*base, "-p", "claimcheck_stream"], root,
+                             {**plugin_env, "CLAIMCHECK_STREAM_DIR": stream}))
+        if has_json_report:
+            with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+                both.append(_run([*base, "-p", "claimcheck_stream", "--json-report",
+                                  f"--json-report-file={stream}/r.json"], root,
+                                 {**plugin_env, "CLAIMCHECK_STREAM_DIR": stream}))
+    lines = [
+        f"pytest {version}, {tests} passing tests, {pairs} interleaved runs each, medians, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        f"{'':<25} {'wall s':>8} {'ratio':>6} {'us/test':>8} | {'CPU s':>7} {'ratio':>6} "
+        f"{'us/test':>8}",
+    ]
+    bare_wall = statistics.median(w for w, _ in bare)
+    bare_cpu = statistics.median(c for _, c in bare)
+    for label, runs in (("bare pytest", bare), ("with claimcheck's plugin", ours),
+                        ("plugin + json-report", both)):
+        if not runs:
+            continue
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        lines.append(f"{label:<25} {wall:8.3f} {wall / bare_wall:5.3f}x "
+                     f"{(wall - bare_wall) / tests * 1e6:+8.1f} | {cpu:7.3f} "
+                     f"{cpu / bare_cpu:5.3f}x {(cpu - bare_cpu) / tests * 1e6:+8.1f}")
+    hooks = hook_time(root, plugin_env, python, tests, max(3, pairs // 2))
+    lines.append("time inside the plugin's per-test hooks (median us per test): "
+                 + ", ".join(f"{name.replace('pytest_runtest_', '')} {value:.1f}"
+                             for name, value in hooks.items())
+                 + f"; total {sum(hooks.values()):.1f}")
+    lines.append(f"one pwrite of the running-test record: {pwrite_cost():.2f} us "
+                 "(two per test: start and end)")
+    return lines

@@ -1,0 +1,166 @@
+"""What claimcheck's plugin and claimcheck's runner agree on: names, keys, files, variables.
+
+Both sides import this module: the plugin inside the project's pytest (as the top-level module
+`claimcheck_protocol`, this folder being on PYTHONPATH, under whatever interpreter the project
+uses) and the runner (as `claimcheck.collectors._plugin.claimcheck_protocol`). So it holds
+constants and tiny pure functions only, imports nothing but the standard library, and runs on
+every Python the plugin may meet.
+
+The stream: every pytest session writes `<stream dir>/<pid>-<n>.jsonl`, one JSON object a line,
+each with the key `event` naming one of the events below. Beside it, `<pid>-<n>.running` names
+the test that runs right now and the stream lines not flushed yet (see RUNNING_*), rewritten in
+place at each test's start and end, so a session that dies (os._exit, SIGSEGV, SIGKILL at a
+timeout) still says which test it died in, and loses none of the results before it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# -- environment variables ------------------------------------------------------------------
+ENV_DIR = "CLAIMCHECK_STREAM_DIR"  # the stream folder; the plugin does nothing without it
+ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"  # PYTEST_ADDOPTS before claimcheck's options
+ENV_OWNER = "CLAIMCHECK_OWNER_PID"  # the claimcheck that runs the phase: its death ends it
+PLUGIN_NAME = "claimcheck_stream"  # `-p claimcheck_stream`
+WORKER_FLAG = "claimcheck_stream"  # set in an xdist worker's workerinput
+
+# -- files ---------------------------------------------------------------------------------
+STREAM_SUFFIX = ".jsonl"
+RUNNING_SUFFIX = ".running"
+FOLDER_PREFIX = "claimcheck-"  # <tmp>/claimcheck-<owner pid>-<random>/
+RUNNING_STARTED = b"R"  # "R<nodeid>\n": that test has started and not finished
+RUNNING_BETWEEN = b"-\n"  # closes the record; alone: no test running
+
+# -- events --------------------------------------------------------------------------------
+SESSION_START = "session_start"
+COLLECTION_FINISH = "collection_finish"
+COLLECT_ERROR = "collect_error"
+DESELECTED = "deselected"  # ids: node ids pytest collected but deselected
+TEST = "test"
+WARNING = "warning"
+INTERRUPTED = "interrupted"  # pytest.exit() or KeyboardInterrupt inside the session
+SESSION_FINISH = "session_finish"
+
+# -- keys: see `Key` below. A `test` event: nodeid, outcome, duration, line, markers, and for a
+# test someone will read: message, path, longrepr, sections, when, reruns (attempts before the
+# final one), subtests ([passed, failed, skipped], absent without subtests).
+
+# Outcome categories of pytest_report_teststatus (pytest, pytest-rerunfailures, subtests) and
+# the one outcome claimcheck folds a test into. Other plugins' categories fall back on the
+# report's own outcome.
+CATEGORY_OUTCOMES = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "skipped": "skipped",
+    "xfailed": "xfailed",
+    "xpassed": "xpassed",
+}
+RERUN_CATEGORY = "rerun"
+
+
+class Key:
+    """The keys of the stream's JSON objects (every event has `event`)."""
+
+    EVENT = "event"
+    PID = "pid"
+    ROOTDIR = "rootdir"
+    INIFILE = "inifile"
+    PYTHON_FILES = "python_files"
+    PYTHON_CLASSES = "python_classes"
+    PYTHON_FUNCTIONS = "python_functions"
+    MARKERS = "markers"
+    STRICT_MARKERS = "strict_markers"
+    TESTPATHS = "testpaths"
+    ARGS = "args"
+    PYTEST_VERSION = "pytest_version"
+    COLLECTED = "collected"
+    DESELECTED = "deselected"
+    IDS = "ids"
+    NODEID = "nodeid"
+    ERROR_TYPE = "error_type"
+    MESSAGE = "message"
+    LONGREPR = "longrepr"
+    OUTCOME = "outcome"
+    DURATION = "duration"
+    PATH = "path"
+    LINE = "line"
+    SECTIONS = "sections"
+    WHEN = "when"
+    RERUNS = "reruns"
+    SUBTESTS = "subtests"
+    CATEGORY = "category"
+    FILENAME = "filename"
+    LINENO = "lineno"
+    KIND = "kind"
+    RETURNCODE = "returncode"
+    UNFINISHED = "unfinished"
+    WORKER = "worker"
+    EXITSTATUS = "exitstatus"
+    XDIST_WORKERS = "xdist_workers"
+    COLLECT_ERROR_REPORTS = "collect_error_reports"
+
+
+def stream_folder_prefix(owner_pid: int) -> str:
+    """The name every stream folder of the claimcheck with this pid starts with."""
+    return f"{FOLDER_PREFIX}{owner_pid}-"
+
+
+_FOLDER = re.compile(re.escape(FOLDER_PREFIX) + r"(\d+)-")
+
+
+def folder_owner(name: str) -> int | None:
+    """The owner pid in a stream folder's name, or None for a name that is not one."""
+    match = _FOLDER.match(name)
+    return int(match.group(1)) if match else None
+
+
+def running_record(nodeid: str) -> bytes:
+    """What the `.running` file holds while `nodeid` runs (one line, so a stale tail from a
+    longer id written before is never read)."""
+    return RUNNING_STARTED + nodeid.replace("\n", " ").encode("utf-8", "backslashreplace") + b"\n"
+
+
+def read_running(path: str) -> tuple[list[bytes], list[str]]:
+    """What a session's `.running` file held when it was last written: the stream lines not
+    yet flushed to the stream file, and the node ids of the tests that were running.
+
+    The record is those lines ("{...}"), then one "R<nodeid>" line per running test, closed
+    by a "-" line; bytes after that line are the tail of a longer record written before.
+    A record without its closing line is not read at all.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return [], []
+    pending: list[bytes] = []
+    running: list[str] = []
+    for line in data.split(b"\n")[:-1]:
+        if line.startswith(b"{"):
+            pending.append(line)
+        elif line.startswith(RUNNING_STARTED):
+            nodeid = line[len(RUNNING_STARTED):].decode("utf-8", "replace")
+            if nodeid:
+                running.append(nodeid)
+        elif line + b"\n" == RUNNING_BETWEEN:
+            return pending, running
+        else:
+            break
+    return [], []
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, owned by another user
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True

@@ -1,0 +1,556 @@
+"""The engine's fixture corpus: one small project per way a run's record can go wrong.
+
+Every fixture runs as a real claimcheck phase (`run_phase`) under each engine environment
+(tests/engine_envs.py: the newest pytest and the oldest pyproject.toml allows), serially and
+under `-n 2`. Each checks the per-test outcomes against what pytest itself counts at test
+level, the phase status, and what the item is about. And on every run where
+pytest-json-report wrote its document (asked for in the phase's own arguments, so it records
+the very same session), the stream's outcomes must equal json-report's once its labels are
+mapped (`oracle_outcome`): an independent record of the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.judge import phase_findings
+from claimcheck.collectors.models import PhaseRun, SubtestCounts
+from claimcheck.collectors.pytest_run import run_phase, wait_for_stragglers
+
+ENVS = ("newest", "floor", "this")
+MODES = ("serial", "xdist")
+# Plugins a developer's machine may autoload that no fixture uses (the engine environments
+# have none of them; `-p no:` for an absent plugin is harmless).
+UNUSED = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
+          "-p no:anyio -p no:asyncio -p no:randomly")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One trap: a project, how its phase runs, and what must come out."""
+
+    files: dict[str, str]
+    expected: Callable[[Any, str], dict[str, str]]  # (env, mode) -> nodeid -> outcome
+    status: Callable[[Any, str], str]
+    args: tuple[str, ...] = ("tests",)
+    command: tuple[str, ...] | None = None  # a command phase instead of a pytest one
+    needs: tuple[str, ...] = ()  # capabilities of the environment (subtests, a plugin)
+    timeout: float = 120
+    check: Callable[[PhaseRun, Any, str], None] | None = None
+    # pytest-json-report can record this session ((env, mode) -> bool): not one that dies
+    # before its end, which under xdist is only a worker.
+    oracle: Callable[[Any, str], bool] = lambda env, mode: True
+    # Tests json-report cannot see right in an environment: (env) -> node ids left out of the
+    # comparison. Each says why where it is given.
+    oracle_blind: Callable[[Any], frozenset[str]] = lambda env: frozenset()
+
+
+def always(value: Any) -> Callable[[Any, str], Any]:
+    return lambda env, mode: value
+
+
+# ----------------------------------------------------------------------------------------
+# 1. The everyday outcomes, a broken file and a deselection (item 1 and item 7)
+
+MIXED = {
+    "tests/test_mixed.py": """
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture exploded")
+
+        @pytest.fixture
+        def broken_teardown():
+            yield
+            raise RuntimeError("teardown broke")
+
+        def test_pass():
+            pass
+
+        def test_fail():
+            assert 1 == 2
+
+        @pytest.mark.parametrize("name", ["[bold red]x", "plain"])
+        def test_param(name):
+            assert name == "plain"
+
+        def test_skip():
+            pytest.skip("not today")
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_xfail():
+            assert False
+
+        @pytest.mark.xfail(reason="fixed already")
+        def test_xpass():
+            pass
+
+        @pytest.mark.xfail(reason="must fail", strict=True)
+        def test_xpass_strict():
+            pass
+
+        def test_setup_error(broken):
+            pass
+
+        def test_fail_then_teardown_error(broken_teardown):
+            assert False, "the real failure"
+
+        def test_deselect_me():
+            pass
+    """,
+    "tests/test_broken.py": "import not_a_module_anywhere\n",
+}
+
+M = "tests/test_mixed.py::"
+MIXED_OUTCOMES = {
+    M + "test_pass": "passed", M + "test_fail": "failed",
+    M + "test_param[[bold red]x]": "failed", M + "test_param[plain]": "passed",
+    M + "test_skip": "skipped", M + "test_xfail": "xfailed", M + "test_xpass": "xpassed",
+    M + "test_xpass_strict": "failed", M + "test_setup_error": "error",
+    M + "test_fail_then_teardown_error": "error",
+}
+
+
+def check_mixed(run: PhaseRun, env: Any, mode: str) -> None:
+    assert run.deselected_ids == (M + "test_deselect_me",)
+    assert run.counts.deselected == 1 and run.counts.collected == 11
+    assert [error.path for error in run.collection_errors] == ["tests/test_broken.py"]
+    by_id = {test.nodeid: test for test in run.tests}
+    assert by_id[M + "test_fail"].message == "assert 1 == 2"
+    assert by_id[M + "test_skip"].message == "not today"
+    both = by_id[M + "test_fail_then_teardown_error"]
+    assert both.when == "teardown" and both.message == "RuntimeError: teardown broke"
+    assert both.longrepr is not None and "the real failure" in both.longrepr
+
+
+# ----------------------------------------------------------------------------------------
+# 2. Subtests: counted once per test, a failing subtest fails it, skipped subtests pass it
+
+SUBTESTS = {
+    "tests/test_sub.py": """
+        import unittest
+
+        def test_all_pass(subtests):
+            for number in range(3):
+                with subtests.test(msg="even", i=number):
+                    assert number < 3
+
+        def test_one_fails(subtests):
+            for number in range(3):
+                with subtests.test(i=number):
+                    assert number != 1, "one is odd"
+
+        class TestUnit(unittest.TestCase):
+            def test_all_skip(self):
+                for number in range(2):
+                    with self.subTest(i=number):
+                        self.skipTest("not here")
+
+            def test_unit_fails(self):
+                for number in range(2):
+                    with self.subTest(i=number):
+                        self.assertEqual(number, 0)
+    """,
+}
+
+S = "tests/test_sub.py::"
+SUBTEST_OUTCOMES = {S + "test_all_pass": "passed", S + "test_one_fails": "failed",
+                    S + "TestUnit::test_all_skip": "passed",
+                    S + "TestUnit::test_unit_fails": "failed"}
+
+
+def check_subtests(run: PhaseRun, env: Any, mode: str) -> None:
+    by_id = {test.nodeid: test for test in run.tests}
+    assert by_id[S + "test_all_pass"].subtests == SubtestCounts(passed=3)
+    assert by_id[S + "test_one_fails"].subtests == SubtestCounts(passed=2, failed=1)
+    one = by_id[S + "test_one_fails"]
+    assert one.message is not None and "i=" in one.message and "one is odd" in one.message
+    assert by_id[S + "TestUnit::test_all_skip"].subtests == SubtestCounts(skipped=2)
+    assert by_id[S + "TestUnit::test_unit_fails"].subtests == SubtestCounts(passed=1,
+                                                                             failed=1)
+    assert run.subtests == SubtestCounts(passed=6, failed=2, skipped=2)
+    assert run.counts.passed == 2 and run.counts.failed == 2  # one per test
+
+
+# A suite made only of subtests is evidence, never "nothing collected".
+ONLY_SUBTESTS = {
+    "tests/test_only.py": """
+        def test_each(subtests):
+            for number in range(2):
+                with subtests.test(i=number):
+                    assert True
+    """,
+}
+
+
+# ----------------------------------------------------------------------------------------
+# 3. Reruns: counted once, with the final outcome, marked flaky
+
+def reruns_files(tmp: str) -> dict[str, str]:
+    return {
+        "tests/test_flaky.py": f"""
+            from pathlib import Path
+            MARK = Path({tmp!r}) / "attempts"
+
+            def test_flaky():
+                MARK.mkdir(exist_ok=True)
+                attempts = len(list(MARK.iterdir()))
+                (MARK / str(attempts)).write_text("x")
+                assert attempts >= 1, "fails on the first attempt only"
+
+            def test_always_fails():
+                assert False, "every time"
+
+            def test_steady():
+                pass
+        """,
+    }
+
+
+F = "tests/test_flaky.py::"
+
+
+def check_reruns(run: PhaseRun, env: Any, mode: str) -> None:
+    by_id = {test.nodeid: test for test in run.tests}
+    flaky = by_id[F + "test_flaky"]
+    assert (flaky.outcome, flaky.reruns, flaky.flaky) == ("passed", 1, True)
+    assert flaky.message is not None and "fails on the first attempt only" in flaky.message
+    assert by_id[F + "test_always_fails"].reruns == 2
+    assert by_id[F + "test_steady"].reruns == 0
+    assert len(run.tests) == 3
+
+
+# ----------------------------------------------------------------------------------------
+# 4. The test that killed the session is named
+
+DIES = {
+    "tests/test_dies.py": """
+        import os, signal
+
+        def test_before():
+            pass
+
+        def test_exits():
+            os._exit(7)
+    """,
+    "tests/test_later.py": "def test_after():\n    pass\n",
+}
+SEGFAULT = {
+    "tests/test_segv.py": """
+        import os, signal
+
+        def test_before():
+            pass
+
+        def test_segfaults():
+            os.kill(os.getpid(), signal.SIGSEGV)
+    """,
+}
+HANGS = {
+    "tests/test_hangs.py": """
+        import time
+
+        def test_quick():
+            pass
+
+        def test_hangs():
+            time.sleep(600)
+    """,
+}
+
+
+def check_named(expected_nodeid: str, serial_message: str) -> Callable[[PhaseRun, Any, str],
+                                                                      None]:
+    def check(run: PhaseRun, env: Any, mode: str) -> None:
+        by_id = {test.nodeid: test for test in run.tests}
+        culprit = by_id[expected_nodeid]
+        assert culprit.outcome == "error"
+        if mode == "serial" or "timed out" in serial_message:
+            assert culprit.message == serial_message
+            assert culprit.crashed
+        else:
+            assert culprit.message is not None
+            assert culprit.message.startswith("the session died while this test ran: "
+                                              "pytest-xdist worker gw"), culprit.message
+            assert culprit.message.endswith(" crashed")
+        findings = [f for f in phase_findings(run) if f.kind == "crashed-test"]
+        if culprit.crashed:
+            assert [f.message.startswith(expected_nodeid + ": ") for f in findings] == [True]
+
+    return check
+
+
+# ----------------------------------------------------------------------------------------
+# 5. pytest.exit() and KeyboardInterrupt inside pytest: interrupted, never green
+
+EXIT_IN_TEARDOWN = {
+    "conftest.py": """
+        import pytest
+
+        def pytest_runtest_teardown(item):
+            if item.name == "test_first":
+                pytest.exit("stop here", returncode=0)
+    """,
+    "tests/test_three.py": """
+        def test_first():
+            pass
+
+        def test_second():
+            assert False, "would fail"
+
+        def test_third():
+            pass
+    """,
+    "run.py": "import sys, pytest\nsys.exit(pytest.main(['tests']))\n",
+}
+KEYBOARD_INTERRUPT = {
+    "tests/test_ki.py": """
+        def test_first():
+            pass
+
+        def test_interrupts():
+            raise KeyboardInterrupt
+
+        def test_third():
+            pass
+    """,
+}
+
+
+def check_exit(run: PhaseRun, env: Any, mode: str) -> None:
+    stop = run.interruption
+    assert stop is not None
+    assert stop.kind == "exit" and stop.message == "stop here" and stop.returncode == 0
+    assert (stop.path, stop.line) == ("conftest.py", 5)
+    assert run.reason is not None and "pytest.exit('stop here') at conftest.py:5" in run.reason
+    (finding,) = [f for f in phase_findings(run) if f.kind == "interrupted-session"]
+    assert (finding.path, finding.line) == ("conftest.py", 5)
+    never = 2 if mode == "serial" else None
+    if never is not None:
+        assert "2 collected tests never ran" in finding.message, finding.message
+
+
+def check_keyboard_interrupt(run: PhaseRun, env: Any, mode: str) -> None:
+    stop = run.interruption
+    assert stop is not None and stop.kind == "keyboard-interrupt"
+    assert (stop.path, stop.line) == ("tests/test_ki.py", 5)
+
+
+# ----------------------------------------------------------------------------------------
+# 6. Collection errors under xdist: claimcheck keeps one per file, beside pytest's own figure
+
+# The error names the worker (as errors naming a temporary path or a pid do): pytest-xdist
+# then counts it once per worker, where the same text would be counted once.
+COLLECTION_ERROR = {
+    "tests/test_ok.py": "def test_ok():\n    pass\n",
+    "tests/test_broken.py": """
+        import os
+        raise ImportError("no backend in " + os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    """,
+}
+
+
+def check_collection_errors(run: PhaseRun, env: Any, mode: str) -> None:
+    assert len(run.collection_errors) == 1
+    assert run.counts.error == 1
+    if mode == "xdist":
+        assert run.pytest_collection_errors == 2  # pytest: one per worker
+    else:
+        assert run.pytest_collection_errors is None  # the same figure: nothing to show
+
+
+# ----------------------------------------------------------------------------------------
+
+FIXTURES: dict[str, Fixture] = {
+    "mixed": Fixture(MIXED, always(MIXED_OUTCOMES), always("failed"),
+                     args=("tests", "-k", "not deselect_me"), check=check_mixed),
+    "subtests": Fixture(SUBTESTS, always(SUBTEST_OUTCOMES), always("failed"),
+                        needs=("subtests",), check=check_subtests,
+                        # pytest-subtests (pytest 8) leaves the test's own call report passed
+                        # and later passing subtests relabel it "subtests passed": json-report
+                        # never learns a subtest failed.
+                        oracle_blind=lambda env: (frozenset({S + "test_one_fails"})
+                                                  if env.pytest_major < 9 else frozenset())),
+    "only-subtests": Fixture(ONLY_SUBTESTS, always({"tests/test_only.py::test_each": "passed"}),
+                             always("passed"), needs=("subtests",)),
+    "reruns": Fixture({}, always({F + "test_flaky": "passed", F + "test_always_fails": "failed",
+                                  F + "test_steady": "passed"}),
+                      always("failed"), args=("tests", "--reruns", "2"),
+                      needs=("pytest-rerunfailures",), check=check_reruns),
+    "os-exit": Fixture(
+        DIES,
+        lambda env, mode: {"tests/test_dies.py::test_before": "passed",
+                           "tests/test_dies.py::test_exits": "error",
+                           **({"tests/test_later.py::test_after": "passed"}
+                              if mode == "xdist" else {})},
+        lambda env, mode: "crashed" if mode == "serial" else "failed",
+        check=check_named("tests/test_dies.py::test_exits",
+                          "the session died while this test ran: the process exited with 7 "
+                          "before the test finished"),
+        oracle=lambda env, mode: mode == "xdist"),
+    "segfault": Fixture(
+        SEGFAULT,
+        always({"tests/test_segv.py::test_before": "passed",
+                "tests/test_segv.py::test_segfaults": "error"}),
+        lambda env, mode: "crashed" if mode == "serial" else "failed",
+        check=check_named("tests/test_segv.py::test_segfaults",
+                          "the session died while this test ran: killed by SIGSEGV"),
+        oracle=lambda env, mode: mode == "xdist"),
+    "hangs": Fixture(
+        HANGS,
+        always({"tests/test_hangs.py::test_quick": "passed",
+                "tests/test_hangs.py::test_hangs": "error"}),
+        always("timeout"), timeout=12,
+        check=check_named("tests/test_hangs.py::test_hangs",
+                          "still running when the phase timed out after 12 s"),
+        oracle=always(False)),
+    "exit-in-teardown": Fixture(
+        EXIT_IN_TEARDOWN,
+        lambda env, mode: ({"tests/test_three.py::test_first": "passed"}
+                           if mode == "serial" else None),
+        always("interrupted"), check=check_exit),
+    "exit-in-teardown-command": Fixture(
+        EXIT_IN_TEARDOWN,
+        lambda env, mode: ({"tests/test_three.py::test_first": "passed"}
+                           if mode == "serial" else None),
+        always("interrupted"), command=("python", "run.py"), check=check_exit),
+    "keyboard-interrupt": Fixture(
+        KEYBOARD_INTERRUPT,
+        lambda env, mode: ({"tests/test_ki.py::test_first": "passed"}
+                           if mode == "serial" else None),
+        always("interrupted"), check=check_keyboard_interrupt),
+    "collection-error": Fixture(COLLECTION_ERROR, always({"tests/test_ok.py::test_ok": "passed"}),
+                                always("error"), check=check_collection_errors),
+}
+
+
+# ----------------------------------------------------------------------------------------
+# The oracle
+
+
+def oracle_outcome(item: dict[str, Any]) -> str:
+    """pytest-json-report's record of one test, in claimcheck's outcome words.
+
+    json-report keeps the last category pytest_report_teststatus gave that was not "passed"
+    as the label (so "rerun" for a test that passed on its rerun, "subtests passed" for one
+    whose subtests passed), and each stage's last report: the label alone is not an outcome.
+    """
+    stages = {when: item.get(when) or {} for when in ("setup", "call", "teardown", "???")}
+    if stages["???"]:
+        return "error"  # pytest-xdist: the worker died in this test
+    if any(stages[when].get("outcome") == "failed" for when in ("setup", "teardown")):
+        return "error"
+    label = str(item.get("outcome"))
+    if (label in ("skipped", "subtests skipped") and stages["call"].get("outcome") == "passed"
+            and stages["setup"].get("outcome") == "passed"):
+        return "passed"  # its subtests skipped; the test itself ran and passed
+    if label in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+        return label
+    call = stages["call"].get("outcome")
+    if label == "rerun" or label.startswith("subtests "):
+        if stages["setup"].get("outcome") == "skipped":
+            return "skipped"
+        return "failed" if call == "failed" else "passed"
+    raise AssertionError(f"json-report label {label!r} not mapped: {item}")
+
+
+def oracle(path: Path) -> dict[str, str]:
+    """Every test json-report recorded, but one an interruption cut off after a passed setup:
+    json-report keeps it (labelled "passed" by default), pytest never counted it."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {str(item["nodeid"]): oracle_outcome(item) for item in document.get("tests", ())
+            if item.get("call") or item.get("teardown") or item.get("???")
+            or (item.get("setup") or {}).get("outcome") != "passed"}
+
+
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+async def no_stragglers_left():
+    yield
+    await wait_for_stragglers()
+
+
+def clean_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("env_name", ENVS)
+@pytest.mark.parametrize("name", list(FIXTURES))
+async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[str, Any],
+                       tmp_path: Path) -> None:
+    env = engine_envs.get(env_name)
+    if env is None:
+        pytest.skip("runs only with CLAIMCHECK_ENGINE_ENVS=off" if env_name == "this"
+                    else f"engine environment {env_name!r} switched off "
+                         "(CLAIMCHECK_ENGINE_ENVS=off)")
+    fixture = FIXTURES[name]
+    for need in fixture.needs:
+        if not env.has(need):
+            pytest.skip(f"pytest {env.pytest_version} in {env_name!r} has no {need}")
+    if mode == "xdist" and not env.has("pytest-xdist"):
+        pytest.skip(f"{env_name!r} has no pytest-xdist")
+    root = tmp_path / "proj"
+    files = fixture.files or reruns_files(str(tmp_path))
+    write(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
+    report = tmp_path / "oracle.json"
+    extra = ["-n", "2"] if mode == "xdist" else []
+    use_oracle = fixture.oracle(env, mode) and env.has("pytest-json-report")
+    if use_oracle:
+        extra += ["--json-report", f"--json-report-file={report}"]
+    if fixture.command is not None:
+        phase = PhaseConfig(name="unit", command=fixture.command, timeout=fixture.timeout)
+        extra_args = tuple(extra)
+    else:
+        phase = PhaseConfig(name="unit", pytest=(*fixture.args, *extra), timeout=fixture.timeout)
+        extra_args = ()
+    config = Config(root=root, source=None, python=env.python, phases=(), gaps=())
+    run = await run_phase(phase, config, extra_args=extra_args, env=clean_env())
+
+    context = f"{name} under pytest {env.pytest_version} ({env_name}, {mode}):\n{run.output_tail}"
+    outcomes = {test.nodeid: test.outcome for test in run.tests}
+    expected = fixture.expected(env, mode)
+    if expected is not None:
+        assert outcomes == expected, context
+    assert run.status == fixture.status(env, mode), (run.reason, context)
+    assert len(outcomes) == len(run.tests), "one result per node id"
+    if fixture.check is not None:
+        fixture.check(run, env, mode)
+    if use_oracle:
+        assert report.exists(), context
+        blind = fixture.oracle_blind(env)
+        seen = {nodeid: outcome for nodeid, outcome in outcomes.items() if nodeid not in blind}
+        recorded = {nodeid: outcome for nodeid, outcome in oracle(report).items()
+                    if nodeid not in blind}
+        assert seen == recorded, context
+
+
+def test_the_oracle_maps_every_label_it_meets() -> None:
+    assert oracle_outcome({"outcome": "rerun", "setup": {"outcome": "passed"},
+                           "call": {"outcome": "passed"}}) == "passed"
+    assert oracle_outcome({"outcome": "subtests passed", "call": {"outcome": "failed"}}) == \
+        "failed"
+    assert oracle_outcome({"outcome": "failed", "???": {"outcome": "failed"}}) == "error"
+    assert oracle_outcome({"outcome": "failed", "call": {"outcome": "failed"},
+                           "teardown": {"outcome": "failed"}}) == "error"
+    with pytest.raises(AssertionError):
+        oracle_outcome({"outcome": "flaky"})
+
