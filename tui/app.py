@@ -64,7 +64,7 @@ from claimcheck.tui.messages import (
 )
 from claimcheck.tui.options import Options
 from claimcheck.tui.signals import ENDING_SIGNALS
-from claimcheck.tui.widgets._text import clean, data_text
+from claimcheck.tui.widgets._text import clean, clipboard_text, data_text
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import (
@@ -1041,9 +1041,9 @@ class ClaimcheckApp(App[int]):
         if result is None:
             self.notify("no failure highlighted", severity="warning")
             return
-        self.copy_to_clipboard(result.nodeid)
-        self.notify(clean(result.nodeid, self.redactor), title="copied node id", timeout=3,
-                    markup=False)
+        shown = clipboard_text(result.nodeid, self.redactor)  # what the screen shows, one line
+        self.copy_to_clipboard(shown)
+        self.notify(shown, title="copied node id", timeout=3, markup=False)
 
     def action_focus_panel(self, number: int) -> None:
         name = PANELS[number - 1]
