@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -11,9 +12,14 @@ def write_atomic(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never half a report; no temp file is left.
 
     Text is UTF-8; a lone surrogate (undecodable bytes in a test name) is written as `\\udcxx`
-    rather than losing the whole report to a UnicodeEncodeError.
+    rather than losing the whole report to a UnicodeEncodeError. A destination that exists and
+    is not a regular file (`/dev/stdout`, a named pipe) cannot be replaced and is written to.
     """
     path = Path(path)
+    if _is_special(path):
+        with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
+            handle.write(text)
+        return
     folder = path.parent if str(path.parent) else Path(".")
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -30,6 +36,39 @@ def write_atomic(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def destination_problem(path: Path) -> str | None:
+    """Why `write_atomic(path, ...)` would fail, found before a long run rather than after it:
+    the folder is missing or read-only, or the path is a folder. None when it can be written.
+
+    It creates and removes a temporary file beside the destination, which is exactly what the
+    real write needs (permissions, read-only mounts, a full inode table all show).
+    """
+    path = Path(path)
+    if _is_special(path):
+        return None if os.access(path, os.W_OK) else "permission denied"
+    if path.is_dir():
+        return "is a folder; expected a file path"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return f"folder {str(folder)!r} does not exist"
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(temp)
+    return None
+
+
+def _is_special(path: Path) -> bool:
+    """An existing destination that is not a regular file or a folder: a device or a pipe."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _target_mode(path: Path) -> int:
