@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from claimcheck.collectors.secrets import (
     Redactor,
     basic_credentials,
+    escape_line,
     looks_secret_parameter,
     mask_url_credentials,
 )
@@ -231,8 +232,8 @@ class _Reader:
         value = table[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{key}.{name}", "a number", value)
-        if not math.isfinite(value):  # nan never fires as a timeout; inf never ends a wait
-            raise self.fail(f"{key}.{name}", "a finite number", value)
+        if isinstance(value, float) and not math.isfinite(value):  # nan never fires as a
+            raise self.fail(f"{key}.{name}", "a finite number", value)  # timeout, inf never ends
         if positive and value <= 0:
             raise self.fail(f"{key}.{name}", "a number greater than 0", value)
         if value > maximum:
@@ -319,6 +320,20 @@ def load_config(
     With `config_path`, the keys sit at the top level of that file; otherwise they come from
     `[tool.claimcheck]` in `root/pyproject.toml`, and without either, from defaults.
     """
+    try:
+        return _load_config(root, config_path, environ)
+    except ConfigError as error:
+        raise ConfigError(_one_line(str(error))) from None
+
+
+def _one_line(message: str) -> str:
+    """A message quotes keys and values as written; control codes in them are shown escaped,
+    so it stays one line on stderr and cannot drive the terminal."""
+    return escape_line(message)
+
+
+def _load_config(root: Path | str, config_path: Path | str | None,
+                 environ: Mapping[str, str] | None) -> Config:
     root = Path(root).resolve()
     environ = os.environ if environ is None else environ
     if not root.is_dir():
@@ -425,8 +440,8 @@ def parse_config(
     except ConfigError as error:
         # A message may quote a value that came from a secret ${VAR} or a URL with a password;
         # it goes to stderr and CI logs, so it passes the same redactor as every report.
-        raise ConfigError(Redactor(tuple(reader.secrets))(mask_url_credentials(str(error))))\
-            from None
+        message = Redactor(tuple(reader.secrets))(mask_url_credentials(str(error)))
+        raise ConfigError(_one_line(message)) from None
 
 
 def _parse(table: Mapping[str, Any], reader: _Reader, root: Path) -> Config:
