@@ -35,7 +35,7 @@ from claimcheck.collectors.pytest_run import (
     wait_for_stragglers,
 )
 from claimcheck.collectors.report import render as render_report
-from claimcheck.collectors.secrets import Redactor, strip_control
+from claimcheck.collectors.secrets import Redactor, escape_line
 from claimcheck.collectors.session import run_evidence, test_gaps
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
@@ -87,7 +87,7 @@ class Progress:
         if not force and now - self.last_draw < 0.1:
             return
         self.last_draw = now
-        text = strip_control(self.redactor(text))
+        text = escape_line(self.redactor(text))  # one status line, whatever a test is called
         self.stream.write("\r\x1b[2K" + text[:200])
         self.stream.flush()
 
