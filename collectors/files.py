@@ -12,14 +12,19 @@ def write_atomic(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never half a report; no temp file is left.
 
     Text is UTF-8; a lone surrogate (undecodable bytes in a test name) is written as `\\udcxx`
-    rather than losing the whole report to a UnicodeEncodeError. A destination that exists and
-    is not a regular file (`/dev/stdout`, a named pipe) cannot be replaced and is written to.
+    rather than losing the whole report to a UnicodeEncodeError.
+
+    A stream (`/dev/stdout`, `/dev/fd/3`, a named pipe, anything under /dev or /proc) is written
+    to, appending, and never replaced: as root, replacing `/dev/stdout` would swap the system's
+    symlink for a regular file. A symlink's target is replaced, the link itself stays.
     """
     path = Path(path)
-    if _is_special(path):
-        with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
+    if _is_stream(path):
+        with open(path, "a", encoding="utf-8", errors="backslashreplace", newline="") as handle:
             handle.write(text)
         return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -46,8 +51,12 @@ def destination_problem(path: Path) -> str | None:
     real write needs (permissions, read-only mounts, a full inode table all show).
     """
     path = Path(path)
-    if _is_special(path):
+    if _is_stream(path):
+        if not os.path.exists(path):
+            return "does not exist"
         return None if os.access(path, os.W_OK) else "permission denied"
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         return "is a folder; expected a file path"
     folder = path.parent if str(path.parent) else Path(".")
@@ -62,8 +71,16 @@ def destination_problem(path: Path) -> str | None:
     return None
 
 
-def _is_special(path: Path) -> bool:
-    """An existing destination that is not a regular file or a folder: a device or a pipe."""
+_STREAM_FOLDERS = ("/dev/", "/proc/")
+
+
+def _is_stream(path: Path) -> bool:
+    """A destination to write to, never to replace: a path under /dev or /proc (whatever it
+    points at today: /dev/stdout may be a file when stdout is redirected), or an existing
+    destination that is neither a regular file nor a folder (a pipe, a device)."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(_STREAM_FOLDERS):
+        return True
     try:
         mode = path.stat().st_mode
     except OSError:

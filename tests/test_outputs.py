@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from claimcheck.collectors.files import destination_problem, write_atomic
+from claimcheck.collectors.files import _is_stream, destination_problem, write_atomic
 
 RAN = "ran.txt"  # the fixture's test writes this: proof that a phase ran
 
@@ -49,7 +49,8 @@ def root(make_project) -> Path:
                                               "does not exist"),
         (("--write", "json={tmp}"), "--write json={tmp}: cannot write {tmp}: is a folder"),
         (("--write", "junit=/proc/claimcheck-junit.xml"), "cannot write "
-                                                          "/proc/claimcheck-junit.xml: "),
+                                                          "/proc/claimcheck-junit.xml: does not "
+                                                          "exist"),
         (("--write", "json={tmp}/r.json", "--output", "{tmp}/r.json"),
          "--output {tmp}/r.json: {tmp}/r.json is also given as --write json={tmp}/r.json"),
     ],
@@ -96,6 +97,26 @@ def test_destination_problem_accepts_writable_paths_and_devices(tmp_path: Path) 
     assert destination_problem(Path("/dev/null")) is None
     write_atomic(Path("/dev/null"), "discarded")  # a device is written to, never replaced
     assert list(tmp_path.iterdir()) == [existing]  # the check leaves nothing behind
+
+
+def test_a_symlinked_destination_keeps_its_link(tmp_path: Path) -> None:
+    target = tmp_path / "shared" / "report.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    assert destination_problem(link) is None
+    write_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_paths_under_dev_and_proc_are_streams_never_replaced() -> None:
+    """As root, replacing /dev/stdout (a symlink; a regular file when stdout is redirected to
+    one) would swap the system's link for a file: such paths are only ever written to."""
+    for path in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "/dev/null"):
+        assert _is_stream(Path(path)), path
+    assert destination_problem(Path("/proc/no-such-file")) == "does not exist"
+    assert Path("/dev/stdout").is_symlink() or not Path("/dev/stdout").exists()
 
 
 def test_output_to_dev_stdout_is_the_report_on_stdout(root: Path) -> None:
