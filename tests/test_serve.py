@@ -109,6 +109,8 @@ def test_page_is_served_on_loopback_and_points_at_its_websocket(served, project)
     assert f"claimcheck: {project.name}" in response.text
     assert f"open http://127.0.0.1:{port}/?token={process.token} in a browser" in _log_text(log)
     assert len(process.token) >= 40
+    assert '"GET /" 200' in _log_text(log)  # requests are logged, without the token
+    assert _log_text(log).count(process.token) == 1  # only in the address printed at start
 
 
 async def test_websocket_runs_claimcheck_and_terminate_leaves_nothing_behind(served, project):

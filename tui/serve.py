@@ -314,10 +314,19 @@ def _server_class() -> type:
 
     import aiohttp_jinja2
     from aiohttp import web
+    from aiohttp.abc import AbstractAccessLogger
     from textual_serve.app_service import AppService
     from textual_serve.server import Server, to_int
 
     log = logging.getLogger("textual-serve")
+
+    class AccessLogger(AbstractAccessLogger):
+        """One line per request, its path without the query: the token never reaches a log."""
+
+        def log(self, request: web.BaseRequest, response: web.StreamResponse,
+                time: float) -> None:
+            self.logger.info('%s "%s %s" %s', request.remote, request.method, request.path,
+                             response.status)
 
     class ClaimcheckServer(Server):
         def __init__(self, command: str, *, sockets: list[socket.socket], guard: Guard,
@@ -415,7 +424,7 @@ def _server_class() -> type:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.request_exit)
             web.run_app(self._make_app(), sock=self.sockets, handle_signals=False, loop=loop,
-                        print=None)
+                        print=None, access_log_class=AccessLogger)
 
     async def _end_session(app_service: AppService) -> None:
         """Ask the session to quit as textual-serve does; whatever is left after the grace
