@@ -109,13 +109,13 @@ _COOKIE_HEADER = re.compile(r"(?i)(\b(?:set-)?cookie)([\"']?\s*:\s*)([^\r\n\"']+
 
 def mask_url_credentials(text: str) -> str:
     """`http://admin:PASS@host` -> `http://***@host`, and secret query values masked."""
-    if "://" in text:
+    if "@" in text and "://" in text:
         text = _URL_PASSWORD.sub(MASK + "@", text)
     return _mask_query(text)
 
 
 def _mask_query(text: str) -> str:
-    if "=" not in text:
+    if "=" not in text or not ("?" in text or "&" in text or ";" in text):
         return text
 
     def mask(match: re.Match[str]) -> str:
@@ -127,8 +127,10 @@ def _mask_query(text: str) -> str:
 
 def _mask_shapes(text: str) -> str:
     text = mask_url_credentials(text)
+    if ":" not in text and "=" not in text:
+        return text  # no header can be written out without one: the common case, cheaply
     lowered = text.lower()
-    if "auth" in lowered or "api-key" in lowered:
+    if "authorization" in lowered or "api-key" in lowered or "auth-token" in lowered:
         text = _AUTH_HEADER.sub(
             lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}", text)
     if "cookie" in lowered:
@@ -253,7 +255,7 @@ class Redactor:
         if not text:
             return text
         plan = self._compiled
-        if plan.where:
+        if plan.where and len(text) >= FRAGMENT_CHARS:
             spans = _fragment_spans(text, plan)
             if spans:
                 text = _apply(text, spans)
