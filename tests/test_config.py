@@ -294,7 +294,8 @@ def test_nul_in_an_argument_is_a_config_error(make_project) -> None:
 def test_an_interpreter_that_cannot_run_is_named(make_project, value: str, expected: str) -> None:
     root = project(make_project, f'[tool.claimcheck]\npython = "{value}"\n')
     message = config_error(root, environ={"PATH": os.defpath})
-    assert message.startswith(f"{root / 'pyproject.toml'}: tool.claimcheck.") and expected in message
+    assert message.startswith(f"{root / 'pyproject.toml'}: tool.claimcheck.")
+    assert expected in message
 
 
 @pytest.mark.parametrize(

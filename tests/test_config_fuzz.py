@@ -89,7 +89,8 @@ phase = known({
     "requires": st.lists(hostile_text, max_size=2),
 })
 service = known({
-    "name": hostile_text, "url": hostile_text, "expect_status": st.one_of(numbers, st.lists(numbers)),
+    "name": hostile_text, "url": hostile_text,
+    "expect_status": st.one_of(numbers, st.lists(numbers)),
     "max_latency_ms": numbers, "body_contains": hostile_text,
     "expect_json": st.dictionaries(hostile_text, any_value, max_size=2),
     "interval_s": numbers, "timeout_s": numbers, "within_s": numbers,

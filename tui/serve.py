@@ -104,7 +104,8 @@ def resolve(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
 
 def all_loopback(addresses: list[tuple[int, tuple[Any, ...]]]) -> bool:
     return bool(addresses) and all(
-        ipaddress.ip_address(address[0].split("%")[0]).is_loopback for _family, address in addresses)
+        ipaddress.ip_address(address[0].split("%")[0]).is_loopback
+        for _family, address in addresses)
 
 
 def exposure_warning(host: str, port: int = 8000, *, loopback: bool | None = None,
