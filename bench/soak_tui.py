@@ -24,6 +24,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         watcher.stopped = True
         os.killpg(services.pid, signal.SIGTERM)
         services.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
 
     time.sleep(1)
     left = watcher.survivors()

@@ -9,8 +9,10 @@ suite cannot flake on a new one; a failure found while developing stays as an `@
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,6 +136,7 @@ def _splice(data: bytes, junk: bytes, at: int) -> bytes:
 # The property
 
 PROJECT = Path(tempfile.mkdtemp(prefix="claimcheck-fuzz-"))
+atexit.register(shutil.rmtree, PROJECT, True)  # hundreds of cases; none left behind
 (PROJECT / "tests" / "unit").mkdir(parents=True, exist_ok=True)
 (PROJECT / "tests" / "unit" / "test_a.py").write_text("def test_a(): pass\n")
 
