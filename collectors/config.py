@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+import shutil
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from claimcheck.collectors.secrets import (
+    Redactor,
+    basic_credentials,
+    escape_line,
+    looks_secret_parameter,
+    mask_url_credentials,
+)
+from claimcheck.collectors.tomlfile import (
+    UnreadableToml,
+    read_toml,
+)
 
 DEFAULT_PHASE_DIRS: tuple[str, ...] = ("unit", "integration", "e2e", "staging")
+
+# Seconds (or milliseconds for max_latency_ms) beyond this are a typo, and too large for timers.
+MAX_DURATION = 30 * 24 * 3600.0
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -162,7 +178,13 @@ class _Reader:
         value = table[name]
         if not isinstance(value, str):
             raise self.fail(f"{key}.{name}", "a string", value, show=not secret)
-        return self.expand(value, f"{key}.{name}", secret=secret)
+        return self.no_nul(self.expand(value, f"{key}.{name}", secret=secret), f"{key}.{name}")
+
+    def no_nul(self, value: str, key: str) -> str:
+        """A NUL cannot go into an argv, an environment or a header; say so here, not exit 3."""
+        if "\x00" in value:
+            raise ConfigError(f"{self.source}: {key}: expected text without NUL characters")
+        return value
 
     def optional_string(self, table: Mapping[str, Any], name: str, key: str) -> str | None:
         return self.string(table, name, key) if name in table else None
@@ -171,17 +193,39 @@ class _Reader:
         value = table[name]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.fail(f"{key}.{name}", "a list of strings", value)
-        return tuple(self.expand(item, f"{key}.{name}") for item in value)
+        return tuple(self.no_nul(self.expand(item, f"{key}.{name}[{index}]"),
+                                 f"{key}.{name}[{index}]")
+                     for index, item in enumerate(value))
+
+    def argv(self, table: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
+        """`strings`, where the value of an option named like a secret (`--api-key=X`,
+        `--token X`) is a secret."""
+        args = self.strings(table, name, key)
+        previous = ""
+        for arg in args:
+            option, equals, value = arg.partition("=")
+            if equals and option.startswith("-") and _looks_secret(option.lstrip("-")
+                                                                     .replace("-", "_")):
+                self.secrets.append(value)
+            elif previous.startswith("-") and "=" not in previous and _looks_secret(
+                    previous.lstrip("-").replace("-", "_")):
+                self.secrets.append(arg)
+            previous = arg
+        return args
 
     def number(self, table: Mapping[str, Any], name: str, key: str, default: float | None,
-               *, positive: bool = True) -> float | None:
+               *, positive: bool = True, maximum: float = MAX_DURATION) -> float | None:
         if name not in table:
             return default
         value = table[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{key}.{name}", "a number", value)
+        if isinstance(value, float) and not math.isfinite(value):  # nan never fires as a
+            raise self.fail(f"{key}.{name}", "a finite number", value)  # timeout, inf never ends
         if positive and value <= 0:
             raise self.fail(f"{key}.{name}", "a number greater than 0", value)
+        if value > maximum:
+            raise self.fail(f"{key}.{name}", f"a number at most {maximum:g}", value)
         return float(value)
 
     def boolean(self, table: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
@@ -194,6 +238,8 @@ class _Reader:
 
     def string_table(self, table: Mapping[str, Any], name: str, key: str,
                      *, secret: bool = False) -> dict[str, str]:
+        """A table of strings; a value under a key that looks secret (`DB_PASSWORD`,
+        `Authorization`) is a secret whatever the variable it came from, literal or not."""
         if name not in table:
             return {}
         value = table[name]
@@ -201,22 +247,27 @@ class _Reader:
             raise self.fail(f"{key}.{name}", "a table of strings", value, show=not secret)
         result: dict[str, str] = {}
         for item_key, item in value.items():
+            item_secret = secret or _looks_secret(item_key)
             if not isinstance(item, str):
-                raise self.fail(f"{key}.{name}.{item_key}", "a string", item, show=not secret)
-            result[item_key] = self.expand(item, f"{key}.{name}.{item_key}", secret=secret)
-            if secret:
+                raise self.fail(f"{key}.{name}.{item_key}", "a string", item,
+                                show=not item_secret)
+            where = f"{key}.{name}.{item_key}"
+            result[item_key] = self.no_nul(self.expand(item, where, secret=item_secret), where)
+            if item_secret:
                 self.secrets.append(result[item_key])
         return result
 
 
 _SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASSW|PASSPHRASE|PWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|_KEY$|^KEY$",
+    r"TOKEN|SECRET|PASSW|PASSPHRASE|PWD|CREDENTIAL|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY"
+    r"|[_-]KEY$|^KEY$|^(?:PROXY[_-])?AUTHORIZATION$|COOKIE",
     re.IGNORECASE,
 )
 
 
 def _looks_secret(name: str) -> bool:
-    """A variable whose name says it holds a secret (E2E_TOKEN, DB_PASSWORD, STRIPE_API_KEY).
+    """A variable or key whose name says it holds a secret (E2E_TOKEN, DB_PASSWORD,
+    STRIPE_API_KEY, Authorization).
 
     Deliberately not "AUTH": AUTH_PORT or AUTH_URL are not secrets, and masking a port number
     would blank it out of every report.
@@ -257,6 +308,20 @@ def load_config(
     With `config_path`, the keys sit at the top level of that file; otherwise they come from
     `[tool.claimcheck]` in `root/pyproject.toml`, and without either, from defaults.
     """
+    try:
+        return _load_config(root, config_path, environ)
+    except ConfigError as error:
+        raise ConfigError(_one_line(str(error))) from None
+
+
+def _one_line(message: str) -> str:
+    """A message quotes keys and values as written; control codes in them are shown escaped,
+    so it stays one line on stderr and cannot drive the terminal."""
+    return escape_line(message)
+
+
+def _load_config(root: Path | str, config_path: Path | str | None,
+                 environ: Mapping[str, str] | None) -> Config:
     root = Path(root).resolve()
     environ = os.environ if environ is None else environ
     if not root.is_dir():
@@ -269,7 +334,14 @@ def load_config(
         prefix = ""
     else:
         source = root / "pyproject.toml"
-        table = _read_toml(source).get("tool", {}).get("claimcheck") if source.is_file() else None
+        if not source.is_file():
+            return default_config(root)
+        document = _read_toml(source)
+        tool = document.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{source}: tool: expected a table ([tool.claimcheck] lives in it), "
+                              f"got {_describe(tool)}")
+        table = tool.get("claimcheck")
         prefix = "tool.claimcheck"
         if table is None:
             return default_config(root)
@@ -280,14 +352,9 @@ def load_config(
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        return read_toml(path)
+    except UnreadableToml as error:
+        raise ConfigError(str(error)) from None
 
 
 def parse_config(
@@ -299,6 +366,17 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     reader = _Reader(source, prefix, os.environ if environ is None else environ)
+    try:
+        return _parse(table, reader, root)
+    except ConfigError as error:
+        # A message may quote a value that came from a secret ${VAR} or a URL with a password;
+        # it goes to stderr and CI logs, so it passes the same redactor as every report.
+        message = Redactor(tuple(reader.secrets))(mask_url_credentials(str(error)))
+        raise ConfigError(_one_line(message)) from None
+
+
+def _parse(table: Mapping[str, Any], reader: _Reader, root: Path) -> Config:
+    prefix = reader.prefix
     reader.check_keys(table, _TOP_KEYS, prefix or "(top level)")
 
     python = sys.executable
@@ -318,7 +396,7 @@ def parse_config(
 
     return Config(
         root=root,
-        source=source,
+        source=reader.source,
         python=python,
         phases=phases,
         gaps=gaps,
@@ -367,16 +445,36 @@ def default_phases(root: Path) -> tuple[PhaseConfig, ...]:
 
 
 def _interpreter(value: str, root: Path, reader: _Reader) -> str:
+    """What can be told without starting it: the interpreter exists, is a file and may be run.
+
+    Whether it is Python with pytest shows when the first phase runs (nothing runs in series
+    before the first phase: a pre-flight interpreter start costs every run 0.2 s).
+    """
+    where = f"{reader.source}: {reader.key('python')}"
+    if not value.strip():
+        raise ConfigError(f"{where}: expected a Python interpreter (a path or a name on PATH), "
+                          "got ''")
     path = Path(value)
     if not path.is_absolute() and ("/" in value or os.sep in value):
         path = root / path
-    if path.is_absolute() or "/" in value:
-        if not path.exists():
-            raise ConfigError(
-                f"{reader.source}: {reader.key('python')}: interpreter {value!r} does not exist"
-            )
-        return str(path)
-    return value  # a bare name such as "python3", looked up on PATH
+    if not (path.is_absolute() or "/" in value):
+        if (root / value).is_dir():
+            raise ConfigError(f"{where}: {value!r} is a folder; expected a Python interpreter "
+                              "(e.g. .venv/bin/python)")
+        found = shutil.which(value, path=reader.environ.get("PATH"))
+        if found is None:
+            raise ConfigError(f"{where}: interpreter {value!r} is not on PATH; expected a Python "
+                              "interpreter (a path or a name on PATH)")
+        return value  # a bare name such as "python3", looked up on PATH when the phase starts
+    if not path.exists():
+        raise ConfigError(f"{where}: interpreter {value!r} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"{where}: {value!r} is a folder; expected a Python interpreter "
+                          "(e.g. .venv/bin/python)")
+    if not os.access(path, os.X_OK):
+        raise ConfigError(f"{where}: interpreter {value!r} is not executable; expected a Python "
+                          "interpreter")
+    return str(path)
 
 
 def _phases(value: Any, reader: _Reader, root: Path,
@@ -409,8 +507,8 @@ def _phases(value: Any, reader: _Reader, root: Path,
                 f"{reader.source}: {item_key} ({name}): has {which} of 'pytest' and 'command'; "
                 "expected exactly one"
             )
-        pytest_args = reader.strings(item, "pytest", item_key) if has_pytest else None
-        command = reader.strings(item, "command", item_key) if has_command else None
+        pytest_args = reader.argv(item, "pytest", item_key) if has_pytest else None
+        command = reader.argv(item, "command", item_key) if has_command else None
         if command is not None and not command:
             raise reader.fail(f"{item_key}.command", "a non-empty argv list", command)
         # A pytest phase's arguments are pytest's to judge: an option claimcheck does not know
@@ -432,11 +530,21 @@ def _phases(value: Any, reader: _Reader, root: Path,
                 pytest=pytest_args,
                 command=command,
                 timeout=reader.number(item, "timeout", item_key, None),
-                env=reader.string_table(item, "env", item_key),
+                env=_env(item, reader, item_key),
                 requires=requires,
             )
         )
     return tuple(phases)
+
+
+def _env(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, str]:
+    """Environment variables for a phase: names an environment can hold."""
+    env = reader.string_table(item, "env", key)
+    for name in env:
+        if not name or "=" in name or "\x00" in name:
+            raise ConfigError(f"{reader.source}: {key}.env: variable name {name!r}: expected a "
+                              "name without '=' or NUL characters")
+    return env
 
 
 def _check_command_paths(argv: tuple[str, ...], root: Path, reader: _Reader, key: str) -> None:
@@ -505,10 +613,9 @@ def _services(table: Mapping[str, Any], reader: _Reader) -> tuple[ServiceConfig,
             )
         seen.add(name)
         url = reader.string(item, "url", item_key)
-        kind, display_url, password = _classify_url(url, reader, f"{item_key}.url")
-        if password:
-            reader.secrets.append(password)
-        headers = reader.string_table(item, "headers", item_key, secret=True)
+        kind, display_url, url_secrets = _classify_url(url, reader, f"{item_key}.url")
+        reader.secrets.extend(url_secrets)
+        headers = _headers(item, reader, item_key)
         services.append(
             ServiceConfig(
                 name=name,
@@ -516,7 +623,8 @@ def _services(table: Mapping[str, Any], reader: _Reader) -> tuple[ServiceConfig,
                 kind=kind,
                 display_url=display_url,
                 expect_status=_expect_status(item, reader, item_key),
-                max_latency_ms=reader.number(item, "max_latency_ms", item_key, None),
+                max_latency_ms=reader.number(item, "max_latency_ms", item_key, None,
+                                             maximum=MAX_DURATION * 1000),
                 body_contains=reader.optional_string(item, "body_contains", item_key),
                 expect_json=_expect_json(item, reader, item_key),
                 interval_s=reader.number(item, "interval_s", item_key, 5.0) or 5.0,
@@ -544,22 +652,67 @@ def _services(table: Mapping[str, Any], reader: _Reader) -> tuple[ServiceConfig,
     return tuple(services)
 
 
-def _classify_url(url: str, reader: _Reader, key: str) -> tuple[str, str, str | None]:
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _headers(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, str]:
+    """Handshake headers: every value is a secret; names and values an HTTP request can carry."""
+    headers = reader.string_table(item, "headers", key, secret=True)
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ConfigError(f"{reader.source}: {key}.headers: header name {name!r}: expected "
+                              "letters, digits and - (an HTTP header name)")
+        if "\r" in value or "\n" in value:
+            raise ConfigError(f"{reader.source}: {key}.headers.{name}: expected a value on one "
+                              "line (no CR or LF)")
+    return headers
+
+
+def _classify_url(url: str, reader: _Reader, key: str) -> tuple[str, str, list[str]]:
+    """(kind, the URL to display, the secrets it carries): a URL's password (and the Basic
+    header an HTTP client derives from it), a lone user name (usually a token), and the values
+    of query parameters named like secrets (`?token=...`, `?api_key=...`, `?sig=...`)."""
+    shown = _loose_mask(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise reader.fail(key, "a URL such as http://127.0.0.1:8080/health", url) from None
+        raise reader.fail(key, "a URL such as http://127.0.0.1:8080/health", shown) from None
     kinds = {"http": "http", "https": "http", "ws": "websocket", "wss": "websocket", "tcp": "tcp"}
     if parts.scheme not in kinds or not parts.hostname:
-        raise reader.fail(key, "an http(s)://, ws(s):// or tcp://host:port URL", url)
+        raise reader.fail(key, "an http(s)://, ws(s):// or tcp://host:port URL", shown)
+    if any(c.isspace() for c in url):
+        raise reader.fail(key, "a URL without spaces or line breaks", shown)
     if parts.scheme == "tcp" and port is None:
-        raise reader.fail(key, "a port in the tcp:// URL (tcp://host:port)", url)
+        raise reader.fail(key, "a port in the tcp:// URL (tcp://host:port)", shown)
+    secrets: list[str] = []
     display = url
     if parts.username or parts.password:
-        netloc = parts.hostname + (f":{port}" if port is not None else "")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        netloc = host + (f":{port}" if port is not None else "")
         display = parts._replace(netloc=f"***@{netloc}").geturl()
-    return kinds[parts.scheme], display, parts.password
+        user, password = parts.username or "", parts.password
+        if password:
+            secrets += [password, unquote(password), *basic_credentials(user, password)]
+        else:
+            secrets += [user, unquote(user)]
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if value and looks_secret_parameter(name):
+            secrets.append(value)
+    for raw in parts.query.split("&"):
+        name, _, value = raw.partition("=")
+        if value and looks_secret_parameter(unquote(name)):
+            secrets.append(value)
+    return kinds[parts.scheme], mask_url_credentials(display), secrets
+
+
+def _loose_mask(url: str) -> str:
+    """A URL fit for an error message even when it does not parse: whatever sits between `://`
+    and the last `@` is masked, and secret query values too."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        rest = "***" + rest[rest.rindex("@"):]
+    return mask_url_credentials(scheme + sep + rest)
 
 
 def _expect_status(item: Mapping[str, Any], reader: _Reader, key: str) -> tuple[int, ...] | None:

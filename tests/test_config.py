@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -251,3 +252,151 @@ def test_single_source_mistakes_name_the_key(make_project, body: str, expected: 
     with pytest.raises(ConfigError) as caught:
         load_config(root)
     assert str(caught.value) == f"{root / 'pyproject.toml'}: {expected}"
+
+
+# ----------------------------------------------------------------------------------------
+# Hostile and broken files: one line naming the file, never a traceback or a hang (issue 11)
+
+
+def write_config(tmp_path: Path, data: bytes | str, name: str = "cc.toml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def config_error(root: Path, path: Path | None = None, environ: dict[str, str] | None = None
+                 ) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(root, path, environ=environ if environ is not None else {})
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'[[phases]]\nname = "u"\npytest = []\n# caf\xe9\n', "line 4: byte 0xe9 is not UTF-8"),
+        ('[[phases]]\nname = "u"\npytest = []\n'.encode("utf-16"), "is UTF-16 text; expected "
+                                                                   "UTF-8"),
+        ("x = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+        ("x = " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep"),
+        (b"a" * (2 * 1024 * 1024), "larger than 1024 KiB"),
+    ],
+)
+def test_unreadable_files_are_named_in_one_line(make_project, tmp_path: Path, data: bytes,
+                                                expected: str) -> None:
+    root = project(make_project, "")
+    path = write_config(tmp_path, data)
+    message = config_error(root, path)
+    assert message.startswith(f"{path}: ") and expected in message
+
+
+def test_a_utf8_byte_order_mark_is_accepted(make_project, tmp_path: Path) -> None:
+    root = project(make_project, "")
+    path = write_config(tmp_path, b'\xef\xbb\xbf[[phases]]\nname = "u"\npytest = []\n')
+    assert [p.name for p in load_config(root, path).phases] == ["u"]
+
+
+def test_config_from_an_endless_device_is_refused_at_once(make_project) -> None:
+    root = project(make_project, "")
+    assert "/dev/zero: larger than 1024 KiB" in config_error(root, Path("/dev/zero"))
+
+
+def test_pyproject_whose_tool_is_not_a_table_is_named(make_project) -> None:
+    root = project(make_project, "tool = 3\n")
+    message = config_error(root)
+    assert message.startswith(f"{root / 'pyproject.toml'}: tool: expected a table")
+
+
+@pytest.mark.parametrize("key", ["timeout", "interval_s", "timeout_s", "within_s",
+                                 "max_latency_ms"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300"])
+def test_only_finite_sane_numbers(make_project, key: str, value: str) -> None:
+    if key == "timeout":
+        body = f'[[tool.claimcheck.phases]]\nname = "u"\npytest = []\ntimeout = {value}\n'
+        where = "phases[0].timeout"
+    else:
+        body = (f'[[tool.claimcheck.services]]\nname = "a"\nurl = "ws://127.0.0.1:1/"\n'
+                f"{key} = {value}\n")
+        where = f"services[0].{key}"
+    message = config_error(project(make_project, body))
+    expected = "a number at most" if value == "1e300" else "a finite number"
+    assert f"{where}: expected {expected}" in message
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ('{ A = "x\\u0000y" }', "phases[0].env.A: expected text without NUL characters"),
+        ('{ "A=B" = "x" }', "phases[0].env: variable name 'A=B': expected a name without '='"),
+        ('{ "" = "x" }', "phases[0].env: variable name '': expected a name"),
+    ],
+)
+def test_an_environment_the_os_cannot_hold_is_a_config_error(make_project, env: str,
+                                                             expected: str) -> None:
+    root = project(make_project, f'[[tool.claimcheck.phases]]\nname = "u"\npytest = []\n'
+                                 f"env = {env}\n")
+    assert expected in config_error(root)
+
+
+def test_nul_in_an_argument_is_a_config_error(make_project) -> None:
+    root = project(make_project, '[[tool.claimcheck.phases]]\nname = "u"\n'
+                                 'command = ["python", "-c", "x\\u0000"]\n')
+    assert "phases[0].command[2]: expected text without NUL" in config_error(root)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "python: expected a Python interpreter (a path or a name on PATH), got ''"),
+        ("tests", "python: 'tests' is a folder; expected a Python interpreter"),
+        ("tests/", "python: 'tests/' is a folder; expected a Python interpreter"),
+        ("scripts/run_tests.py", "python: interpreter 'scripts/run_tests.py' is not executable"),
+        ("no-such-python-9", "python: interpreter 'no-such-python-9' is not on PATH"),
+    ],
+)
+def test_an_interpreter_that_cannot_run_is_named(make_project, value: str, expected: str) -> None:
+    root = project(make_project, f'[tool.claimcheck]\npython = "{value}"\n')
+    message = config_error(root, environ={"PATH": os.defpath})
+    assert message.startswith(f"{root / 'pyproject.toml'}: tool.claimcheck.")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [('{ "Bad Name" = "x" }', "header name 'Bad Name'"),
+     ('{ X-Token = "a\\r\\nInjected: 1" }', "headers.X-Token: expected a value on one line")],
+)
+def test_headers_an_http_request_cannot_carry(make_project, header: str, expected: str) -> None:
+    root = project(make_project, '[[tool.claimcheck.services]]\nname = "a"\n'
+                                 f'url = "ws://127.0.0.1:1/"\nheaders = {header}\n')
+    message = config_error(root)
+    assert expected in message and "Injected: 1" not in message
+
+
+# ----------------------------------------------------------------------------------------
+# Config errors go to stderr and CI logs: no secret in them (item 12)
+
+SECRET_ENV = {"API_TOKEN": "tok-0123456789abcdef", "DBPW": "pw-fedcba9876543210"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[tool.claimcheck]\npython = "/opt/${API_TOKEN}/bin/python"\n',
+        '[[tool.claimcheck.phases]]\nname = "u"\npytest = []\nrequires = ["svc-${API_TOKEN}"]\n',
+        '[[tool.claimcheck.services]]\nname = "a"\nurl = "http://admin:${DBPW}@h:notaport/"\n',
+        '[[tool.claimcheck.services]]\nname = "a"\nurl = "ftp://admin:${DBPW}@h/"\n',
+        '[[tool.claimcheck.services]]\nname = "a"\nurl = "http://h/x?token=${DBPW}"\n'
+        'send = "hi"\n',
+        '[[tool.claimcheck.services]]\nname = "a"\nurl = "http://h/x?token=${DBPW}"\n'
+        '[[tool.claimcheck.services]]\nname = "a"\nurl = "http://h/"\n',
+        '[[tool.claimcheck.phases]]\nname = "${API_TOKEN}"\npytest = []\n'
+        '[[tool.claimcheck.phases]]\nname = "${API_TOKEN}"\npytest = []\n',
+    ],
+)
+def test_config_errors_never_show_a_secret(make_project, body: str) -> None:
+    message = config_error(project(make_project, body), environ=SECRET_ENV)
+    for secret in SECRET_ENV.values():
+        assert secret not in message and secret[3:15] not in message, message

@@ -323,7 +323,7 @@ def test_text_lists_failures_first_with_their_one_line_message() -> None:
     ]
 
 
-def test_text_prints_markup_like_node_ids_exactly_and_strips_control_codes() -> None:
+def test_text_prints_markup_like_node_ids_exactly_and_shows_control_codes_escaped() -> None:
     nodeid = "tests/test_x.py::test_x[[bold red]]"
     tests = (result(nodeid, "failed", message="boom \x1b[31mred\x1b[0m [link=x]y[/link]\x07"),)
     report = make_report((phase("unit", "failed", tests=tests, failed=1),))
@@ -333,7 +333,8 @@ def test_text_prints_markup_like_node_ids_exactly_and_strips_control_codes() -> 
         assert "[link=x]y[/link]" in text
         assert "\x07" not in text and "\x1b[31mred" not in text
     plain = render_text(report)
-    assert f"  FAILED {nodeid} - boom red [link=x]y[/link]" in plain.splitlines()
+    assert (f"  FAILED {nodeid} - boom \\x1b[31mred\\x1b[0m [link=x]y[/link]\\x07"
+            in plain.splitlines())
 
 
 def test_text_has_colour_only_when_asked() -> None:
@@ -487,17 +488,17 @@ def test_junit_passed_phase_has_no_extra_error_case() -> None:
     assert suite is not None and suite.get("errors") == "0" and suite.get("tests") == "1"
 
 
-def test_junit_strips_characters_xml_forbids() -> None:
+def test_junit_shows_characters_xml_forbids_as_escapes() -> None:
     text = "a\x00b\x0bc\ud800d\uffffe\tf\ng"
-    assert xml_safe(text) == "abcde\tf\ng"
+    assert xml_safe(text) == "a\\x00b\\x0bc\\ud800d\\uffffe\tf\ng"
     tests = (result("t.py::test_\x01x", "failed", message="bad \x02byte",
                     longrepr="E \x1b[31mred\x1b[0m \x00"),)
     report = make_report((phase("unit", "failed", tests=tests, failed=1),))
     case = ET.fromstring(render_junit(report)).find("testsuite/testcase")
-    assert case is not None and case.get("name") == "test_x"
+    assert case is not None and case.get("name") == "test_\\x01x"
     failure = case.find("failure")
-    assert failure is not None and failure.get("message") == "bad byte"
-    assert failure.text == "E red "
+    assert failure is not None and failure.get("message") == "bad \\x02byte"
+    assert failure.text == "E \\x1b[31mred\\x1b[0m \\x00"
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,8 @@ async def test_escape_sequences_in_captured_output_are_neutralised(scenario) -> 
         assert isinstance(screen, FailureDetailScreen)
         shown = plain(screen.query(".detail-section").first(Static))
         assert "before" in shown and "after" in shown
-        assert "\x1b" not in shown and "\x07" not in shown and "pwned" not in shown
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "\\x1b]0;pwned\\x07" in shown  # data, shown as typed: nothing hidden
         assert "\x1b" not in app.export_screenshot()
 
 

@@ -208,6 +208,16 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--demo", action="store_true",
                         help="serve the demo instead of the project")
+    parser.add_argument("--max-sessions", type=int, default=4, metavar="N",
+                        help="browser sessions allowed at once; each runs its own claimcheck")
+    parser.add_argument("--no-token", action="store_true",
+                        help="do not require the secret token printed in the URL at start "
+                             "(anyone who can reach the port can then open a session)")
+    parser.add_argument("--allow-host", dest="allow_hosts", action="append", default=[],
+                        metavar="NAME",
+                        help="also accept this name in the Host header (a reverse proxy's "
+                             "name); IP addresses, localhost and this machine's name always "
+                             "are (repeatable)")
 
 
 def _add_map(parser: argparse.ArgumentParser) -> None:

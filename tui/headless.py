@@ -18,10 +18,11 @@ import os
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import TextIO
 
 from claimcheck.collectors.config import Config, ConfigError, load_config
-from claimcheck.collectors.files import write_atomic
+from claimcheck.collectors.files import destination_problem, write_atomic
 from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
     CollectionErrored,
@@ -48,7 +49,7 @@ from claimcheck.collectors.recording import (
 )
 from claimcheck.collectors.report import render as render_report
 from claimcheck.collectors.report.common import interruption_text
-from claimcheck.collectors.secrets import Redactor, strip_control
+from claimcheck.collectors.secrets import Redactor, escape_line
 from claimcheck.collectors.session import run_evidence
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
@@ -98,7 +99,7 @@ class Progress:
         if not force and now - self.last_draw < 0.1:
             return
         self.last_draw = now
-        text = strip_control(self.redactor(text))
+        text = escape_line(self.redactor(text))  # one status line, whatever a test is called
         self.stream.write("\r\x1b[2K" + text[:200])
         self.stream.flush()
 
@@ -116,6 +117,10 @@ def run_headless(options: Options) -> int:
     redactor = Redactor(config.secrets)
     for warning in config.warnings:
         print(f"claimcheck: warning: {warning}", file=sys.stderr)
+    problem = check_destinations(options)
+    if problem:  # before the run, not after it: a long run's report must have somewhere to go
+        print(f"claimcheck: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
 
     live = LiveEvidence.for_config(config)
     progress = Progress(sys.stderr, redactor, live) if sys.stderr.isatty() else None
@@ -209,14 +214,38 @@ def straggler_note(straggler: Straggler) -> str:
             f"session's exit status {straggler.session_exit}")
 
 
+def check_destinations(options: Options) -> str | None:
+    """The first problem with `--output` and `--write` destinations, or None: a folder that is
+    missing or read-only, a path that is a folder, one path given twice."""
+    destinations = [(f"--write {fmt}={path}", path) for fmt, path in options.writes]
+    if options.output is not None:
+        destinations.append((f"--output {options.output}", options.output))
+    seen: dict[Path, str] = {}
+    for option, path in destinations:
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            return f"{option}: {path} is also given as {seen[key]}; expected one path per report"
+        seen[key] = option
+        problem = destination_problem(path)
+        if problem:
+            return f"{option}: cannot write {path}: {problem}"
+    return None
+
+
 def write_outputs(report: RunReport, config: Config, options: Options) -> int:
-    """Write every requested format, then the main one to its file or stdout; the exit code."""
+    """Write every requested format, then the main one to its file or stdout; the exit code.
+
+    Destinations were checked before the run; should a write still fail (a full disk, a folder
+    removed meanwhile), every other output is still written, the report goes to stdout too, so
+    the run's evidence is never lost, and the exit code stays the verdict's, unless the verdict
+    is green: a green exit must mean everything asked for was done, so that one is 4.
+    """
+    failures: list[str] = []
     for fmt, path in options.writes:
         try:
             write_atomic(path, render(report, config, fmt, color=False))
         except OSError as error:
-            print(f"claimcheck: cannot write {path}: {error.strerror}", file=sys.stderr)
-            return ExitCode.USAGE
+            failures.append(f"cannot write {path}: {error.strerror or error}")
 
     to_terminal = options.output is None
     text = render(report, config, options.format,
@@ -225,12 +254,18 @@ def write_outputs(report: RunReport, config: Config, options: Options) -> int:
         try:
             write_atomic(options.output, text)
         except OSError as error:
-            print(f"claimcheck: cannot write {options.output}: {error.strerror}", file=sys.stderr)
-            return ExitCode.USAGE
-        if sys.stderr.isatty():
-            print(f"claimcheck: {report.verdict}: report written to {options.output}",
-                  file=sys.stderr)
-    else:
+            failures.append(f"cannot write {options.output}: {error.strerror or error}")
+        else:
+            if sys.stderr.isatty():
+                print(f"claimcheck: {report.verdict}: report written to {options.output}",
+                      file=sys.stderr)
+    if options.output is None or failures:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
-    return report.exit_code
+    if not failures:
+        return report.exit_code
+    code = report.exit_code if report.exit_code != ExitCode.GREEN else ExitCode.USAGE
+    for failure in failures:
+        print(f"claimcheck: {failure}; the report is on stdout; verdict {report.verdict} "
+              f"(exit {int(report.exit_code)}), exiting {int(code)}", file=sys.stderr)
+    return code

@@ -36,6 +36,9 @@ class Options:
     host: str = "127.0.0.1"
     port: int = 8000
     demo: bool = False
+    no_token: bool = False
+    max_sessions: int = 4
+    allow_hosts: list[str] = field(default_factory=list)
     # init
     overwrite: bool = False
     dry_run: bool = False

@@ -36,7 +36,7 @@ from claimcheck.tui.messages import (
     RerunRequested,
 )
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
-from claimcheck.tui.widgets._text import clean, data_text
+from claimcheck.tui.widgets._text import clean, clipboard_text, data_text
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key
@@ -523,9 +523,9 @@ class CommandCenter(Screen[None]):
         if result is None:
             self.notify("no failure highlighted", severity="warning")
             return
-        self.app.copy_to_clipboard(result.nodeid)
-        self.notify(clean(result.nodeid, self.redactor), title="copied node id", timeout=3,
-                    markup=False)
+        shown = clipboard_text(result.nodeid, self.redactor)  # what the screen shows, one line
+        self.app.copy_to_clipboard(shown)
+        self.notify(shown, title="copied node id", timeout=3, markup=False)
 
     def action_focus_panel(self, number: int) -> None:
         panel = PANELS[number - 1]

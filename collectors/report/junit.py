@@ -24,15 +24,16 @@ from claimcheck.collectors.report.common import (
     phase_note,
     subtests_text,
 )
-from claimcheck.collectors.secrets import strip_control
+from claimcheck.collectors.secrets import escape_control
 
 # Everything XML 1.0 forbids: C0 controls but tab/newline/CR, surrogates, U+FFFE, U+FFFF.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
-    """Text any XML 1.0 parser accepts, with terminal escapes gone too."""
-    return _XML_ILLEGAL.sub("", strip_control(text))
+    """Text any XML 1.0 parser accepts; control codes shown as escapes (`\x1b`), never dropped,
+    so two ids that differ only in them stay two testcases."""
+    return _XML_ILLEGAL.sub("", escape_control(text))
 
 
 def junit_names(nodeid: str) -> tuple[str, str]:

@@ -40,7 +40,7 @@ from claimcheck.collectors.report.common import (
     service_detail,
     sources_text,
 )
-from claimcheck.collectors.secrets import strip_control
+from claimcheck.collectors.secrets import escape_control, escape_line
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~&!])")
 _VERDICT_MARK = {"green": "✅", "red": "❌", "no-evidence": "⚠️", "interrupted": "⏹️"}
@@ -48,7 +48,7 @@ _VERDICT_MARK = {"green": "✅", "red": "❌", "no-evidence": "⚠️", "interru
 
 def md_escape(text: str) -> str:
     """Text that renders as typed inside a table cell or list item, on one line."""
-    flat = " ".join(strip_control(text).split())
+    flat = " ".join(escape_control(text).split())
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
@@ -57,7 +57,7 @@ def md_code(text: str, *, in_table: bool = False) -> str:
 
     In a GFM table `|` still splits cells inside a code span, so it is escaped there.
     """
-    flat = " ".join(strip_control(text).split())
+    flat = escape_line(text)  # ids and paths: `a\nb` and `a b` stay two
     if in_table:
         flat = flat.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)

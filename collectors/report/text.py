@@ -41,7 +41,7 @@ from claimcheck.collectors.report.common import (
     sources_text,
     total_counts,
 )
-from claimcheck.collectors.secrets import strip_control
+from claimcheck.collectors.secrets import escape_line
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -65,7 +65,9 @@ def render_text(
     r = redactor or identity
 
     def safe(text: str | None) -> str:
-        return r(strip_control(text)) if text else ""
+        # Every field of this report is one line: a newline, escape or bidi override in a
+        # test id shows as its escape, so it can neither hide text nor fake a line.
+        return escape_line(r(text)) if text else ""
 
     console = Console(
         file=StringIO(), width=width, force_terminal=color, color_system="standard" if color

@@ -11,7 +11,13 @@ import re
 
 from claimcheck.collectors.models import TestResult
 from claimcheck.collectors.report.common import rerun_text, subtests_text
-from claimcheck.tui.widgets._text import Redact, clean, data_text, duration
+from claimcheck.tui.widgets._text import (
+    Redact,
+    clean,
+    clipboard_text,
+    data_text,
+    duration,
+)
 from claimcheck.tui.widgets.failures import OUTCOME_LABELS
 from rich.style import Style
 from rich.syntax import Syntax
@@ -137,5 +143,6 @@ class FailureDetailScreen(Screen[None]):
         self.dismiss(None)
 
     def action_copy_nodeid(self) -> None:
-        self.app.copy_to_clipboard(self.result.nodeid)
-        self.notify(clean(self.result.nodeid), title="copied node id", timeout=3, markup=False)
+        shown = clipboard_text(self.result.nodeid, self.redact)  # what the screen shows
+        self.app.copy_to_clipboard(shown)
+        self.notify(shown, title="copied node id", timeout=3, markup=False)
