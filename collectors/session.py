@@ -21,7 +21,7 @@ from claimcheck.collectors.depmap import build_map, evidence_of_run
 from claimcheck.collectors.discovery import config_style, marker_line, uncollected_tests
 from claimcheck.collectors.gaps import judge_gaps
 from claimcheck.collectors.gitinfo import read_git_info
-from claimcheck.collectors.health import port_findings, probe_all
+from claimcheck.collectors.health import probe_all
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
@@ -35,6 +35,7 @@ from claimcheck.collectors.models import (
     RunReport,
     ServiceSample,
 )
+from claimcheck.collectors.ports import port_findings
 from claimcheck.collectors.pytest_run import (
     check_interpreter,
     kill_stragglers,
