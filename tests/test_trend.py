@@ -18,7 +18,12 @@ from claimcheck.collectors.models import (
 )
 from claimcheck.collectors.recording import RunRecorder
 from claimcheck.collectors.session import assemble_report
-from claimcheck.collectors.trend import Baseline, HistoryJudgement, cell_change, read_baseline
+from claimcheck.collectors.trend import (
+    Baseline,
+    HistoryJudgement,
+    cell_change,
+    read_baseline,
+)
 
 RED_1_OF_3 = GapCell(passed=2, failed=1)
 RED_2_OF_3 = GapCell(passed=1, error=2)
