@@ -2,8 +2,8 @@
 
 Pilot on the real app: the map at 80x24 from the scenario (a down service blocking a phase);
 notes from the real source audit of a project holding two definitions of one single-source
-class; and reports made by real pytest runs (claimcheck's JSON, pytest's JUnit XML) opened
-without running anything.
+class; and reports made by real pytest runs (claimcheck's JSON, pytest-json-report's, pytest's
+JUnit XML) opened without running anything.
 """
 
 from __future__ import annotations
@@ -131,18 +131,19 @@ def made_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     from conftest import write_project
 
     root = write_project(tmp_path_factory.mktemp("opened") / "proj", OPENED_PROJECT)
-    junit = root / "junit.xml"
+    junit, pytest_json = root / "junit.xml", root / "pytest-report.json"
     subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
-                    f"--junitxml={junit}"], cwd=root, capture_output=True, check=False)
+                    f"--junitxml={junit}", "--json-report", f"--json-report-file={pytest_json}"],
+                   cwd=root, capture_output=True, check=False)
     cc = root / "cc.json"
     done = subprocess.run([sys.executable, "-m", "claimcheck", "--report", "--no-history",
                            "--format", "json", "--output", str(cc)], cwd=root,
                           capture_output=True, text=True, check=False)
     assert done.returncode == ExitCode.RED, done.stderr
-    return root, {"claimcheck": cc, "junit": junit}
+    return root, {"claimcheck": cc, "junit": junit, "pytest-json-report": pytest_json}
 
 
-@pytest.mark.parametrize("kind", ["claimcheck", "junit"])
+@pytest.mark.parametrize("kind", ["claimcheck", "pytest-json-report", "junit"])
 async def test_open_shows_a_report_and_runs_nothing(made_reports, kind) -> None:
     root, reports = made_reports
     options = Options(project=root, open=reports[kind])
