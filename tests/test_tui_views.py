@@ -131,6 +131,9 @@ def made_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     from conftest import write_project
 
     root = write_project(tmp_path_factory.mktemp("opened") / "proj", OPENED_PROJECT)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for step in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "tests"]):
+        subprocess.run([*git, *step], cwd=root, check=True, capture_output=True)
     junit, pytest_json = root / "junit.xml", root / "pytest-report.json"
     subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
                     f"--junitxml={junit}", "--json-report", f"--json-report-file={pytest_json}"],
@@ -155,6 +158,11 @@ async def test_open_shows_a_report_and_runs_nothing(made_reports, kind) -> None:
         header = app.query_one(VerdictHeader)
         assert header.verdict == "red"
         assert f"opened from {reports[kind]}" in header.project
+        # The commit the report is about, as the file says (JUnit and pytest-json-report
+        # do not say): not this checkout's.
+        commit = report.provenance.short_commit if report.provenance else None
+        assert (header.git.commit if header.git else None) == commit
+        assert (commit is not None) == (kind == "claimcheck")
         strip = app.query_one(PhaseStrip)
         phase = report.phases[0]
         assert strip.get_cell(phase.name, "passed").plain == "2"

@@ -285,9 +285,9 @@ class ClaimcheckApp(App[int]):
         whose judgement has not recorded it yet) with the evidence it left."""
         now = self.clock()
         stopped = not recording.ended
-        if recording.final is not None:
-            runs = [run for run in runs if run.name not in recording.phases]
-            runs += list(recording.final.values())
+        final = recording.final
+        if final is not None:  # it ended: its own runs, whatever a newer plan did since
+            runs = [final.get(run.name, run) for run in runs]
         report = self.engine.assemble(self.config, runs, samples, recording.started_at,
                                       interrupted=stopped, interrupted_at=now if stopped else None,
                                       now=now)

@@ -82,8 +82,9 @@ class MapScreen(Screen[None]):
             self.draw(force=True)
 
     def draw(self, force: bool = False) -> None:
-        body = self.query_one("#map-body")
-        width = max(MIN_WIDTH, body.scrollable_content_region.width - 2)
+        # The screen's width less the view's padding and its scrollbar: known on the first
+        # resize, before the view itself is laid out.
+        width = max(MIN_WIDTH, self.size.width - 3)
         if width == self._width and not force:
             return
         self._width = width
