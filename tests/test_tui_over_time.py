@@ -72,6 +72,15 @@ async def run_plan(app: ClaimcheckApp, pilot: Any, key: str = "r") -> None:
     await pilot.pause()
 
 
+async def until(pilot: Any, condition: Any, what: str = "the screen never got there") -> None:
+    """Wait (bounded, never a timed assertion) for what a worker thread brings."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 def stored_runs(path: Path) -> list:
     with HistoryStore(path, create=False) as store:
         return store.recent_runs(limit=20)
@@ -219,18 +228,15 @@ async def test_a_broken_claim_is_the_first_thing_on_screen_at_80x24(scenario, tm
         # A later judgement of the same evidence keeps the claim broken (laid over again).
         judged = app.report
         app.command_center.judge()
-        deadline = time.monotonic() + 30
-        while app.report is judged:
-            await pilot.pause(0.05)
-            assert time.monotonic() < deadline, "the second judgement never came"
+        await until(pilot, lambda: app.report is not judged)
         assert app.report.findings[0].kind == "claim-broken" and app.report.verdict == "red"
         assert app.report.history_id == judged.history_id
 
         # While a rerun is under way the banner says what the last run found.
         runner.block = True
         await pilot.press("r")
-        await pilot.pause(0.3)
-        assert banner.display and "as of the last run; rerunning" in banner.text().plain
+        await until(pilot, lambda: "as of the last run; rerunning" in banner.text().plain)
+        assert banner.display and "auth: claimed fixed" in banner.text().plain
         await pilot.press("q")
     assert app.return_value == 2  # quit during the rerun
     runs = stored_runs(tmp_path / "history.db")
@@ -245,8 +251,7 @@ async def test_the_history_view_shows_the_trend_and_what_changed(scenario, tmp_p
         await pilot.pause()
         view = app.screen
         assert isinstance(view, HistoryScreen)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, lambda: view.stored is not None)
         assert "no run judged yet" in str(view.changes_text().renderables[1])
         trend = view.trend_text().renderables[1].plain
         assert "no runs recorded yet on this branch" in trend
@@ -258,10 +263,7 @@ async def test_the_history_view_shows_the_trend_and_what_changed(scenario, tmp_p
         await pilot.press("h")
         await pilot.pause()
         view = app.screen
-        deadline = time.monotonic() + 30
-        while view.stored is None:
-            await pilot.pause(0.05)
-            assert time.monotonic() < deadline
+        await until(pilot, lambda: view.stored is not None)
         changes = "\n".join(str(line) for line in view.changes_text().renderables)
         assert "unit: 1 newly failing" in changes
         assert f"newly failing: {AUTH_A}" in changes
