@@ -8,6 +8,10 @@ JUnit XML) opened without running anything.
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -17,8 +21,9 @@ from typing import Any
 import pytest
 from claimcheck.collectors.config import Config, GapConfig, PhaseConfig
 from claimcheck.collectors.verdict import ExitCode
-from claimcheck.tui.app import ClaimcheckApp, opened_app
+from claimcheck.tui.app import ClaimcheckApp
 from claimcheck.tui.open_report import load_opened
+from claimcheck.tui.opened import opened_app
 from claimcheck.tui.options import Options
 from claimcheck.tui.widgets.gap_notes import GapNotes
 from claimcheck.tui.widgets.header import VerdictHeader
@@ -177,3 +182,41 @@ async def test_open_shows_a_report_and_runs_nothing(made_reports, kind) -> None:
         await pilot.press("q")
     assert app.return_value == report.exit_code == ExitCode.RED
     assert not (root / ".claimcheck" / "history.db").exists()  # opening records nothing
+
+
+def test_open_in_a_terminal_draws_the_report_and_q_exits_with_its_code(made_reports) -> None:
+    """`claimcheck --open FILE` end to end: the CLI, the command center in a real terminal."""
+    root, reports = made_reports
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "100",
+           "LINES": "30"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "claimcheck", "--project", str(root), "--open",
+         str(reports["claimcheck"])],
+        stdin=secondary, stdout=secondary, stderr=secondary, env=env, start_new_session=True)
+    os.close(secondary)
+    shown = b""
+    deadline = time.monotonic() + 60
+
+    def read() -> bytes:
+        ready, _, _ = select.select([primary], [], [], 0.1)
+        try:
+            return os.read(primary, 65536) if ready else b""
+        except OSError:  # the terminal closed with the process
+            return b""
+
+    try:
+        while b"opened from" not in shown:  # the header, drawn
+            assert process.poll() is None, shown[-2000:]
+            assert time.monotonic() < deadline, "the command center was never drawn"
+            shown += read()
+        os.write(primary, b"q")
+        while process.poll() is None:
+            assert time.monotonic() < deadline, "q did not quit"
+            read()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(primary)
+    assert process.returncode == ExitCode.RED

@@ -592,27 +592,11 @@ def run_app(options: Options) -> int:
         print(f"claimcheck: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     app = ClaimcheckApp(config, options, handle_signals=True)
-    return _run(app)
+    return run_to_exit(app)
 
 
-def run_opened_app(config: Config, report: RunReport, options: Options) -> int:
-    """`--open FILE`: the command center on a finished report; nothing runs or is recorded."""
-    return _run(opened_app(config, report, options, handle_signals=True))
-
-
-def opened_app(config: Config, report: RunReport, options: Options, *,
-               handle_signals: bool = False) -> ClaimcheckApp:
-    """The app `--open` runs: the report replayed into a configuration shaped like it."""
-    from claimcheck.tui.engine import report_engine
-    from claimcheck.tui.opened import opened_config, opened_name
-
-    return ClaimcheckApp(opened_config(config, report), options, engine=report_engine(report),
-                         read_git=False, project_name=opened_name(report, options.open),
-                         started_at=report.started_at, handle_signals=handle_signals,
-                         opened=report)
-
-
-def _run(app: ClaimcheckApp) -> int:
+def run_to_exit(app: ClaimcheckApp) -> int:
+    """Run the app; its exit code, and nothing it started left running."""
     try:
         result = app.run()
     finally:

@@ -1,7 +1,7 @@
 """`claimcheck --open FILE`: a report made elsewhere, judged here, without running anything.
 
 With `--report` it is printed (or written) in any format, as a live run's report is. Without
-`--report` the command center shows it (`tui.app.run_opened_app`): nothing runs, `q` exits with
+`--report` the command center shows it (`tui.opened.run_opened_app`): nothing runs, `q` exits with
 the report's exit code. Both read it through `load_opened(options)`: the RunReport, and the
 Config whose gaps and secrets it was judged with.
 
@@ -61,7 +61,7 @@ def _print_opened(options: Options) -> int:
 
 def _show_opened(options: Options) -> int:
     """The command center on the report; a bad file is refused before any screen is drawn."""
-    from claimcheck.tui.app import run_opened_app
+    from claimcheck.tui.opened import run_opened_app
 
     config, report = load_opened(options)
     return run_opened_app(config, report, options)

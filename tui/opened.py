@@ -11,15 +11,39 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claimcheck.collectors.config import Config, PhaseConfig, ServiceConfig
 from claimcheck.collectors.gitinfo import GitInfo
 from claimcheck.collectors.models import RunReport, ServiceSample
+from claimcheck.tui.options import Options
 from claimcheck.tui.screen import CommandCenter
+
+if TYPE_CHECKING:
+    from claimcheck.tui.app import ClaimcheckApp
 
 PROBE_INTERVAL_S = 24 * 3600.0  # an opened report's samples never change: no need to ask again
 WHY_NOTHING_RUNS = ("opened from {source}: nothing runs here. Run claimcheck in the project "
                     "(without --open) to {what}")
+
+
+def run_opened_app(config: Config, report: RunReport, options: Options) -> int:
+    """`--open FILE`: the command center on a finished report; nothing runs or is recorded."""
+    from claimcheck.tui.app import run_to_exit
+
+    return run_to_exit(opened_app(config, report, options, handle_signals=True))
+
+
+def opened_app(config: Config, report: RunReport, options: Options, *,
+               handle_signals: bool = False) -> ClaimcheckApp:
+    """The app `--open` runs: the report replayed into a configuration shaped like it."""
+    from claimcheck.tui.app import ClaimcheckApp
+    from claimcheck.tui.engine import report_engine
+
+    return ClaimcheckApp(opened_config(config, report), options, engine=report_engine(report),
+                         read_git=False, project_name=opened_name(report, options.open),
+                         started_at=report.started_at, handle_signals=handle_signals,
+                         opened=report)
 
 
 def opened_config(config: Config, report: RunReport) -> Config:
