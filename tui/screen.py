@@ -154,7 +154,7 @@ class CommandCenter(Screen[None]):
                         "finding, a service's URL and detail, a phase, a cell, an event (OSC 52)"),
         Binding("s", "probe_now", "probe",
                 tooltip="probe every service now, and say what came back"),
-        Binding("S", "app.screenshot", "shot", key_display="S",
+        Binding("S", "app.screenshot", "screenshot", key_display="S", show=False,
                 tooltip="save a screenshot (SVG) in the working folder, or in "
                         "$CLAIMCHECK_SCREENSHOTS; the toast says where"),
         Binding("1", "focus_panel(1)", "panel", key_display=f"1-{len(PANELS)}",

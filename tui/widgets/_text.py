@@ -107,7 +107,7 @@ def shorten_nodeid(nodeid: str, width: int) -> str:
     room = width - len(middle)
     if room < 8:
         return shorten_middle(file + middle + name, width)
-    name_room = max(room - len(file), room // 2)  # the file takes up to half
+    name_room = max(room - len(file), room * 2 // 5)  # the file takes up to 3/5
     file_room = room - min(name_room, len(name))
     name_room = room - min(file_room, len(file))
     shown_file = file if len(file) <= file_room else file[: file_room - 1] + "…"

@@ -13,8 +13,8 @@ What a person reads a failure by is its file, its test name and its message. A n
 shortened in the middle (`shorten_nodeid`: the file and the test's name stay), the test column
 is only as wide as the longest id needs, and the message gets the rest. Where the failures are
 few enough to fit twice over, each takes two lines: the node id with the whole width, the
-message beneath it with the whole width too. Where they are not, the highlighted failure alone
-opens its message on a line beneath, so j/k read one message after another in full width.
+message beneath it with the whole width too. And the highlighted failure opens its whole message
+beneath it, wrapped to the panel's width, so j/k read one message after another in full.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ _CACHE = 512  # rendered lines kept (a few screenfuls)
 WHERE_WIDTH = 32
 WHERE_MIN_WIDTH = 130  # the panel width from which the crash location gets its own column
 MIN_TEST_WIDTH = 24  # a node id shorter than this says too little, however long the message
-TEST_SHARE = 0.5  # on one line, the node id takes at most this share of what the two share
+TEST_SHARE = 0.6  # on one line, the node id takes at most this share of what the two share
 MESSAGE_INDENT = 4  # a message on its own line starts here: under the phase, clear of the edge
+MAX_OPEN_LINES = 6  # the highlighted failure's message opens to at most this many lines
 
 
 class FailureList(ScrollView, can_focus=True):
@@ -96,6 +97,7 @@ class FailureList(ScrollView, can_focus=True):
         self._phase_width = 5
         self._longest_id = 0  # the longest node id listed, as shown (escaped)
         self.lines_per_row = 1  # 2 where every row fits with its message on a line of its own
+        self._open_cache: tuple[tuple[str, int], TestResult, list[Text]] | None = None
         self.empty_note = "no failed or errored test so far"
 
     # ------------------------------------------------------------------ what is shown
@@ -231,37 +233,45 @@ class FailureList(ScrollView, can_focus=True):
         """Lines for rows: the panel's height less the header."""
         return max(1, self.scrollable_content_region.height - 1)
 
-    # Line layout. With two lines a row, row r starts at line 2r. With one, the highlighted
-    # failure (not the "more" row) takes a second line for its message, moving those below.
+    # Line layout. Every row has `lines_per_row` lines (the second: its message, cut to the
+    # line), except the highlighted failure, whose message opens whole beneath it (wrapped, up
+    # to MAX_OPEN_LINES); the rows below move down by the difference.
 
     def _opened(self) -> int | None:
-        """The row whose message has a line beneath it on one-line layout."""
-        if self.lines_per_row == 1 and self.cursor_row < len(self._keys):
-            return self.cursor_row
-        return None
+        """The row whose whole message is open beneath it: the highlighted failure."""
+        return self.cursor_row if self.cursor_row < len(self._keys) else None
+
+    def _open_height(self) -> int:
+        opened = self._opened()
+        if opened is None:
+            return self.lines_per_row
+        width = self.size.width or 80
+        lines = self._message_lines(self._shown[self._keys[opened]], width)
+        return max(self.lines_per_row, 1 + len(lines))
 
     def _line_count(self) -> int:
-        return self.row_count * self.lines_per_row + (0 if self._opened() is None else 1)
+        extra = 0 if self._opened() is None else self._open_height() - self.lines_per_row
+        return self.row_count * self.lines_per_row + extra
 
     def _row_top(self, row: int) -> int:
-        if self.lines_per_row == 2:
-            return 2 * row
         opened = self._opened()
-        return row + (1 if opened is not None and row > opened else 0)
+        extra = self._open_height() - self.lines_per_row if opened is not None else 0
+        return row * self.lines_per_row + (extra if opened is not None and row > opened else 0)
 
     def _row_height(self, row: int) -> int:
-        return 2 if self.lines_per_row == 2 or row == self._opened() else 1
+        return self._open_height() if row == self._opened() else self.lines_per_row
 
     def _locate(self, line: int) -> tuple[int, int]:
-        """(row, part) of a line below the header; part 1 is a message line."""
-        if self.lines_per_row == 2:
-            return divmod(line, 2)
+        """(row, part) of a line below the header; parts from 1 are message lines."""
+        per_row = self.lines_per_row
         opened = self._opened()
-        if opened is None or line <= opened:
-            return line, 0
-        if line == opened + 1:
-            return opened, 1
-        return line - 1, 0
+        if opened is None or line < opened * per_row:
+            return divmod(line, per_row)
+        height = self._open_height()
+        if line < opened * per_row + height:
+            return opened, line - opened * per_row
+        row, part = divmod(line - opened * per_row - height, per_row)
+        return opened + 1 + row, part
 
     def _resized(self) -> None:
         """Two lines a row while every row fits so; the virtual height follows."""
@@ -279,13 +289,9 @@ class FailureList(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(row, self.row_count - 1))
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        if self.lines_per_row == 1 and old != new:
-            # the opened message line moved with the cursor: the lines between moved too
-            grow_virtual_size(self, Size(self.size.width, self._line_count() + 1))
-            self.refresh()
-        else:
-            self._refresh_row(old)
-            self._refresh_row(new)
+        # the open message moved with the cursor: every line between moved too
+        grow_virtual_size(self, Size(self.size.width, self._line_count() + 1))
+        self.refresh()
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
@@ -406,15 +412,46 @@ class FailureList(ScrollView, can_focus=True):
             line.append(" ")
         return line
 
+    def _message_lines(self, result: TestResult, width: int) -> list[Text]:
+        """The highlighted failure's message, whole: wrapped under it, from near the left
+        edge to the right, at most MAX_OPEN_LINES (the detail has the rest)."""
+        key = (failure_key(result.phase, result.nodeid), width)
+        cached = self._open_cache
+        if cached is not None and cached[0] == key and cached[1] == result:
+            return cached[2]
+        room = max(8, width - MESSAGE_INDENT - 1)
+        lines: list[Text] = []
+        nodeid = clean_line(result.nodeid, self.redact)
+        if len(nodeid) > self._widths(width)["test"]:  # shortened on its row: here whole
+            lines += self._wrapped(Text(nodeid, self.palette("muted")), room, 2)
+        message = data_text(result.message or "(no message)", self.palette("message"),
+                            self.redact, one_line=True)
+        lines += self._wrapped(message, room, MAX_OPEN_LINES)
+        lines = [self._indented(part, first=index == 0) for index, part in enumerate(lines)]
+        self._open_cache = (key, result, lines)
+        return lines
+
+    def _wrapped(self, text: Text, room: int, most: int) -> list[Text]:
+        text.no_wrap = False
+        wrapped = list(text.wrap(self.app.console, room, overflow="fold"))
+        if len(wrapped) > most:
+            wrapped = wrapped[:most]
+            wrapped[-1].truncate(room - 1)
+            wrapped[-1].append("…")
+        return wrapped
+
+    def _indented(self, text: Text, *, first: bool) -> Text:
+        mark = "└ " if first else "  "
+        return Text.assemble(" " * (MESSAGE_INDENT - 2), (mark, self.palette("muted")),
+                             text.rstrip() or text, no_wrap=True, end="")
+
     def _message_line(self, result: TestResult, width: int) -> Text:
-        """The second line of a row: the message, from near the left edge to the right."""
-        indent = MESSAGE_INDENT
-        room = max(1, width - indent - 1)
+        """A row's second line: its message, cut to the line."""
+        room = max(1, width - MESSAGE_INDENT - 1)
         message = data_text(result.message or "(no message)", self.palette("message"),
                             self.redact, one_line=True, limit=room)
         message.truncate(room, overflow="ellipsis")
-        return Text.assemble((" " * (indent - 2)), ("└ ", self.palette("muted")), message,
-                             no_wrap=True, end="")
+        return self._indented(message, first=True)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -442,6 +479,9 @@ class FailureList(ScrollView, can_focus=True):
             if part == 0:
                 widths = self._widths(width)
                 line = self._line(self._cells(result, widths), widths)
+            elif cursor:
+                lines = self._message_lines(result, width)
+                line = lines[part - 1] if part - 1 < len(lines) else Text("")
             else:
                 line = self._message_line(result, width)
         over = None

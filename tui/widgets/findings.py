@@ -102,6 +102,10 @@ class FindingsPanel(Tree[FindingRef]):
     def on_mount(self) -> None:
         self._show_empty()
 
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.last_line >= 0:
+            self.cursor_line = 0  # j and c act on a row from the first key on
+
     def on_tree_node_selected(self, event: Tree.NodeSelected[FindingRef]) -> None:
         event.stop()
         ref = event.node.data
