@@ -55,6 +55,7 @@ WHERE_WIDTH = 32
 WHERE_MIN_WIDTH = 130  # the panel width from which the crash location gets its own column
 MIN_TEST_WIDTH = 24  # a node id shorter than this says too little, however long the message
 TEST_SHARE = 0.6  # on one line, the node id takes at most this share of what the two share
+MIN_MESSAGE_WIDTH = 24  # a message column narrower than this is left out (read it beneath)
 MESSAGE_INDENT = 4  # a message on its own line starts here: under the phase, clear of the edge
 MAX_OPEN_LINES = 6  # the highlighted failure's message opens to at most this many lines
 
@@ -97,7 +98,7 @@ class FailureList(ScrollView, can_focus=True):
         self._phase_width = 5
         self._longest_id = 0  # the longest node id listed, as shown (escaped)
         self.lines_per_row = 1  # 2 where every row fits with its message on a line of its own
-        self._open_cache: tuple[tuple[str, int], TestResult, list[Text]] | None = None
+        self._open_cache: tuple[tuple[str, int, int], TestResult, list[Text]] | None = None
         self.empty_note = "no failed or errored test so far"
 
     # ------------------------------------------------------------------ what is shown
@@ -355,11 +356,13 @@ class FailureList(ScrollView, can_focus=True):
         return WIDE_COLUMNS if width >= WHERE_MIN_WIDTH else COLUMNS + ("time",)
 
     def _widths(self, width: int) -> dict[str, int]:
-        """Column widths inside `width`.
+        """Column widths inside `width` (a width of 0: the column is left out).
 
-        On one line the node id takes what its longest needs, up to `TEST_SHARE` of what it
-        shares with the message (never under `MIN_TEST_WIDTH`), and the message the rest. On
-        two lines the node id has the line to itself and the message the line beneath.
+        On two lines the node id has the line to itself and the message the line beneath. On
+        one, the node id takes what its longest needs, or `TEST_SHARE` of the room when the
+        message would be left too little; where even then the message would get fewer than
+        `MIN_MESSAGE_WIDTH` cells (a narrow panel: "AssertionError: ap…" says nothing), the
+        node id takes the line and the message is read beneath the highlighted failure.
         """
         columns = self._columns(width)
         widths = {"phase": self._phase_width, "outcome": 5}
@@ -370,11 +373,17 @@ class FailureList(ScrollView, can_focus=True):
         fixed = sum(widths.values()) + 2 * len(columns)
         room = max(0, width - fixed)
         if self.lines_per_row == 2:
-            widths["test"], widths["message"] = max(8, room), 0
+            widths["test"], widths["message"] = max(8, room + 2), 0
             return widths
-        share = max(MIN_TEST_WIDTH, int(room * TEST_SHARE))
-        widths["test"] = max(8, min(self._longest_id or MIN_TEST_WIDTH, share, room - 8))
-        widths["message"] = max(8, room - widths["test"])
+        need = self._longest_id or MIN_TEST_WIDTH
+        if room - need >= MIN_MESSAGE_WIDTH:
+            widths["test"] = need
+        elif room - int(room * TEST_SHARE) >= MIN_MESSAGE_WIDTH:
+            widths["test"] = max(MIN_TEST_WIDTH, int(room * TEST_SHARE))
+        else:
+            widths["test"], widths["message"] = max(8, room + 2), 0
+            return widths
+        widths["message"] = room - widths["test"]
         return widths
 
     def _cells(self, result: TestResult, widths: dict[str, int]) -> dict[str, Text]:
@@ -414,8 +423,13 @@ class FailureList(ScrollView, can_focus=True):
 
     def _message_lines(self, result: TestResult, width: int) -> list[Text]:
         """The highlighted failure's message, whole: wrapped under it, from near the left
-        edge to the right, at most MAX_OPEN_LINES (the detail has the rest)."""
-        key = (failure_key(result.phase, result.nodeid), width)
+        edge to the right, at most MAX_OPEN_LINES (the detail has the rest), and its whole
+        node id above the message when its row had to shorten it and there is room."""
+        # At most half the panel's height, so a short panel still shows other failures: the
+        # whole node id first when its row shortens it (the file is what a person reads first),
+        # then the message in what is left, at least a line of it (Enter has the rest).
+        most = max(2, min(MAX_OPEN_LINES, self._rows_visible() // 2))
+        key = (failure_key(result.phase, result.nodeid), width, most)
         cached = self._open_cache
         if cached is not None and cached[0] == key and cached[1] == result:
             return cached[2]
@@ -426,7 +440,7 @@ class FailureList(ScrollView, can_focus=True):
             lines += self._wrapped(Text(nodeid, self.palette("muted")), room, 2)
         message = data_text(result.message or "(no message)", self.palette("message"),
                             self.redact, one_line=True)
-        lines += self._wrapped(message, room, MAX_OPEN_LINES)
+        lines += self._wrapped(message, room, max(1, most - len(lines)))
         lines = [self._indented(part, first=index == 0) for index, part in enumerate(lines)]
         self._open_cache = (key, result, lines)
         return lines
@@ -499,6 +513,8 @@ class FailureList(ScrollView, can_focus=True):
         cells = {column: Text(HEADERS[column]) for column in WIDE_COLUMNS}
         if self.lines_per_row == 2:
             cells["test"] = Text("test, and its message beneath")
+        elif not widths["message"]:
+            cells["test"] = Text("test (the highlighted one's message beneath it)")
         style = base + self.get_component_rich_style("failure-list--header")
         return self._strip(self._line(cells, widths), width, style)
 
