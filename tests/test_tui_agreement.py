@@ -14,6 +14,8 @@ import re
 import time
 from dataclasses import replace
 
+from rich.text import Text
+
 from claimcheck.collectors.config import load_config
 from claimcheck.collectors.gaps import cell_words
 from claimcheck.collectors.pytest_run import wait_for_stragglers
@@ -155,7 +157,7 @@ async def test_the_command_center_shows_what_the_report_says(make_project) -> No
         text = render_text(report, width=200)
         total = int(re.search(r"^Findings \((\d+)\)$", text, re.MULTILINE).group(1))
         assert panel.count == total == len(report.findings)
-        assert str(panel.border_title) == f"4 findings ({total})"
+        assert Text.from_markup(str(panel.border_title)).plain == f"[4] findings ({total})"
         kinds = {finding.kind for finding in report.findings}
         assert {"uncollected-tests", "deprecation", "import-error"} <= kinds
         for group in panel.root.children:

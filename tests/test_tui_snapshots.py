@@ -33,6 +33,17 @@ def test_failure_detail(snap_compare: Any, scenario: Any) -> None:
     assert snap_compare(scenario.new_app(), terminal_size=(120, 40), run_before=detail)
 
 
+def test_finding_detail(snap_compare: Any, scenario: Any) -> None:
+    """A finding whole at 80x24: the message wrapped, every file, where it points."""
+    async def detail(pilot: Any) -> None:
+        app = pilot.app
+        await scenario.inject(app, pilot)
+        app.command_center.open_finding(app.report.findings[0])
+        await pilot.pause()
+
+    assert snap_compare(scenario.new_app(), terminal_size=(80, 24), run_before=detail)
+
+
 def test_narrow_services_panel(snap_compare: Any, scenario: Any) -> None:
     async def services(pilot: Any) -> None:
         await scenario.inject(pilot.app, pilot)

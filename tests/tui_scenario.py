@@ -239,11 +239,12 @@ async def settle(app: ClaimcheckApp, pilot: Any) -> None:
     """Let the frame, the message handlers and the judge thread finish."""
     app.flush()
     await pilot.pause()
-    await asyncio.gather(*(worker.wait() for worker in list(app.workers)
-                           if worker.group != "streams"), return_exceptions=True)
-    await asyncio.gather(*(worker.wait() for worker in list(app.command_center.workers)),
-                         return_exceptions=True)
-    await pilot.pause()
+    # One worker manager serves the app and its screens: wait for all but the streams, which
+    # run until the app quits.
+    for _ in range(2):  # the phase plan's end starts the judge
+        await asyncio.gather(*(worker.wait() for worker in list(app.workers)
+                               if worker.group != "streams"), return_exceptions=True)
+        await pilot.pause()
 
 
 async def inject(app: ClaimcheckApp, pilot: Any, *, integration_running: bool = True) -> None:

@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Iterable, Sequence
 
@@ -363,11 +364,11 @@ class ClaimcheckApp(App[int]):
         names = [phase.name for phase in plan]
         change = self.evidence.plan(names, merge=bool(extra_args))
         self._change.update(change)
-        state = self.run_state
-        state.interrupted, state.running = False, True
-        state.started_at, state.finished_at = self.clock(), None
+        everything = {phase.name for phase in self._selected_phases()}
+        self.run_state.begin(names, self.clock(), failed_only=bool(extra_args),
+                             partial=bool(extra_args) or set(names) != everything)
         if self.opened is not None:
-            state.started_at = self.opened.started_at
+            self.run_state.started_at = self.opened.started_at
         self.command_center.report = None
         self._start_recording(names, self._scope(names, extra_args), left)
         self._hand_over()
@@ -557,6 +558,28 @@ class ClaimcheckApp(App[int]):
         if self.report is not None:
             return self.report.exit_code
         return ExitCode.NO_EVIDENCE
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """`S` and the palette's "Screenshot": saved where a person finds it, the path said
+        (Textual's default, ~/Downloads, is missing on most servers). In a browser (`serve`)
+        the browser gets the file, as Textual does it."""
+        if self.is_web:
+            return super().deliver_screenshot(filename, path, time_format)
+        from claimcheck.tui.screenshot import save_svg, screenshot_dir
+
+        folder = screenshot_dir() if path is None else Path(path)
+        try:
+            saved = save_svg(self.export_screenshot(), self.command_center.project_name,
+                             folder=folder)
+        except OSError as error:
+            self.notify(clean(f"could not save a screenshot in {folder}: "
+                              f"{error.strerror or error}", self.redactor),
+                        title="screenshot", severity="error", markup=False, timeout=10)
+            return None
+        self.notify(clean(str(saved), self.redactor), title="screenshot saved", markup=False,
+                    timeout=8)
+        return str(saved)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

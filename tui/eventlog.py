@@ -6,6 +6,10 @@ passes and skips are summarised per phase every `PASS_SUMMARY_BATCHES` batches, 
 WebSocket frames is folded to the last few per service plus a count by event type. Phase starts
 and ends, collection errors and service state changes get a line each.
 
+Frames go to a lane of their own (`Lines.frames`), so a stream that never stops cannot push the
+run's lines out of view; a stream connecting or dropping is news about the run, and stays in it.
+A phase that was blocked never started: it gets one line saying why it did not run.
+
 Every string from a test, a service or the network goes through `data_text` (escaped, redacted,
 one line); colours come from the palette (app.tcss), by meaning.
 """
@@ -13,7 +17,7 @@ one line); colours come from the palette (app.tcss), by meaning.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
@@ -37,6 +41,13 @@ PHASE_END_TONES = {"passed": "good", "interrupted": "stopped"}  # anything else:
 SERVICE_TONES = {"up": "good", "degraded": "warn"}  # anything else: bad
 
 
+class Lines(NamedTuple):
+    """One batch's lines: the run's (tests, phases, services), and the streams' frames."""
+
+    run: list[Text]
+    frames: list[Text]
+
+
 class EventLog:
     """Turns batches of evidence into lines; keeps only what the pass summaries need."""
 
@@ -51,9 +62,10 @@ class EventLog:
         self._summaries = 0
         self._service_status: dict[str, str] = {}
 
-    def lines(self, events: Sequence[object]) -> list[Text]:
-        """The lines for one batch, in the order its events happened."""
+    def lines(self, events: Sequence[object]) -> Lines:
+        """The lines for one batch, in the order its events happened, lane by lane."""
         out: list[Text] = []
+        frame_lines: list[Text] = []
         failures: list[TestResult] = []
         frames: list[StreamEvent] = []
         tests_seen = False
@@ -66,7 +78,9 @@ class EventLog:
 
         def end_of_run_of_frames() -> None:
             nonlocal frames
-            out.extend(self._frame_lines(frames))
+            states = [event for event in frames if event.direction == "state"]
+            out.extend(self._state_lines(states))
+            frame_lines.extend(self._frame_lines(frames))
             frames = []
 
         for event in events:
@@ -88,13 +102,15 @@ class EventLog:
             out.extend(self._event_lines(event))
         end_of_run_of_tests()
         end_of_run_of_frames()
-        return out
+        return Lines(out, frame_lines)
 
     # ------------------------------------------------------------------ phases and tests
 
     def _event_lines(self, event: object) -> list[Text]:
         style = self.palette
         if isinstance(event, PhaseStarted):
+            if self._never_started(event):
+                return []
             return [Text.assemble(("▶ ", style("info")), data_text(event.phase, "bold"),
                                   (" started", style("info")))]
         if isinstance(event, CollectionErrored):
@@ -111,9 +127,25 @@ class EventLog:
             return self._service_lines(event)
         return []
 
+    def _never_started(self, event: PhaseStarted) -> bool:
+        """A phase the plan loop recorded as blocked: its PhaseStarted only opens the record.
+
+        The loop emits that PhaseStarted and its blocked PhaseFinished back to back, so by the
+        time the screen draws the first, the live model has folded both.
+        """
+        live = self.evidence.phase(event.phase)
+        return (live.status == "blocked" and live.run is not None
+                and live.run.started_at == event.started_at)
+
     def _finished_line(self, event: PhaseFinished) -> Text:
         run = self.evidence.phase(event.phase).run or event.run
         tone = self.palette(PHASE_END_TONES.get(run.status, "bad"))
+        if run.status == "blocked":
+            line = Text.assemble(("■ ", tone), data_text(run.name, "bold"),
+                                 (" not run: ", tone))
+            line.append_text(data_text(run.reason or "blocked", self.palette("warn"),
+                                       self.redact, one_line=True))
+            return line
         line = Text.assemble(("■ ", tone), data_text(run.name, "bold"), (f" {run.status}", tone),
                              (f"  {run.counts.done:,} tests", self.palette("muted")))
         if run.reason:
@@ -180,6 +212,14 @@ class EventLog:
                                        one_line=True, limit=200))
         return [line]
 
+    def _state_lines(self, events: Iterable[StreamEvent]) -> list[Text]:
+        """A stream connecting, dropping or reconnecting: news about the run."""
+        style = self.palette
+        return [Text.assemble(("⇄ ", style("warn")), data_text(event.service, "bold"), " ",
+                              data_text(event.payload, style("warn"), self.redact,
+                                        one_line=True))
+                for event in events]
+
     def _frame_lines(self, events: Iterable[StreamEvent]) -> list[Text]:
         style = self.palette
         by_service: dict[str, list[StreamEvent]] = defaultdict(list)
@@ -188,6 +228,8 @@ class EventLog:
         lines: list[Text] = []
         for service, batch in by_service.items():
             frames = [e for e in batch if e.direction != "state"]
+            if not frames:
+                continue
             shown = set(map(id, frames[-FRAMES_PER_BATCH:]))
             folded = frames[:-FRAMES_PER_BATCH]
             if folded:
@@ -198,12 +240,8 @@ class EventLog:
                                            (f" +{len(folded):,} frames ", style("stream")),
                                            data_text(f"({summary})", style("muted"),
                                                      self.redact)))
-            for event in batch:
-                if event.direction == "state":
-                    lines.append(Text.assemble(("⇄ ", style("warn")), data_text(service, "bold"),
-                                               " ", data_text(event.payload, style("warn"),
-                                                              self.redact, one_line=True)))
-                elif id(event) in shown:
+            for event in frames:
+                if id(event) in shown:
                     arrow = "←" if event.direction == "recv" else "→"
                     line = Text.assemble((f"{arrow} ", style("stream")),
                                          data_text(service, "bold"), " ")

@@ -20,11 +20,11 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from claimcheck.collectors.config import Config
 from claimcheck.collectors.live import LiveEvidence, PhaseLive
-from claimcheck.collectors.models import Finding, RunReport, TestResult
+from claimcheck.collectors.models import Finding, RunReport, ServiceSample, TestResult
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.tui.engine import Assembler
 from claimcheck.tui.eventlog import EventLog
@@ -37,11 +37,12 @@ from claimcheck.tui.messages import (
 )
 from claimcheck.tui.over_time import Marks, OverTime
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
-from claimcheck.tui.widgets._text import clean, clipboard_text, data_text
+from claimcheck.tui.widgets._text import Clip, clean, clipboard_text, data_text
 from claimcheck.tui.widgets.claims_banner import ClaimsBanner
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key
+from claimcheck.tui.widgets.finding_detail import FindingDetailScreen
 from claimcheck.tui.widgets.findings import FindingsPanel
 from claimcheck.tui.widgets.gap_notes import GapNotes
 from claimcheck.tui.widgets.header import VerdictHeader
@@ -49,6 +50,7 @@ from claimcheck.tui.widgets.help import HelpScreen
 from claimcheck.tui.widgets.matrix import GapMatrix, MatrixRow
 from claimcheck.tui.widgets.phases import PhaseStrip, PhaseView
 from claimcheck.tui.widgets.services import ServicesPanel
+from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult, SystemCommand
@@ -70,7 +72,7 @@ class Panel:
     """One panel of the command center; its number is its place in `PANELS`."""
 
     id: str  # the widget's id, and its name in tooltips and the command palette
-    title: str  # the border title after the number: "2 gaps × phases"
+    title: str  # the border title after the key: "[2] gaps × phases"
     label: str  # what the help screen calls it
     shows: str  # what the help screen says it shows
     side: bool = False  # in the side column (one at a time when narrow)
@@ -83,31 +85,55 @@ PANELS: tuple[Panel, ...] = (
           "✖ failed+errors/ran, ✔ ran (all passed), 'no evidence' or 'no ev.': nothing ran; "
           "Enter filters the failures"),
     Panel("failures", "failures", "failures",
-          "Enter opens the traceback, captured output and gaps; c copies the id"),
+          "file, test and message; the highlighted one opens its message beneath; Enter "
+          "opens the traceback, captured output and gaps; c copies the node id"),
     Panel("findings", "findings", "findings",
-          "import errors by missing module, then other problems with the evidence",
-          side=True),
+          "import errors by missing module, then other problems with the evidence; Enter "
+          "opens a finding in full, space folds a group", side=True),
     Panel("services", "services", "services",
-          "status, latency, time since the last change, recent history", side=True),
+          "status, latency, time since the last change, recent history; c copies the "
+          "highlighted service's URL and detail", side=True),
     Panel("events", "events", "events",
-          "tests, phase and service changes, WebSocket frames; p pauses", side=True),
+          "tests, phases and service changes above; WebSocket frames in a lane of their own "
+          "beneath; p pauses", side=True),
 )
 
 
-def panel_title(panel_id: str) -> str:
-    """"3 failures": the panel's number and title, as its border shows it."""
+def panel_title(panel_id: str, count: str = "", key_style: Style | str = "bold") -> Text:
+    """"[3] failures (11)": the panel's focus key, drawn as a key, its title, and a count."""
     number, panel = next((n, p) for n, p in enumerate(PANELS, 1) if p.id == panel_id)
-    return f"{number} {panel.title}"
+    title = Text.assemble(("[", "dim"), (str(number), key_style), ("]", "dim"), " ",
+                          panel.title)
+    if count:
+        title.append(f" ({count})")
+    return title
 
 
 @dataclass
 class RunState:
     """The run as a whole, kept by the app and shown by the screen."""
 
-    started_at: float
+    started_at: float  # when the current plan started
     finished_at: float | None = None
     running: bool = False  # a plan of phases is under way (waiting for services included)
     interrupted: bool = False  # someone stopped it (a key, a signal) or a phase said so
+    plan: tuple[str, ...] = ()  # the phases the current plan runs
+    failed_only: bool = False  # the plan reruns what failed (`f`), merged over the last run
+    carried_s: float = 0.0  # time of the earlier runs whose evidence the current plan extends
+
+    def elapsed(self, now: float) -> float:
+        """How long the evidence on screen took to gather: a partial rerun (`f`, `R`) adds
+        its time to the run it extends rather than starting the clock again."""
+        end = self.finished_at if self.finished_at is not None else now
+        return self.carried_s + max(0.0, end - self.started_at)
+
+    def begin(self, plan: Sequence[str], now: float, *, partial: bool,
+              failed_only: bool = False) -> None:
+        """A new plan starts; `partial` keeps the time of the evidence it extends."""
+        self.carried_s = self.elapsed(now) if partial else 0.0
+        self.plan, self.failed_only = tuple(plan), failed_only
+        self.interrupted, self.running = False, True
+        self.started_at, self.finished_at = now, None
 
 
 class CommandCenter(Screen[None]):
@@ -126,8 +152,14 @@ class CommandCenter(Screen[None]):
         Binding("escape", "back", "back", key_display="esc", show=False,
                 tooltip="close the filter, clear the gap filter"),
         Binding("p", "toggle_pause", "pause", tooltip="pause or resume the event stream"),
-        Binding("c", "copy", "copy", tooltip="copy the highlighted node id (OSC 52)"),
-        Binding("s", "probe_now", "probe", tooltip="probe every service now"),
+        Binding("c", "copy", "copy",
+                tooltip="copy what the focused panel highlights: a failure's node id, a "
+                        "finding, a service's URL and detail, a phase, a cell, an event (OSC 52)"),
+        Binding("s", "probe_now", "probe",
+                tooltip="probe every service now, and say what came back"),
+        Binding("S", "app.screenshot", "screenshot", key_display="S", show=False,
+                tooltip="save a screenshot (SVG) in the working folder, or in "
+                        "$CLAIMCHECK_SCREENSHOTS; the toast says where"),
         Binding("1", "focus_panel(1)", "panel", key_display=f"1-{len(PANELS)}",
                 tooltip="focus a panel: " + " ".join(
                     f"{number} {panel.id}" for number, panel in enumerate(PANELS, 1))),
@@ -140,6 +172,14 @@ class CommandCenter(Screen[None]):
         Binding("m", "app.show_map", "map",
                 tooltip="the map: services and the phases they block, phases and their gaps"),
     ]
+    # Keys that live on the panels themselves, listed in `?` with the screen's own.
+    PANEL_KEYS = (
+        ("enter", "open the highlighted failure or finding; on a matrix cell, filter the "
+                  "failures to that gap and phase"),
+        ("j k g G", "move down, up, to the first and the last line, as ↓ ↑ Home End do"),
+        ("space", "fold or unfold a group of findings"),
+        ("esc q", "in a detail screen: back to the command center"),
+    )
 
     def __init__(self, config: Config, evidence: LiveEvidence, run_state: RunState, *,
                  assemble: Assembler, redactor: Redactor, project_name: str,
@@ -168,51 +208,87 @@ class CommandCenter(Screen[None]):
         self._key_at = 0.0
         self._side = "events"  # the side panel shown when only one fits (narrow)
         self._filter_timer: Any = None
+        self._probe_asked: dict[str, ServiceSample | None] = {}  # `s`: what came back so far
+        self._probe_timer: Any = None
+        self._titled_gaps = -1
+        # The panels, made once and kept: timers and messages draw through these, never a
+        # query, so nothing that fires while the screen is being taken down can miss them.
+        redact = redactor
+        self.claims_banner = ClaimsBanner(redact, id="claims-banner")
+        self.header = VerdictHeader(id="header")
+        self.phase_strip = PhaseStrip(id="phases", classes="panel")
+        self.matrix = GapMatrix(tuple(evidence.phase_names), id="matrix", classes="panel")
+        self.gap_notes = GapNotes(redact, id="gap-notes")
+        self.failure_list = FailureList(FAILURE_LIMIT, redact, self.marks.failure, id="failures",
+                                        classes="panel")
+        self.services_panel = ServicesPanel(tuple(s.name for s in config.services), redact,
+                                            id="services", classes="panel")
+        self.findings_panel = FindingsPanel(redact, id="findings", classes="panel")
+        self.event_stream = EventStream(id="events", classes="panel")
+        self.filter_box = Input(placeholder="filter failures and events (esc clears)",
+                                id="filter")
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        redact = self.redactor
-        yield ClaimsBanner(redact, id="claims-banner")
-        header = VerdictHeader(id="header")
-        header.project = self.project_name
-        yield header
-        yield PhaseStrip(id="phases", classes="panel")
+        yield self.claims_banner
+        self.header.project = self.project_name
+        yield self.header
+        yield self.phase_strip
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                yield GapMatrix(tuple(self.evidence.phase_names), title=panel_title("matrix"),
-                                id="matrix", classes="panel")
-                yield GapNotes(redact, id="gap-notes")
-                yield FailureList(FAILURE_LIMIT, redact, self.marks.failure, id="failures",
-                                  classes="panel")
+                yield self.matrix
+                yield self.gap_notes
+                yield self.failure_list
             with Vertical(id="side", classes="-show-events"):
-                yield ServicesPanel(tuple(s.name for s in self.config.services), redact,
-                                    id="services", classes="panel")
-                yield FindingsPanel(redact, id="findings", classes="panel")
-                yield EventStream(id="events", classes="panel")
-        yield Input(placeholder="filter failures and events (esc clears)", id="filter")
+                yield self.services_panel
+                yield self.findings_panel
+                yield self.event_stream
+        yield self.filter_box
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        for panel in PANELS:
-            if panel.id != "matrix":  # the matrix adds its "no ev." legend to its own title
-                self.query_one(f"#{panel.id}", Widget).border_title = panel_title(panel.id)
+        self._title_panels()
         with self.app.batch_update():
             for name in self.evidence.phases:
                 self._show_phase(name)
             self._refresh_matrix(all_rows=True)
-            self.query_one("#filter", Input).display = False
+            self.filter_box.display = False
             if not self.config.services:
-                self.query_one(ServicesPanel).add_class("-empty")
+                self.services_panel.add_class("-empty")
             self._refresh_header()
-        self.query_one(FailureList).focus()
+        self.failure_list.focus()
         self.set_interval(FLUSH_INTERVAL_S, self._on_flush_timer, name="flush rows")
         self.set_interval(1.0, self._tick, name="tick")
 
+    def panel_widget(self, panel_id: str) -> Widget:
+        return {"phases": self.phase_strip, "matrix": self.matrix,
+                "failures": self.failure_list, "findings": self.findings_panel,
+                "services": self.services_panel, "events": self.event_stream}[panel_id]
+
+    def _title(self, panel_id: str, count: str = "") -> Text:
+        return panel_title(panel_id, count, self.palette("key"))
+
+    def _title_panels(self) -> None:
+        """Border titles: the focus key as a key, then what the panel holds, counted."""
+        phases = len(self.evidence.phase_names)
+        gaps = self._titled_gaps = len(self.evidence.matrix.row_names())
+        self.phase_strip.border_title = self._title("phases", f"{phases}")
+        self.matrix.set_title(self._title("matrix", f"{gaps} × {phases}"))
+        self.services_panel.border_title = self._title(
+            "services", f"{len(self.config.services)}" if self.config.services else "")
+        self.event_stream.border_title = self._title("events")
+        self._title_findings()
+        self._title_failures()
+
+    def _title_findings(self) -> None:
+        panel = self.findings_panel
+        panel.border_title = self._title("findings", f"{panel.count:,}" if panel.count else "")
+
     def on_resize(self) -> None:
         wide = self.size.width >= 180
-        self.query_one(FailureList).set_wide(wide)
-        self.query_one(ServicesPanel).set_wide(wide)
+        self.failure_list.set_wide(wide)
+        self.services_panel.set_wide(wide)
 
     def on_key(self, event: events.Key) -> None:
         self._key_at = time.monotonic()
@@ -234,10 +310,13 @@ class CommandCenter(Screen[None]):
                 self.flush_failure_rows()
             self._refresh_header()
             lines = self.event_log.lines(message.events)
-            if lines:
-                self.query_one(EventStream).add_lines(lines)
+            if lines.run:
+                self.event_stream.add_lines(lines.run)
+            if lines.frames:
+                self.event_stream.add_frames(lines.frames)
             for _, sample in change.samples:
-                self.query_one(ServicesPanel).show_sample(sample, self.clock())
+                self.services_panel.show_sample(sample, self.clock())
+                self._probe_answered(sample)
         if change.judgement_due:
             self.judge()
 
@@ -248,14 +327,14 @@ class CommandCenter(Screen[None]):
             self._refresh_header()
             lines = self.event_log.pass_summaries()
             if lines:
-                self.query_one(EventStream).add_lines(lines)
+                self.event_stream.add_lines(lines)
         self.judge()
 
     def on_git_info_read(self, message: GitInfoRead) -> None:
-        self.query_one(VerdictHeader).git = message.info
+        self.header.git = message.info
 
     def _show_phase(self, name: str) -> None:
-        self.query_one(PhaseStrip).show_phase(self.phase_view(self.evidence.phase(name)))
+        self.phase_strip.show_phase(self.phase_view(self.evidence.phase(name)))
 
     def phase_view(self, live: PhaseLive) -> PhaseView:
         """What the strip shows of a phase: the live model's counts, as the report counts."""
@@ -272,7 +351,7 @@ class CommandCenter(Screen[None]):
         )
 
     def _refresh_matrix(self, gaps: Iterable[str] = (), *, all_rows: bool = False) -> None:
-        matrix = self.query_one(GapMatrix)
+        matrix = self.matrix
         builder = self.evidence.matrix
         order = builder.row_names()
         wanted = set(order) if all_rows else set(gaps)
@@ -289,6 +368,8 @@ class CommandCenter(Screen[None]):
                                       self.marks.cells(name, row.cells, finished),
                                       self.marks.notes(name)))
         matrix.show_rows(rows, self.evidence.running)
+        if len(order) != self._titled_gaps:
+            self._title_panels()
 
     def _tick(self) -> None:
         if self.run_state.running or self.evidence.running:
@@ -303,7 +384,7 @@ class CommandCenter(Screen[None]):
             self._refresh_header()
             for name in self.evidence.running:
                 self._show_phase(name)
-            self.query_one(ServicesPanel).tick(self.clock())
+            self.services_panel.tick(self.clock())
 
     # ------------------------------------------------------------------ the header
 
@@ -317,25 +398,32 @@ class CommandCenter(Screen[None]):
             return self.report.verdict
         return "no-evidence"
 
-    def _refresh_header(self) -> None:
-        header = self.query_one(VerdictHeader)
-        header.verdict = self.verdict
+    def header_detail(self) -> str:
+        """What runs and how far the plan has come, or how many phases have evidence."""
         run = self.run_state
-        end = run.finished_at if run.finished_at is not None else self.clock()
-        header.elapsed_s = max(0.0, end - run.started_at)
         phases = self.evidence.phases
-        done = sum(1 for live in phases.values() if live.run is not None)
         running = sorted(self.evidence.running, key=list(phases).index)
         parts = []
         if running:
-            parts.append(f"running {running[0]} · {done}/{len(phases)} phases done")
+            plan = [name for name in run.plan if name in phases] or list(phases)
+            done = sum(1 for name in plan
+                       if phases[name].status not in ("pending", "running"))
+            doing = "rerunning what failed in" if run.failed_only else "running"
+            parts.append(f"{doing} {running[0]} · {done}/{len(plan)} phases done")
         elif self.report is not None:
+            done = sum(1 for live in phases.values() if live.run is not None)
             parts.append(f"{done}/{len(phases)} phases")
         samples = self.evidence.samples
         if samples:  # at a glance, also where the services panel is folded away (80x24)
             up = sum(1 for sample in samples.values() if sample.status == "up")
             parts.append(f"services {up}/{len(self.config.services)} up")
-        header.detail = " · ".join(parts)
+        return " · ".join(parts)
+
+    def _refresh_header(self) -> None:
+        header = self.header
+        header.verdict = self.verdict
+        header.elapsed_s = self.run_state.elapsed(self.clock())
+        header.detail = self.header_detail()
 
     # ------------------------------------------------------------------ judgement
 
@@ -360,10 +448,8 @@ class CommandCenter(Screen[None]):
         if event.state == WorkerState.SUCCESS and isinstance(worker.result, RunReport):
             self.report = worker.result
             self.findings = self.report.findings
-            panel = self.query_one(FindingsPanel)
-            panel.show_findings(self.findings)
-            title = panel_title("findings")
-            panel.border_title = f"{title} ({panel.count})" if panel.count else title
+            self.findings_panel.show_findings(self.findings)
+            self._title_findings()
             self._refresh_header()
             self.show_over_time()
         elif event.state == WorkerState.ERROR:
@@ -380,12 +466,12 @@ class CommandCenter(Screen[None]):
         over_time = self.over_time
         judged = over_time.judged if over_time is not None else None
         with self.app.batch_update():
-            self.query_one(ClaimsBanner).show_broken(
+            self.claims_banner.show_broken(
                 broken_claims(judged) if judged is not None else (),
                 stale=over_time is not None and over_time.judged_is_old)
-            self.query_one(GapNotes).show_notes(self.marks.all_notes)
+            self.gap_notes.show_notes(self.marks.all_notes)
             self._refresh_matrix(all_rows=True)
-            self.query_one(FailureList).marks_changed()
+            self.failure_list.marks_changed()
 
     # ------------------------------------------------------------------ failures and filters
 
@@ -440,7 +526,7 @@ class CommandCenter(Screen[None]):
         """Apply the queued failure rows to the table in one go."""
         if not (self._rows_added or self._rows_removed):
             return
-        widget = self.query_one(FailureList)
+        widget = self.failure_list
         failures = self.evidence.failures
         for key in self._rows_removed:
             result = failures.get(key)
@@ -452,22 +538,24 @@ class CommandCenter(Screen[None]):
         widget.extend(fresh, self._matching)
         self._rows_flushed_at = time.monotonic()
 
-    def _reset_failure_list(self) -> None:
+    def _reset_failure_list(self, *, to_top: bool = False) -> None:
+        """List the failures that pass the filters again; `to_top` (a filter changed) puts
+        the cursor on the first match."""
         matching = [result for result in self.evidence.failures.values() if self._matches(result)]
         self._matching = len(matching)
         self._rows_added, self._rows_removed = [], []
         self._rows_flushed_at = time.monotonic()
-        widget = self.query_one(FailureList)
+        widget = self.failure_list
         widget.set_empty_note("nothing matches the filter (esc clears it)" if self._filtered
                               else "no failed or errored test so far")
-        widget.reset(matching, self._matching)
+        widget.reset(matching, self._matching, to_top=to_top)
         self._title_failures()
 
     def _title_failures(self) -> None:
-        widget = self.query_one(FailureList)
+        widget = self.failure_list
         notice, muted = self.palette("notice"), self.palette("muted")
-        title = Text(panel_title("failures"))
         total = len(self.evidence.failures)
+        title = self._title("failures")
         if self._filtered:
             title.append(f" ({self._matching:,} of {total:,})")
             if self._gap_filter is not None:
@@ -487,8 +575,8 @@ class CommandCenter(Screen[None]):
     @on(GapMatrix.CellChosen)
     def _filter_by_cell(self, message: GapMatrix.CellChosen) -> None:
         self._gap_filter = (message.gap, message.phase)
-        self._reset_failure_list()
-        self.query_one(FailureList).focus()
+        self._reset_failure_list(to_top=True)
+        self.failure_list.focus()
 
     @on(FailureList.FailureChosen)
     def _open_failure(self, message: FailureList.FailureChosen) -> None:
@@ -503,6 +591,13 @@ class CommandCenter(Screen[None]):
         self.app.push_screen(FailureDetailScreen(result, self.evidence.gaps_of(result),
                                                  self.redactor))
 
+    @on(FindingsPanel.FindingChosen)
+    def _open_finding(self, message: FindingsPanel.FindingChosen) -> None:
+        self.open_finding(message.finding)
+
+    def open_finding(self, finding: Finding) -> None:
+        self.app.push_screen(FindingDetailScreen(finding, self.redactor))
+
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         if self._filter_timer is not None:
@@ -513,53 +608,67 @@ class CommandCenter(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.apply_filter(event.value)
-        self.query_one(FailureList).focus()
+        self.failure_list.focus()
 
     def apply_filter(self, text: str) -> None:
-        """Filter the failure list and the event stream by a case-insensitive substring."""
+        """Filter the failure list and the event stream by a case-insensitive substring; the
+        cursor starts on the first match."""
         if text == self._filter:
             return
         self._filter = text
         with self.app.batch_update():
-            self._reset_failure_list()
-            self.query_one(EventStream).filter_text = text
+            self._reset_failure_list(to_top=True)
+            self.event_stream.filter_text = text
 
     # ------------------------------------------------------------------ actions
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
 
     def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if box.display:
             box.value = ""
             box.display = False
             self.apply_filter("")
-            self.query_one(FailureList).focus()
+            self.failure_list.focus()
         elif self._filter:
             self.apply_filter("")
         elif self._gap_filter is not None:
             self._gap_filter = None
-            self._reset_failure_list()
+            self._reset_failure_list(to_top=True)
 
     def action_toggle_pause(self) -> None:
-        stream = self.query_one(EventStream)
+        stream = self.event_stream
         stream.paused = not stream.paused
 
     def selected_failure(self) -> TestResult | None:
-        key = self.query_one(FailureList).selected_key
+        key = self.failure_list.selected_key
         return self.evidence.failures.get(key) if key else None
 
+    def focused_panel(self) -> Widget | None:
+        """The panel the focus is in (a lane of the events panel counts as the panel)."""
+        node = self.focused
+        panels = {self.panel_widget(panel.id) for panel in PANELS}
+        while node is not None and node is not self:
+            if node in panels:
+                return node  # type: ignore[return-value]
+            node = node.parent  # type: ignore[assignment]
+        return None
+
     def action_copy(self) -> None:
-        result = self.selected_failure()
-        if result is None:
-            self.notify("no failure highlighted", severity="warning")
+        """Copy what the focused panel highlights, as the screen shows it: one escaped line."""
+        panel = self.focused_panel() or self.failure_list
+        clip: Clip | None = getattr(panel, "clip", lambda: None)()
+        if clip is None:
+            name = next(p.label for p in PANELS if self.panel_widget(p.id) is panel)
+            self.notify(f"nothing highlighted in the {name} to copy", severity="warning")
             return
-        shown = clipboard_text(result.nodeid, self.redactor)  # what the screen shows, one line
+        shown = clipboard_text(clip.text, self.redactor)
         self.app.copy_to_clipboard(shown)
-        self.notify(shown, title="copied node id", timeout=3, markup=False)
+        self.notify(shown, title=f"copied {clip.what}", timeout=4, markup=False)
 
     def action_focus_panel(self, number: int) -> None:
         panel = PANELS[number - 1]
@@ -568,19 +677,69 @@ class CommandCenter(Screen[None]):
             side.remove_class(f"-show-{self._side}")
             self._side = panel.id
             side.add_class(f"-show-{panel.id}")
-        self.query_one(f"#{panel.id}", Widget).focus()
+        widget = self.panel_widget(panel.id)
+        if widget.focusable:
+            widget.focus()
+        else:  # a panel of parts (the events' lanes): its first part
+            target = next((child for child in widget.query("*") if child.focusable), None)
+            if target is not None:
+                target.focus()
 
     def action_help(self) -> None:
         panels = [(str(number), panel.label, panel.shows)
                   for number, panel in enumerate(PANELS, 1)]
         self.app.push_screen(HelpScreen([b for b in self.BINDINGS if isinstance(b, Binding)],
-                                        panels))
+                                        panels, self.PANEL_KEYS))
+
+    # ------------------------------------------------------------------ probing now
 
     def action_probe_now(self) -> None:
-        if not self.config.services:
+        """Probe every service now; say so, and say what came back once every answer is in."""
+        services = self.config.services
+        if not services:
             self.notify("no services are configured", severity="warning")
             return
+        self._probe_asked = {service.name: None for service in services}
+        names = ", ".join(service.name for service in services)
+        self.notify(clean(f"probing {len(services)} service"
+                          f"{'s' if len(services) != 1 else ''}: {names}", self.redactor),
+                    title="probing now", timeout=3, markup=False)
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+        budget = max(service.timeout_s for service in services) * 2 + 5
+        self._probe_timer = self.set_timer(budget, self._say_what_came_back)
         self.app.post_message(ProbeRequested())
+
+    def _probe_answered(self, sample: ServiceSample) -> None:
+        if sample.name in self._probe_asked and self._probe_asked[sample.name] is None:
+            self._probe_asked[sample.name] = sample
+            if all(answer is not None for answer in self._probe_asked.values()):
+                self._say_what_came_back()
+
+    def _say_what_came_back(self) -> None:
+        """One toast: each service's status and, when not up, why."""
+        asked, self._probe_asked = self._probe_asked, {}
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+            self._probe_timer = None
+        if not asked:
+            return
+        parts = []
+        for name, sample in asked.items():
+            if sample is None:
+                parts.append(f"{name}: no answer yet")
+            elif sample.status == "up":
+                latency = (f" {sample.latency_ms:.0f} ms" if sample.latency_ms is not None
+                           else "")
+                parts.append(f"{name}: up{latency}")
+            else:
+                parts.append(f"{name}: {sample.status}"
+                             + (f" ({sample.detail})" if sample.detail else ""))
+        up = sum(1 for sample in asked.values() if sample is not None and sample.status == "up")
+        severity = "information" if up == len(asked) else "warning"
+        self.notify(clean("\n".join(parts), self.redactor),
+                    title=f"probed: {up}/{len(asked)} up", severity=severity, timeout=8,
+                    markup=False)
 
     def action_rerun_all(self) -> None:
         self.app.post_message(RerunRequested())
@@ -603,21 +762,22 @@ class CommandCenter(Screen[None]):
     def _focused_phase(self) -> str | None:
         focused = self.focused
         names = self.evidence.phase_names
-        if isinstance(focused, GapMatrix):
-            phase = focused.selected[1]
+        if focused is self.matrix:
+            phase = self.matrix.selected[1]
             if phase:
                 return phase
-        if isinstance(focused, FailureList):
+        if focused is self.failure_list:
             result = self.selected_failure()
             if result is not None and result.phase in names:
                 return result.phase
-        phase = self.query_one(PhaseStrip).selected_phase
+        phase = self.phase_strip.selected_phase
         return phase if phase in names else None
 
     def system_commands(self) -> Iterator[SystemCommand]:
         """Every shown key as a command-palette entry, and a "Focus <panel>" per panel."""
         for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.show and binding.action != "app.quit":
+            if (isinstance(binding, Binding) and binding.show
+                    and binding.action not in ("app.quit", "app.screenshot")):  # Textual's own
                 yield SystemCommand(binding.description.capitalize(), binding.tooltip,
                                     lambda action=binding.action: self.run_action(action))
         for number, panel in enumerate(PANELS, 1):

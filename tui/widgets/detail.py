@@ -11,6 +11,7 @@ import re
 
 from claimcheck.collectors.models import TestResult
 from claimcheck.collectors.report.common import rerun_text, subtests_text
+from claimcheck.tui.widgets._keys import KeyScroll
 from claimcheck.tui.widgets._text import (
     Redact,
     clean,
@@ -24,7 +25,6 @@ from rich.syntax import Syntax
 from rich.text import Span, Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -76,12 +76,13 @@ def _without_background(style: str | Style) -> Style:
 
 
 class FailureDetailScreen(Screen[None]):
-    """The failure's traceback, captured output, gaps and location. esc goes back."""
+    """The failure's traceback, captured output, gaps and location. esc or q goes back."""
 
     BINDINGS = [
         Binding("escape", "back", "back"),
+        Binding("q", "back", "back", show=False),  # as in a pager; q on the main screen quits
         Binding("c", "copy_nodeid", "copy node id"),
-        Binding("q", "app.quit", "quit"),
+        Binding("S", "app.screenshot", "screenshot", key_display="S"),
     ]
 
     def __init__(self, result: TestResult, gaps: tuple[str, ...] = (),
@@ -120,7 +121,7 @@ class FailureDetailScreen(Screen[None]):
             facts.append("   subtests ", "dim")
             facts.append(subtests_text(result.subtests),
                          "bold #ff7b72" if result.subtests.failed else "")
-        with VerticalScroll(id="detail-body"):
+        with KeyScroll(id="detail-body"):
             yield Static(title, id="detail-title")
             yield Static(facts, id="detail-facts")
             if result.message:

@@ -8,6 +8,13 @@ keys waiting while 20,000 results streamed in.
 
 Bounded: a 20,000-test phase with 5,000 failures shows the first `limit` and a "... N more" row
 (Enter on it shows more). Passes are only counted elsewhere.
+
+What a person reads a failure by is its file, its test name and its message. A node id is
+shortened in the middle (`shorten_nodeid`: the file and the test's name stay), the test column
+is only as wide as the longest id needs, and the message gets the rest. Where the failures are
+few enough to fit twice over, each takes two lines: the node id with the whole width, the
+message beneath it with the whole width too. And the highlighted failure opens its whole message
+beneath it, wrapped to the panel's width, so j/k read one message after another in full.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from typing import Callable, ClassVar, Iterable, Sequence
 
 from claimcheck.collectors.live import failure_key, split_key
 from claimcheck.collectors.models import TestResult
+from claimcheck.tui.widgets._keys import LIST_KEYS
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._scroll import grow_virtual_size
-from claimcheck.tui.widgets._text import Redact, data_text, duration
+from claimcheck.tui.widgets._text import Clip, Redact, clean_line, data_text, duration
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -42,12 +50,17 @@ COLUMNS = ("phase", "outcome", "test", "message")
 WIDE_COLUMNS = COLUMNS + ("where", "time")
 HEADERS = {"phase": "phase", "outcome": "", "test": "test", "message": "message",
            "where": "where", "time": "time"}
-_CACHE = 512  # rendered rows kept (a few screenfuls)
+_CACHE = 512  # rendered lines kept (a few screenfuls)
 # Before the message, since the last run on this branch (tui/over_time.py: Marks.failure).
 MARK_WORDS = {"new": ("NEW", "bad"), "still": ("still", "muted"), "flaky": ("flaky", "warn")}
 MarksOf = Callable[[str, str, bool], tuple[str, ...]]  # (phase, nodeid, collection) -> marks
 WHERE_WIDTH = 32
 WHERE_MIN_WIDTH = 130  # the panel width from which the crash location gets its own column
+MIN_TEST_WIDTH = 24  # a node id shorter than this says too little, however long the message
+TEST_SHARE = 0.6  # on one line, the node id takes at most this share of what the two share
+MIN_MESSAGE_WIDTH = 24  # a message column narrower than this is left out (read it beneath)
+MESSAGE_INDENT = 4  # a message on its own line starts here: under the phase, clear of the edge
+MAX_OPEN_LINES = 6  # the highlighted failure's message opens to at most this many lines
 
 
 class FailureList(ScrollView, can_focus=True):
@@ -61,6 +74,7 @@ class FailureList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "page down", show=False),
         Binding("home", "edge(0)", "first", show=False),
         Binding("end", "edge(1)", "last", show=False),
+        *LIST_KEYS,
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "failure-list--header", "failure-list--cursor", "failure-list--cursor-blurred",
@@ -85,9 +99,11 @@ class FailureList(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._shown: dict[str, TestResult] = {}
         self._hidden = 0  # matching failures beyond the limit
-        self._strips: dict[tuple[str, bool, bool], Strip] = {}
+        self._strips: dict[tuple[str, bool, bool, int], Strip] = {}
         self._phase_width = 5
-        self.test_width = 48
+        self._longest_id = 0  # the longest node id listed, as shown (escaped)
+        self.lines_per_row = 1  # 2 where every row fits with its message on a line of its own
+        self._open_cache: tuple[tuple[str, int, int], TestResult, list[Text]] | None = None
         self.empty_note = "no failed or errored test so far"
 
     # ------------------------------------------------------------------ what is shown
@@ -114,31 +130,38 @@ class FailureList(ScrollView, can_focus=True):
             return len(self._keys)
         return self._index[key]
 
-    def get_cell(self, key: str, column: str) -> Text:
-        """The text one column shows for one failure (before it is cut to the line)."""
-        return self._cells(self._shown[key])[column]
-
     @property
     def selected_key(self) -> str | None:
         if not self._keys or self.cursor_row >= len(self._keys):
             return None
         return self._keys[self.cursor_row]
 
+    def clip(self) -> Clip | None:
+        """`c`: the highlighted failure's node id."""
+        key = self.selected_key
+        return Clip("node id", self._shown[key].nodeid) if key is not None else None
+
     # ------------------------------------------------------------------ changes
 
-    def reset(self, results: Iterable[TestResult], total: int) -> None:
+    def reset(self, results: Iterable[TestResult], total: int, *, to_top: bool = False) -> None:
         """Show the first `limit` of `results` (`total` is how many match in all).
 
-        The cursor stays on the same failure when it is still listed, else at the same place.
+        The cursor stays on the same failure when it is still listed, else at the same place;
+        `to_top` (a new filter) puts it on the first row, the first match.
         """
         selected, row = self.selected_key, self.cursor_row
         self._keys, self._index, self._shown = [], {}, {}
         self._hidden = 0
+        self._longest_id = 0
         self._strips.clear()
         self.extend(results, total)
-        if selected is not None and selected in self._index:
+        if to_top:
+            row = 0
+        elif selected is not None and selected in self._index:
             row = self._index[selected]
         self.move_cursor(row=row)
+        if to_top:
+            self.scroll_to(y=0, animate=False, immediate=True)
 
     def extend(self, results: Iterable[TestResult], total: int) -> None:
         """Append rows for new failures while under the limit; count the rest."""
@@ -157,10 +180,12 @@ class FailureList(ScrollView, can_focus=True):
             if len(result.phase) > self._phase_width:
                 self._phase_width = min(16, len(result.phase))
                 self._strips.clear()
+            longest = len(clean_line(result.nodeid, self.redact))
+            if longest > self._longest_id:
+                self._longest_id = longest
+                self._strips.clear()
         self._hidden = max(0, total - len(self._keys))
-        self._strips.pop((MORE_KEY, False, False), None)
-        self._strips.pop((MORE_KEY, True, False), None)
-        self._strips.pop((MORE_KEY, True, True), None)
+        self._forget_row(MORE_KEY)
         self._resized()
 
     def update_row(self, result: TestResult) -> None:
@@ -168,10 +193,13 @@ class FailureList(ScrollView, can_focus=True):
         if key not in self._index:
             return
         self._shown[key] = result
-        for cursor in (False, True):
-            for focus in (False, True):
-                self._strips.pop((key, cursor, focus), None)
+        self._forget_row(key)
         self._refresh_row(self._index[key])
+
+    def _forget_row(self, key: str) -> None:
+        for cursor, focus in ((False, False), (True, False), (True, True)):
+            for part in (0, 1):
+                self._strips.pop((key, cursor, focus, part), None)
 
     def discard(self, key: str, total: int) -> None:
         """Remove a test that no longer fails (it passed on a rerun)."""
@@ -190,6 +218,7 @@ class FailureList(ScrollView, can_focus=True):
     def marks_changed(self) -> None:
         """The marks were worked out again (a run was judged): draw the rows afresh."""
         self._strips.clear()
+        self._open_cache = None
         self.refresh()
 
     def set_empty_note(self, note: str) -> None:
@@ -206,18 +235,64 @@ class FailureList(ScrollView, can_focus=True):
             self._layout_changed()
 
     def on_resize(self) -> None:
-        """Give the node id about half the width, so the message stays in view."""
-        width = max(24, int(self.size.width * (0.3 if self.wide else 0.45)))
-        if width != self.test_width:
-            self.test_width = width
         self._layout_changed()
 
     def _layout_changed(self) -> None:
         self._strips.clear()
         self._resized()
 
+    def _rows_visible(self) -> int:
+        """Lines for rows: the panel's height less the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    # Line layout. Every row has `lines_per_row` lines (the second: its message, cut to the
+    # line), except the highlighted failure, whose message opens whole beneath it (wrapped, up
+    # to MAX_OPEN_LINES); the rows below move down by the difference.
+
+    def _opened(self) -> int | None:
+        """The row whose whole message is open beneath it: the highlighted failure."""
+        return self.cursor_row if self.cursor_row < len(self._keys) else None
+
+    def _open_height(self) -> int:
+        opened = self._opened()
+        if opened is None:
+            return self.lines_per_row
+        width = self.size.width or 80
+        lines = self._message_lines(self._shown[self._keys[opened]], width)
+        return max(self.lines_per_row, 1 + len(lines))
+
+    def _line_count(self) -> int:
+        extra = 0 if self._opened() is None else self._open_height() - self.lines_per_row
+        return self.row_count * self.lines_per_row + extra
+
+    def _row_top(self, row: int) -> int:
+        opened = self._opened()
+        extra = self._open_height() - self.lines_per_row if opened is not None else 0
+        return row * self.lines_per_row + (extra if opened is not None and row > opened else 0)
+
+    def _row_height(self, row: int) -> int:
+        return self._open_height() if row == self._opened() else self.lines_per_row
+
+    def _locate(self, line: int) -> tuple[int, int]:
+        """(row, part) of a line below the header; parts from 1 are message lines."""
+        per_row = self.lines_per_row
+        opened = self._opened()
+        if opened is None or line < opened * per_row:
+            return divmod(line, per_row)
+        height = self._open_height()
+        if line < opened * per_row + height:
+            return opened, line - opened * per_row
+        row, part = divmod(line - opened * per_row - height, per_row)
+        return opened + 1 + row, part
+
     def _resized(self) -> None:
-        grow_virtual_size(self, Size(self.size.width, self.row_count + 1))  # +1: the header
+        """Two lines a row while every row fits so; the virtual height follows."""
+        lines = 2 if 0 < self.row_count and 2 * self.row_count <= self._rows_visible() else 1
+        if lines != self.lines_per_row:
+            self.lines_per_row = lines
+            self._strips.clear()
+            self.call_after_refresh(self._scroll_to_cursor)
+        grow_virtual_size(self, Size(self.size.width, self._line_count() + 1))  # +1: header
         self.refresh()
 
     # ------------------------------------------------------------------ cursor and keys
@@ -226,28 +301,33 @@ class FailureList(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(row, self.row_count - 1))
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        self._refresh_row(old)
-        self._refresh_row(new)
+        # the open message moved with the cursor: every line between moved too
+        grow_virtual_size(self, Size(self.size.width, self._line_count() + 1))
+        self.refresh()
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
-        rows_visible = max(1, self.scrollable_content_region.height - 1)
+        lines_visible = self._rows_visible()
         top = round(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + rows_visible:
-            self.scroll_to(y=self.cursor_row - rows_visible + 1, animate=False, immediate=True)
+        first = self._row_top(self.cursor_row)
+        last = first + self._row_height(self.cursor_row) - 1
+        if first < top:
+            self.scroll_to(y=first, animate=False, immediate=True)
+        elif last >= top + lines_visible:
+            self.scroll_to(y=last - lines_visible + 1, animate=False, immediate=True)
 
     def _refresh_row(self, row: int) -> None:
-        y = row + 1 - round(self.scroll_y)
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+        top = self._row_top(row)
+        for part in range(self._row_height(row)):
+            y = top + part + 1 - round(self.scroll_y)
+            if 1 <= y < self.size.height:
+                self.refresh(Region(0, y, self.size.width, 1))
 
     def action_cursor(self, step: int) -> None:
         self.move_cursor(row=self.cursor_row + step)
 
     def action_page(self, direction: int) -> None:
-        page = max(1, self.scrollable_content_region.height - 1)
+        page = max(1, self._rows_visible() // self.lines_per_row - 1)
         self.move_cursor(row=self.cursor_row + direction * page)
 
     def action_edge(self, end: int) -> None:
@@ -264,7 +344,7 @@ class FailureList(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """Click selects a row; a click on the selected row opens it (mouse is optional)."""
-        row = event.y + round(self.scroll_y) - 1
+        row = self._locate(event.y + round(self.scroll_y) - 1)[0]
         if event.y < 1 or not 0 <= row < self.row_count:
             return
         if row == self.cursor_row:
@@ -287,35 +367,50 @@ class FailureList(ScrollView, can_focus=True):
         return WIDE_COLUMNS if width >= WHERE_MIN_WIDTH else COLUMNS + ("time",)
 
     def _widths(self, width: int) -> dict[str, int]:
-        """Column widths inside `width`; the message takes what is left."""
+        """Column widths inside `width` (a width of 0: the column is left out).
+
+        On two lines the node id has the line to itself and the message the line beneath. On
+        one, the node id takes what its longest needs, or `TEST_SHARE` of the room when the
+        message would be left too little; where even then the message would get fewer than
+        `MIN_MESSAGE_WIDTH` cells (a narrow panel: "AssertionError: ap…" says nothing), the
+        node id takes the line and the message is read beneath the highlighted failure.
+        """
         columns = self._columns(width)
-        widths = {"phase": self._phase_width, "outcome": 5, "test": self.test_width}
+        widths = {"phase": self._phase_width, "outcome": 5}
         if "where" in columns:
             widths["where"] = WHERE_WIDTH
         if "time" in columns:
             widths["time"] = 7
-        used = sum(widths.values()) + 2 * len(columns)
-        widths["message"] = max(8, width - used)
+        fixed = sum(widths.values()) + 2 * len(columns)
+        room = max(0, width - fixed)
+        if self.lines_per_row == 2:
+            widths["test"], widths["message"] = max(8, room + 2), 0
+            return widths
+        need = self._longest_id or MIN_TEST_WIDTH
+        if room - need >= MIN_MESSAGE_WIDTH:
+            widths["test"] = need
+        elif room - int(room * TEST_SHARE) >= MIN_MESSAGE_WIDTH:
+            widths["test"] = max(MIN_TEST_WIDTH, int(room * TEST_SHARE))
+        else:
+            widths["test"], widths["message"] = max(8, room + 2), 0
+            return widths
+        widths["message"] = room - widths["test"]
         return widths
 
-    def _cells(self, result: TestResult) -> dict[str, Text]:
+    def _cells(self, result: TestResult, widths: dict[str, int]) -> dict[str, Text]:
         label = OUTCOME_LABELS.get(result.outcome, (result.outcome.upper(), ""))[0]
         muted = self.palette("muted")
         cells = {
             "phase": data_text(result.phase, muted, one_line=True),
             "outcome": Text(label, self.palette(OUTCOME_TONES.get(result.outcome, "failed"))),
             "test": data_text(result.nodeid, redact=self.redact, one_line=True,
-                              limit=self.test_width, keep_tail=True),
-            "message": data_text(result.message, self.palette("message"), self.redact, one_line=True,
-                                 limit=200),
+                              limit=widths["test"], nodeid=True),
+            "message": data_text(result.message, self.palette("message"), self.redact,
+                                 one_line=True, limit=max(8, widths["message"])),
         }
-        if self.marks is not None:
-            marks = Text()
-            for mark in self.marks(result.phase, result.nodeid, result.when == "collect"):
-                word, tone = MARK_WORDS.get(mark, (mark, "notice"))
-                marks.append(word + " ", self.palette(tone))
-            if marks:
-                cells["message"] = Text.assemble(marks, cells["message"])
+        marks = self._marks(result)
+        if marks:
+            cells["message"] = Text.assemble(marks, cells["message"])
         if self.wide:
             where = f"{result.path}:{result.line}" if result.path and result.line else (
                 result.path or "")
@@ -325,9 +420,22 @@ class FailureList(ScrollView, can_focus=True):
             cells["time"] = Text(duration(result.duration_s) if ran else "", muted)
         return cells
 
+    def get_cell(self, key: str, column: str) -> Text:
+        """The text one column shows for one failure, as wide as the panel gives it now."""
+        return self._cells(self._shown[key], self._widths(self.size.width or 120))[column]
+
+    def _marks(self, result: TestResult) -> Text:
+        """NEW / still / flaky, before the message wherever the message is shown."""
+        marks = Text()
+        if self.marks is not None:
+            for mark in self.marks(result.phase, result.nodeid, result.when == "collect"):
+                word, tone = MARK_WORDS.get(mark, (mark, "notice"))
+                marks.append(word + " ", self.palette(tone))
+        return marks
+
     def _line(self, cells: dict[str, Text], widths: dict[str, int]) -> Text:
         line = Text(no_wrap=True, end="")
-        for column in (c for c in WIDE_COLUMNS if c in widths):
+        for column in (c for c in WIDE_COLUMNS if c in widths and widths[c]):
             cell = cells.get(column, Text(""))
             cell = cell.copy()
             cell.truncate(widths[column], overflow="ellipsis", pad=True)
@@ -336,28 +444,86 @@ class FailureList(ScrollView, can_focus=True):
             line.append(" ")
         return line
 
+    def _message_lines(self, result: TestResult, width: int) -> list[Text]:
+        """The highlighted failure's message, whole: wrapped under it, from near the left
+        edge to the right, at most MAX_OPEN_LINES (the detail has the rest), and its whole
+        node id above the message when its row had to shorten it and there is room."""
+        # At most half the panel's height, so a short panel still shows other failures: the
+        # whole node id first when its row shortens it (the file is what a person reads first),
+        # then the message in what is left, at least a line of it (Enter has the rest).
+        most = max(2, min(MAX_OPEN_LINES, self._rows_visible() // 2))
+        key = (failure_key(result.phase, result.nodeid), width, most)
+        cached = self._open_cache
+        if cached is not None and cached[0] == key and cached[1] == result:
+            return cached[2]
+        room = max(8, width - MESSAGE_INDENT - 1)
+        lines: list[Text] = []
+        nodeid = clean_line(result.nodeid, self.redact)
+        if len(nodeid) > self._widths(width)["test"]:  # shortened on its row: here whole
+            lines += self._wrapped(Text(nodeid, self.palette("muted")), room, 2)
+        message = Text.assemble(self._marks(result),
+                                data_text(result.message or "(no message)",
+                                          self.palette("message"), self.redact, one_line=True))
+        lines += self._wrapped(message, room, max(1, most - len(lines)))
+        lines = [self._indented(part, first=index == 0) for index, part in enumerate(lines)]
+        self._open_cache = (key, result, lines)
+        return lines
+
+    def _wrapped(self, text: Text, room: int, most: int) -> list[Text]:
+        text.no_wrap = False
+        wrapped = list(text.wrap(self.app.console, room, overflow="fold"))
+        if len(wrapped) > most:
+            wrapped = wrapped[:most]
+            wrapped[-1].truncate(room - 1)
+            wrapped[-1].append("…")
+        return wrapped
+
+    def _indented(self, text: Text, *, first: bool) -> Text:
+        mark = "└ " if first else "  "
+        return Text.assemble(" " * (MESSAGE_INDENT - 2), (mark, self.palette("muted")),
+                             text.rstrip() or text, no_wrap=True, end="")
+
+    def _message_line(self, result: TestResult, width: int) -> Text:
+        """A row's second line: its message, cut to the line."""
+        room = max(1, width - MESSAGE_INDENT - 1)
+        message = Text.assemble(self._marks(result),
+                                data_text(result.message or "(no message)",
+                                          self.palette("message"), self.redact, one_line=True,
+                                          limit=room))
+        message.truncate(room, overflow="ellipsis")
+        return self._indented(message, first=True)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
         if y == 0:
             return self._header(width, base)
-        row = y - 1 + round(self.scroll_y)
+        index = y - 1 + round(self.scroll_y)
+        row, part = self._locate(index)
         if row >= self.row_count:
-            if row == 0 and self.empty_note:
+            if index == 0 and self.empty_note:
                 return self._strip(Text(f" {self.empty_note}", self.palette("empty")), width,
                                    base)
             return Strip.blank(width, base)
         key = self._keys[row] if row < len(self._keys) else MORE_KEY
         cursor = row == self.cursor_row
         focused = cursor and self.has_focus
-        cached = self._strips.get((key, cursor, focused))
+        cached = self._strips.get((key, cursor, focused, part))
         if cached is not None and cached.cell_length == width:
             return cached
         if key == MORE_KEY:
-            line = Text(f"  … {self._hidden:,} more (Enter to show more)",
+            line = Text(f"  … {self._hidden:,} more (Enter to show more)" if part == 0 else "",
                         self.palette("notice"))
         else:
-            line = self._line(self._cells(self._shown[key]), self._widths(width))
+            result = self._shown[key]
+            if part == 0:
+                widths = self._widths(width)
+                line = self._line(self._cells(result, widths), widths)
+            elif cursor:
+                lines = self._message_lines(result, width)
+                line = lines[part - 1] if part - 1 < len(lines) else Text("")
+            else:
+                line = self._message_line(result, width)
         over = None
         if cursor:
             name = "failure-list--cursor" if focused else "failure-list--cursor-blurred"
@@ -365,12 +531,16 @@ class FailureList(ScrollView, can_focus=True):
         strip = self._strip(line, width, base, over)
         if len(self._strips) > _CACHE:
             self._strips.clear()
-        self._strips[(key, cursor, focused)] = strip
+        self._strips[(key, cursor, focused, part)] = strip
         return strip
 
     def _header(self, width: int, base: Style) -> Strip:
         widths = self._widths(width)
         cells = {column: Text(HEADERS[column]) for column in WIDE_COLUMNS}
+        if self.lines_per_row == 2:
+            cells["test"] = Text("test, and its message beneath")
+        elif not widths["message"]:
+            cells["test"] = Text("test (the highlighted one's message beneath it)")
         style = base + self.get_component_rich_style("failure-list--header")
         return self._strip(self._line(cells, widths), width, style)
 

@@ -6,17 +6,25 @@ conftest hides hundreds of tests behind one row, so each import error lists the 
 from being collected beneath it; everything else (false greens, phases that ran no tests, port
 mismatches, uncollected test classes, unregistered markers, deprecations) follows, most severe
 first. A Tree, so a long list folds and the keyboard can walk it.
+
+A row shows what fits on one line; Enter on a finding (or on a file beneath it) opens its
+detail, where the whole message, every file and the fix are written out (space folds a group).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
 
 from claimcheck.collectors.models import Finding
+from claimcheck.collectors.report.common import finding_where
+from claimcheck.tui.widgets._keys import TREE_KEYS
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
-from claimcheck.tui.widgets._text import Redact, data_text
+from claimcheck.tui.widgets._text import Clip, Redact, data_text
 from rich.text import Text
+from textual.binding import BindingType
+from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -55,20 +63,37 @@ SEVERE = {"claim-broken", "tests-disappeared", "crashed-test", "interrupted-sess
           "shard-missing", "shard-mismatch"}
 
 
-def _where(finding: Finding) -> str:
-    if finding.path and finding.line:
-        return f"{finding.path}:{finding.line}"
-    return finding.path or ""
+def finding_line(finding: Finding) -> str:
+    """A finding as one line of plain text: `[phase] message  path:line`."""
+    prefix = f"[{finding.phase}] " if finding.phase else ""
+    where = finding_where(finding)
+    return f"{prefix}{finding.message}" + (f"  {where}" if where else "")
 
 
-class FindingsPanel(Tree[Finding]):
+@dataclass(frozen=True)
+class FindingRef:
+    """What a row of the tree stands for: a finding, or one of the files it names."""
+
+    finding: Finding
+    file: str | None = None
+
+
+class FindingsPanel(Tree[FindingRef]):
     """Findings grouped by kind, one row per finding; import errors list their files."""
 
     COMPONENT_CLASSES = PALETTE_CLASSES
+    BINDINGS: ClassVar[list[BindingType]] = [*TREE_KEYS]
+
+    @dataclass
+    class FindingChosen(Message):
+        """Enter on a finding or one of its files: show it in full."""
+
+        finding: Finding
 
     def __init__(self, redact: Redact | None = None, **kwargs: object) -> None:
         super().__init__(Text("findings"), **kwargs)  # type: ignore[arg-type]
         self.show_root = False
+        self.auto_expand = False  # Enter opens a finding; space folds
         self.redact = redact
         self.palette = Palette(self)
         self._signature: tuple[Finding, ...] | None = None
@@ -76,6 +101,32 @@ class FindingsPanel(Tree[Finding]):
 
     def on_mount(self) -> None:
         self._show_empty()
+
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.last_line >= 0:
+            self.cursor_line = 0  # j and c act on a row from the first key on
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[FindingRef]) -> None:
+        event.stop()
+        ref = event.node.data
+        if ref is None:
+            event.node.toggle()  # a group's title folds it, as before
+        else:
+            self.post_message(self.FindingChosen(ref.finding))
+
+    @property
+    def selected(self) -> FindingRef | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def clip(self) -> Clip | None:
+        """`c`: the highlighted finding as one line, or the file highlighted beneath it."""
+        ref = self.selected
+        if ref is None:
+            return None
+        if ref.file is not None:
+            return Clip("file", ref.file)
+        return Clip("finding", finding_line(ref.finding))
 
     def _show_empty(self) -> None:
         self.root.add_leaf(Text("no findings yet", self.palette("empty")))
@@ -112,15 +163,15 @@ class FindingsPanel(Tree[Finding]):
         label = data_text(finding.message, redact=self.redact, one_line=True, limit=160)
         prefix = Text(f"[{finding.phase}] " if finding.phase else "", muted)
         node_label = Text.assemble(prefix, label)
-        where = _where(finding)
+        where = finding_where(finding)
         if where:
             node_label.append_text(data_text(f"  {where}", muted, self.redact))
         if len(finding.files) > 1:
-            node = group.add(node_label, data=finding, expand=False)
+            node = group.add(node_label, data=FindingRef(finding), expand=False)
             for path in finding.files:
-                node.add_leaf(data_text(path, muted, self.redact), data=finding)
+                node.add_leaf(data_text(path, muted, self.redact), data=FindingRef(finding, path))
         else:
-            group.add_leaf(node_label, data=finding)
+            group.add_leaf(node_label, data=FindingRef(finding))
 
     def _add_import_error(self, group: TreeNode[Finding], finding: Finding) -> None:
         """What is missing, then every file it kept from being collected."""
@@ -132,6 +183,6 @@ class FindingsPanel(Tree[Finding]):
         label.append(f"  {count} file{'s' if count != 1 else ''}", muted)
         if finding.phase:
             label.append(f"  ({finding.phase})", muted)
-        node = group.add(label, data=finding, expand=True)
+        node = group.add(label, data=FindingRef(finding), expand=True)
         for path in files:
-            node.add_leaf(data_text(path, "", self.redact), data=finding)
+            node.add_leaf(data_text(path, "", self.redact), data=FindingRef(finding, path))

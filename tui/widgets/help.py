@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from claimcheck.tui.widgets._keys import KeyScroll
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -35,14 +35,17 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def __init__(self, bindings: list[Binding],
-                 panels: Iterable[tuple[str, str, str]] = ()) -> None:
-        """`panels`: (key, name, what it shows) for each panel, in key order."""
+                 panels: Iterable[tuple[str, str, str]] = (),
+                 more_keys: Iterable[tuple[str, str]] = ()) -> None:
+        """`panels`: (key, name, what it shows) for each panel, in key order; `more_keys`:
+        (keys, what they do) for keys the panels bind themselves (Enter, j/k...)."""
         super().__init__()
         self._keys_shown = bindings
         self._panels = tuple(panels)
+        self._more_keys = tuple(more_keys)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
+        with KeyScroll(id="help-body"):
             yield Static(Text("claimcheck — keys", "bold"), id="help-title")
             yield Static(id="help-intro")
             yield Static(id="help-keys", classes="help-block")
@@ -68,6 +71,8 @@ class HelpScreen(ModalScreen[None]):
             label = binding.key_display or ", ".join(
                 _key_label(k.strip()) for k in binding.key.split(","))
             keys.add_row(label, binding.tooltip or binding.description)
+        for label, what in self._more_keys:
+            keys.add_row(label, what)
         panels = Table.grid(padding=(0, 2))
         panels.add_column(style=key_style, no_wrap=True)
         panels.add_column(style="bold", no_wrap=True)
@@ -78,7 +83,8 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-keys", Static).update(keys)
         self.query_one("#help-panels", Static).update(panels)
         self.query_one("#help-closing", Static).update(
-            Text("esc closes this help; ctrl+p opens the command palette", muted))
+            Text("esc or q closes this help; ctrl+p opens the command palette", muted))
+        self.query_one("#help-body").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

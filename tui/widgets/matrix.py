@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from claimcheck.collectors.gaps import NO_EVIDENCE, cell_status, cell_words
 from claimcheck.collectors.models import GapCell
+from claimcheck.tui.widgets._keys import TABLE_KEYS
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf, plain
-from claimcheck.tui.widgets._text import data_text
+from claimcheck.tui.widgets._text import Clip, data_text
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
@@ -76,6 +77,7 @@ class GapMatrix(DataTable):
     """One row per gap, one column per phase; Enter on a cell filters the failure list."""
 
     COMPONENT_CLASSES = PALETTE_CLASSES
+    BINDINGS = [*TABLE_KEYS]
 
     @dataclass
     class CellChosen(Message):
@@ -84,10 +86,11 @@ class GapMatrix(DataTable):
         gap: str
         phase: str | None
 
-    def __init__(self, phases: tuple[str, ...] = (), title: str = "", **kwargs: object) -> None:
+    def __init__(self, phases: tuple[str, ...] = (), title: str | Text = "",
+                 **kwargs: object) -> None:
         super().__init__(cursor_type="cell", **kwargs)  # type: ignore[arg-type]
         self._phases = phases
-        self._title = title
+        self._title = Text(title) if isinstance(title, str) else title
         self.palette = Palette(self)
         self._rows: dict[str, MatrixRow] = {}  # gap -> row, in display order
         # Not `_running`: that name is Textual's own flag for a running message pump, and an
@@ -212,8 +215,14 @@ class GapMatrix(DataTable):
             self.move_cursor(row=min(cursor.row, self.row_count - 1), column=cursor.column,
                              animate=False)
 
+    def set_title(self, title: Text) -> None:
+        """The border title; the "no ev." legend is added when the cells use it."""
+        self._title = title
+        if self.is_mounted:
+            self._show_title()
+
     def _show_title(self) -> None:
-        title = Text(self._title)
+        title = self._title.copy()
         if self.compact:
             title.append("  ")
             title.append(NO_EVIDENCE_SHORT, self.palette("empty"))
@@ -229,6 +238,17 @@ class GapMatrix(DataTable):
         if gap is None:
             return
         self.post_message(self.CellChosen(gap, None if column == GAP_COLUMN else column))
+
+    def clip(self) -> Clip | None:
+        """`c`: the highlighted gap, and the words of the highlighted cell."""
+        gap, phase = self.selected
+        row = self._rows.get(gap) if gap is not None else None
+        if row is None:
+            return None
+        name = row.title if row.title == row.gap else f"{row.gap} ({row.title})"
+        if phase is None:
+            return Clip("gap", f"{name}: {row.status}")
+        return Clip("cell", f"{name} × {phase}: {cell_words(row.cells.get(phase))}")
 
     @property
     def selected(self) -> tuple[str | None, str | None]:

@@ -4,19 +4,27 @@ Drawn as a small list rather than a table: the detail of a service that is not u
 thing someone needs to read) gets its own wrapped line instead of being cut off in the last
 column of a narrow side panel. Keeps a short history per service (a latency sparkline coloured
 by status, × for down) because "it was flapping" is evidence too.
+
+Focused, it has a cursor (the arrows, j/k, g/G): `c` copies the highlighted service's URL, its
+status and detail.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from claimcheck.collectors.models import ServiceSample
+from claimcheck.tui.widgets._keys import LIST_KEYS
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf
-from claimcheck.tui.widgets._text import Redact, data_text, duration
+from claimcheck.tui.widgets._text import Clip, Redact, data_text, duration
 from rich.console import Group
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.widgets import Static
 
 HISTORY = 20
@@ -52,6 +60,13 @@ class ServicesPanel(Static, can_focus=True):
     """Status, latency, time since the last change, history, and the detail when not up."""
 
     COMPONENT_CLASSES = PALETTE_CLASSES
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "up", show=False),
+        Binding("down", "cursor(1)", "down", show=False),
+        Binding("home", "edge(0)", "first", show=False),
+        Binding("end", "edge(1)", "last", show=False),
+        *LIST_KEYS,
+    ]
 
     def __init__(self, services: tuple[str, ...] = (), redact: Redact | None = None,
                  **kwargs: object) -> None:
@@ -62,8 +77,52 @@ class ServicesPanel(Static, can_focus=True):
         self._tracks: dict[str, _Track] = {}
         self._now = 0.0
         self.wide = False
+        self.cursor = 0
 
     def on_mount(self) -> None:
+        self._redraw()
+
+    @property
+    def selected(self) -> str | None:
+        return self._names[self.cursor] if 0 <= self.cursor < len(self._names) else None
+
+    def clip(self) -> Clip | None:
+        """`c`: the highlighted service's name, URL, status and, when not up, why."""
+        name = self.selected
+        if name is None:
+            return None
+        track = self._tracks.get(name)
+        if track is None:
+            return Clip("service", f"{name}: waiting for the first probe")
+        sample = track.samples[-1]
+        text = f"{name} {sample.url} {sample.status}"
+        if sample.detail:
+            text += f": {sample.detail}"
+        return Clip("service", text)
+
+    def action_cursor(self, step: int) -> None:
+        self._move(self.cursor + step)
+
+    def action_edge(self, end: int) -> None:
+        self._move(len(self._names) - 1 if end else 0)
+
+    def _move(self, row: int) -> None:
+        self.cursor = max(0, min(row, len(self._names) - 1))
+        self._redraw()
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        """Keep the highlighted service in view (the panel scrolls when they do not fit)."""
+        top = 0
+        for name in self._names[:self.cursor]:
+            top += len(self._lines_for(name))
+        height = len(self._lines_for(self._names[self.cursor])) if self._names else 1
+        self.scroll_to_region(Region(0, top, 1, height), animate=False, immediate=True)
+
+    def on_focus(self) -> None:
+        self._redraw()
+
+    def on_blur(self) -> None:
         self._redraw()
 
     def status_of(self, name: str) -> str | None:
@@ -102,15 +161,17 @@ class ServicesPanel(Static, can_focus=True):
         track = self._tracks.get(name)
         line = Text(no_wrap=True, overflow="ellipsis")
         muted = self.palette("muted")
+        # The cursor: the highlighted service's name reversed, where the panel has the focus.
+        name_style = Style(bold=True, reverse=self.has_focus and name == self.selected)
         if track is None:
             line.append("◌ ", muted)
-            line.append_text(data_text(name.ljust(width), "bold"))
+            line.append_text(data_text(name.ljust(width), name_style))
             line.append("  waiting for the first probe", muted)
             return [line]
         sample = track.samples[-1]
         style = self.palette(sample.status)
         line.append(MARKS.get(sample.status, "?") + " ", style)
-        line.append_text(data_text(name.ljust(width), "bold"))
+        line.append_text(data_text(name.ljust(width), name_style))
         line.append(f"  {sample.status:<8}", style)
         latency = f"{sample.latency_ms:.0f} ms" if sample.latency_ms is not None else "—"
         line.append(f" {latency:>7}")
