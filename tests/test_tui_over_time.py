@@ -220,7 +220,13 @@ async def test_a_broken_claim_is_the_first_thing_on_screen_at_80x24(scenario, tm
         assert text.startswith("✖ CLAIM BROKEN  auth: claimed fixed on 2026-12-01 at 81c0a1f "
                                "by ev-3f2a9c (Ada Lovelace); red since ")
         assert ": 1 failing (unit 1)" in text
-        assert banner.region.height >= 2  # every word of it, wrapped, at 80 columns
+        # 24 lines: one line, cut, so the failures keep their room; the findings have it whole.
+        assert banner.region.height == 1 and "whole in the findings (4)" in text
+        await pilot.resize_terminal(80, 40)
+        await until(pilot, lambda: banner.region.height >= 2)  # taller: every word, wrapped
+        assert "whole in the findings" not in banner.text().plain
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: banner.region.height == 1)
         assert app.query_one(VerdictHeader).verdict == "red" and app.report.verdict == "red"
         first_group = app.query_one(FindingsPanel).root.children[0]
         assert str(first_group.label).startswith("CLAIMS BROKEN")

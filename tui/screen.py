@@ -65,6 +65,7 @@ FLUSH_INTERVAL_S = 0.1  # how often queued failure rows are looked at
 TABLE_INTERVAL_S = 0.5  # the failure table is touched at most this often while streaming
 KEY_QUIET_S = 0.3  # ...and not within this long after a key press
 FAILURE_LIMIT = 2000
+COMPACT_BELOW = 30  # screen lines under which the claims banner keeps to one line
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ class CommandCenter(Screen[None]):
         panel.border_title = self._title("findings", f"{panel.count:,}" if panel.count else "")
 
     def on_resize(self) -> None:
+        self.claims_banner.set_compact(self.size.height < COMPACT_BELOW)
         wide = self.size.width >= 180
         self.failure_list.set_wide(wide)
         self.services_panel.set_wide(wide)

@@ -6,7 +6,8 @@ screen, in the verdict's red, on as many lines as they need at 80 columns ("auth
 on 2026-12-01 at 81c0a1f by ev-3f2a9c (Ada); red since 9d2e11a: 2 failing (unit 2)"). While a
 rerun is under way it keeps saying what the last judged run found, and says so.
 
-Hidden while no claim is broken.
+Hidden while no claim is broken. On a short screen (`compact`) it keeps to one line, cut with an
+ellipsis, so the failures below keep their room; the findings panel (4) has the whole text.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ class ClaimsBanner(Static):
         self.redact = redact
         self.broken: tuple[Finding, ...] = ()
         self.stale = False
+        self.compact = False  # one line, cut: a short screen
+
+    def set_compact(self, compact: bool) -> None:
+        """One line on a short screen, as many as the words need otherwise."""
+        if compact != self.compact:
+            self.compact = compact
+            self.set_class(compact, "-compact")
+            if self.broken:
+                self.update(self.text())
 
     def on_mount(self) -> None:
         self.display = False
@@ -53,7 +63,7 @@ class ClaimsBanner(Static):
         text = Text.assemble(("✖" + label, palette("badge-red")), " ")
         for index, finding in enumerate(self.broken[:SHOWN]):
             if index:
-                text.append("\n")
+                text.append(" · " if self.compact else "\n")
             text.append_text(data_text(finding.message, "bold", self.redact, one_line=True))
         more = count - SHOWN
         tail = []
@@ -61,6 +71,10 @@ class ClaimsBanner(Static):
             tail.append(f"{more} more in the findings (4)")
         if self.stale:
             tail.append("as of the last run; rerunning")
+        if self.compact:
+            tail.insert(0, "whole in the findings (4)")
         if tail:
-            text.append("\n" + "; ".join(tail), palette("muted"))
+            text.append((" · " if self.compact else "\n") + "; ".join(tail), palette("muted"))
+        if self.compact:
+            text.no_wrap, text.overflow = True, "ellipsis"
         return text
