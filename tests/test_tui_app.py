@@ -22,7 +22,7 @@ from claimcheck.collectors.models import (
     TestFinished,
     TestsCollected,
 )
-from claimcheck.tui.screen import PANELS
+from claimcheck.tui.panels import PANELS
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key

@@ -603,7 +603,7 @@ async def test_timers_and_late_evidence_never_look_for_a_panel_that_is_gone(scen
         await screen.query_one(VerdictHeader).remove()
         await screen.query_one(PhaseStrip).remove()
         screen._tick()
-        screen._on_flush_timer()
+        screen.feed.on_timer()
         app.ingest(TestFinished("integration", scenario.failing(
             "tests/integration/test_auth_flow.py::test_late", phase="integration")))
         app.flush()

@@ -61,7 +61,8 @@ from claimcheck.tui.messages import (
 )
 from claimcheck.tui.options import Options
 from claimcheck.tui.over_time import OverTime, Recording
-from claimcheck.tui.screen import CommandCenter, RunState
+from claimcheck.tui.run_state import RunState
+from claimcheck.tui.screen import CommandCenter
 from claimcheck.tui.signals import INTERRUPTING_SIGNALS
 from claimcheck.tui.widgets._text import clean
 from textual import work

@@ -4,8 +4,8 @@ It draws the live model (`collectors.live.LiveEvidence`) the app folds evidence 
 never runs anything itself: keys that start work ask the app (`RerunRequested`,
 `ProbeRequested`). Evidence comes in one `EvidenceArrived` per frame with the `Change` it made,
 so a redraw touches only the phase rows, matrix rows and failures that changed, inside one
-`batch_update()`. The failure list is touched at most every `TABLE_INTERVAL_S` while results
-stream, and not right after a key press, whose answer must not wait behind a repaint.
+`batch_update()`. The failure list is fed in batches (`tui/failure_feed.py`), not on every
+frame and not right after a key press, whose answer must not wait behind a repaint.
 
 It also judges: the judge worker assembles the same report `--report` would (on a thread, and
 Textual cancels it with the screen), whose verdict heads the screen and whose findings fill the
@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from claimcheck.collectors.config import Config
 from claimcheck.collectors.live import LiveEvidence, PhaseLive
@@ -28,6 +27,7 @@ from claimcheck.collectors.models import Finding, RunReport, ServiceSample, Test
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.tui.engine import Assembler
 from claimcheck.tui.eventlog import EventLog
+from claimcheck.tui.failure_feed import FailureFeed
 from claimcheck.tui.messages import (
     EvidenceArrived,
     GitInfoRead,
@@ -36,12 +36,14 @@ from claimcheck.tui.messages import (
     RerunRequested,
 )
 from claimcheck.tui.over_time import Marks, OverTime
+from claimcheck.tui.panels import PANELS, panel_title
+from claimcheck.tui.run_state import RunState, header_detail, verdict_word
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
-from claimcheck.tui.widgets._text import Clip, clean, clipboard_text, data_text
+from claimcheck.tui.widgets._text import Clip, clean, clipboard_text
 from claimcheck.tui.widgets.claims_banner import ClaimsBanner
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
-from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key
+from claimcheck.tui.widgets.failures import MORE_KEY, FailureList
 from claimcheck.tui.widgets.finding_detail import FindingDetailScreen
 from claimcheck.tui.widgets.findings import FindingsPanel
 from claimcheck.tui.widgets.gap_notes import GapNotes
@@ -50,7 +52,6 @@ from claimcheck.tui.widgets.help import HelpScreen
 from claimcheck.tui.widgets.matrix import GapMatrix, MatrixRow
 from claimcheck.tui.widgets.phases import PhaseStrip, PhaseView
 from claimcheck.tui.widgets.services import ServicesPanel
-from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult, SystemCommand
@@ -62,79 +63,8 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 FLUSH_INTERVAL_S = 0.1  # how often queued failure rows are looked at
-TABLE_INTERVAL_S = 0.5  # the failure table is touched at most this often while streaming
-KEY_QUIET_S = 0.3  # ...and not within this long after a key press
 FAILURE_LIMIT = 2000
 COMPACT_BELOW = 30  # screen lines under which the claims banner keeps to one line
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One panel of the command center; its number is its place in `PANELS`."""
-
-    id: str  # the widget's id, and its name in tooltips and the command palette
-    title: str  # the border title after the key: "[2] gaps × phases"
-    label: str  # what the help screen calls it
-    shows: str  # what the help screen says it shows
-    side: bool = False  # in the side column (one at a time when narrow)
-
-
-PANELS: tuple[Panel, ...] = (
-    Panel("phases", "phases", "phases",
-          "status and progress per phase; R reruns the highlighted one"),
-    Panel("matrix", "gaps × phases", "gap matrix",
-          "✖ failed+errors/ran, ✔ ran (all passed), 'no evidence' or 'no ev.': nothing ran; "
-          "Enter filters the failures"),
-    Panel("failures", "failures", "failures",
-          "file, test and message; the highlighted one opens its message beneath; Enter "
-          "opens the traceback, captured output and gaps; c copies the node id"),
-    Panel("findings", "findings", "findings",
-          "import errors by missing module, then other problems with the evidence; Enter "
-          "opens a finding in full, space folds a group", side=True),
-    Panel("services", "services", "services",
-          "status, latency, time since the last change, recent history; c copies the "
-          "highlighted service's URL and detail", side=True),
-    Panel("events", "events", "events",
-          "tests, phases and service changes above; WebSocket frames in a lane of their own "
-          "beneath; p pauses", side=True),
-)
-
-
-def panel_title(panel_id: str, count: str = "", key_style: Style | str = "bold") -> Text:
-    """"[3] failures (11)": the panel's focus key, drawn as a key, its title, and a count."""
-    number, panel = next((n, p) for n, p in enumerate(PANELS, 1) if p.id == panel_id)
-    title = Text.assemble(("[", "dim"), (str(number), key_style), ("]", "dim"), " ",
-                          panel.title)
-    if count:
-        title.append(f" ({count})")
-    return title
-
-
-@dataclass
-class RunState:
-    """The run as a whole, kept by the app and shown by the screen."""
-
-    started_at: float  # when the current plan started
-    finished_at: float | None = None
-    running: bool = False  # a plan of phases is under way (waiting for services included)
-    interrupted: bool = False  # someone stopped it (a key, a signal) or a phase said so
-    plan: tuple[str, ...] = ()  # the phases the current plan runs
-    failed_only: bool = False  # the plan reruns what failed (`f`), merged over the last run
-    carried_s: float = 0.0  # time of the earlier runs whose evidence the current plan extends
-
-    def elapsed(self, now: float) -> float:
-        """How long the evidence on screen took to gather: a partial rerun (`f`, `R`) adds
-        its time to the run it extends rather than starting the clock again."""
-        end = self.finished_at if self.finished_at is not None else now
-        return self.carried_s + max(0.0, end - self.started_at)
-
-    def begin(self, plan: Sequence[str], now: float, *, partial: bool,
-              failed_only: bool = False) -> None:
-        """A new plan starts; `partial` keeps the time of the evidence it extends."""
-        self.carried_s = self.elapsed(now) if partial else 0.0
-        self.plan, self.failed_only = tuple(plan), failed_only
-        self.interrupted, self.running = False, True
-        self.started_at, self.finished_at = now, None
 
 
 class CommandCenter(Screen[None]):
@@ -200,13 +130,6 @@ class CommandCenter(Screen[None]):
         self.findings: tuple[Finding, ...] = ()
         self.palette = Palette(self)
         self.event_log = EventLog(evidence, redactor, self.palette)
-        self._filter = ""
-        self._gap_filter: tuple[str, str | None] | None = None
-        self._matching = 0  # failures that pass the filters
-        self._rows_added: list[str] = []  # failure keys waiting for the table
-        self._rows_removed: list[str] = []
-        self._rows_flushed_at = 0.0
-        self._key_at = 0.0
         self._side = "events"  # the side panel shown when only one fits (narrow)
         self._filter_timer: Any = None
         self._probe_asked: dict[str, ServiceSample | None] = {}  # `s`: what came back so far
@@ -222,6 +145,8 @@ class CommandCenter(Screen[None]):
         self.gap_notes = GapNotes(redact, id="gap-notes")
         self.failure_list = FailureList(FAILURE_LIMIT, redact, self.marks.failure, id="failures",
                                         classes="panel")
+        self.feed = FailureFeed(evidence, self.failure_list, self.palette,
+                                lambda: self._title("failures"))
         self.services_panel = ServicesPanel(tuple(s.name for s in config.services), redact,
                                             id="services", classes="panel")
         self.findings_panel = FindingsPanel(redact, id="findings", classes="panel")
@@ -259,7 +184,7 @@ class CommandCenter(Screen[None]):
                 self.services_panel.add_class("-empty")
             self._refresh_header()
         self.failure_list.focus()
-        self.set_interval(FLUSH_INTERVAL_S, self._on_flush_timer, name="flush rows")
+        self.set_interval(FLUSH_INTERVAL_S, self.feed.on_timer, name="flush rows")
         self.set_interval(1.0, self._tick, name="tick")
 
     def panel_widget(self, panel_id: str) -> Widget:
@@ -280,7 +205,7 @@ class CommandCenter(Screen[None]):
             "services", f"{len(self.config.services)}" if self.config.services else "")
         self.event_stream.border_title = self._title("events")
         self._title_findings()
-        self._title_failures()
+        self.feed.retitle()
 
     def _title_findings(self) -> None:
         panel = self.findings_panel
@@ -293,7 +218,7 @@ class CommandCenter(Screen[None]):
         self.services_panel.set_wide(wide)
 
     def on_key(self, event: events.Key) -> None:
-        self._key_at = time.monotonic()
+        self.feed.key_at = time.monotonic()
 
     # ------------------------------------------------------------------ evidence
 
@@ -307,9 +232,9 @@ class CommandCenter(Screen[None]):
             elif change.gaps:
                 self._refresh_matrix(change.gaps)
             if change.failed or change.cleared:
-                self._queue_failures(change.failed, change.cleared)
+                self.feed.queue(change.failed, change.cleared)
             if message.flush or change.finished:
-                self.flush_failure_rows()
+                self.feed.flush()
             self._refresh_header()
             lines = self.event_log.lines(message.events)
             if lines.run:
@@ -325,7 +250,7 @@ class CommandCenter(Screen[None]):
     def on_plan_ended(self, message: PlanEnded) -> None:
         gc.unfreeze()
         with self.app.batch_update():
-            self.flush_failure_rows()
+            self.feed.flush()
             self._refresh_header()
             lines = self.event_log.pass_summaries()
             if lines:
@@ -390,42 +315,12 @@ class CommandCenter(Screen[None]):
 
     # ------------------------------------------------------------------ the header
 
-    @property
-    def verdict(self) -> str:
-        if self.run_state.running or self.evidence.running:
-            return "running"
-        if self.run_state.interrupted:
-            return "interrupted"
-        if self.report is not None:
-            return self.report.verdict
-        return "no-evidence"
-
-    def header_detail(self) -> str:
-        """What runs and how far the plan has come, or how many phases have evidence."""
-        run = self.run_state
-        phases = self.evidence.phases
-        running = sorted(self.evidence.running, key=list(phases).index)
-        parts = []
-        if running:
-            plan = [name for name in run.plan if name in phases] or list(phases)
-            done = sum(1 for name in plan
-                       if phases[name].status not in ("pending", "running"))
-            doing = "rerunning what failed in" if run.failed_only else "running"
-            parts.append(f"{doing} {running[0]} · {done}/{len(plan)} phases done")
-        elif self.report is not None:
-            done = sum(1 for live in phases.values() if live.run is not None)
-            parts.append(f"{done}/{len(phases)} phases")
-        samples = self.evidence.samples
-        if samples:  # at a glance, also where the services panel is folded away (80x24)
-            up = sum(1 for sample in samples.values() if sample.status == "up")
-            parts.append(f"services {up}/{len(self.config.services)} up")
-        return " · ".join(parts)
-
     def _refresh_header(self) -> None:
         header = self.header
-        header.verdict = self.verdict
-        header.elapsed_s = self.run_state.elapsed(self.clock())
-        header.detail = self.header_detail()
+        run, evidence, report = self.run_state, self.evidence, self.report
+        header.verdict = verdict_word(run, evidence, report)
+        header.elapsed_s = run.elapsed(self.clock())
+        header.detail = header_detail(run, evidence, report, len(self.config.services))
 
     # ------------------------------------------------------------------ judgement
 
@@ -477,113 +372,16 @@ class CommandCenter(Screen[None]):
 
     # ------------------------------------------------------------------ failures and filters
 
-    def _matches(self, result: TestResult) -> bool:
-        if self._gap_filter is not None:
-            gap, phase = self._gap_filter
-            if phase is not None and result.phase != phase:
-                return False
-            if gap not in self.evidence.gaps_of(result):
-                return False
-        if self._filter:
-            needle = self._filter.lower()
-            return needle in result.nodeid.lower() or needle in (result.message or "").lower()
-        return True
-
-    def _queue_failures(self, added: list[TestResult], removed: list[str]) -> None:
-        """Count failures now; touch the table at most every TABLE_INTERVAL_S while streaming.
-
-        The list draws only what is in view, but a batch still costs a repaint of the panel,
-        so rows are queued and applied in bigger, rarer batches (`flush_failure_rows`); the
-        counts in the title follow every frame.
-        """
-        for key in removed:
-            self._rows_removed.append(key)
-        for result in added:
-            key = failure_key(result.phase, result.nodeid)
-            if self._matches(result):
-                self._rows_added.append(key)
-            else:
-                self._rows_removed.append(key)
-        self._matching = sum(1 for result in self.evidence.failures.values()
-                             if self._matches(result)) if self._filtered else len(
-            self.evidence.failures)
-        self._title_failures()
-        if self._table_due():
-            self.flush_failure_rows()
-
-    @property
-    def _filtered(self) -> bool:
-        return self._gap_filter is not None or bool(self._filter)
-
-    def _table_due(self) -> bool:
-        now = time.monotonic()
-        return (now - self._rows_flushed_at >= TABLE_INTERVAL_S
-                and now - self._key_at >= KEY_QUIET_S)
-
-    def _on_flush_timer(self) -> None:
-        if (self._rows_added or self._rows_removed) and self._table_due():
-            self.flush_failure_rows()
-
-    def flush_failure_rows(self) -> None:
-        """Apply the queued failure rows to the table in one go."""
-        if not (self._rows_added or self._rows_removed):
-            return
-        widget = self.failure_list
-        failures = self.evidence.failures
-        for key in self._rows_removed:
-            result = failures.get(key)
-            if result is None or not self._matches(result):
-                widget.discard(key, self._matching)
-        fresh = [failures[key] for key in dict.fromkeys(self._rows_added)
-                 if key in failures and self._matches(failures[key])]
-        self._rows_added, self._rows_removed = [], []
-        widget.extend(fresh, self._matching)
-        self._rows_flushed_at = time.monotonic()
-
-    def _reset_failure_list(self, *, to_top: bool = False) -> None:
-        """List the failures that pass the filters again; `to_top` (a filter changed) puts
-        the cursor on the first match."""
-        matching = [result for result in self.evidence.failures.values() if self._matches(result)]
-        self._matching = len(matching)
-        self._rows_added, self._rows_removed = [], []
-        self._rows_flushed_at = time.monotonic()
-        widget = self.failure_list
-        widget.set_empty_note("nothing matches the filter (esc clears it)" if self._filtered
-                              else "no failed or errored test so far")
-        widget.reset(matching, self._matching, to_top=to_top)
-        self._title_failures()
-
-    def _title_failures(self) -> None:
-        widget = self.failure_list
-        notice, muted = self.palette("notice"), self.palette("muted")
-        total = len(self.evidence.failures)
-        title = self._title("failures")
-        if self._filtered:
-            title.append(f" ({self._matching:,} of {total:,})")
-            if self._gap_filter is not None:
-                gap, phase = self._gap_filter
-                title.append("  gap ", muted)
-                title.append_text(data_text(gap, notice))
-                if phase:
-                    title.append(" × ", muted)
-                    title.append_text(data_text(phase, notice))
-            if self._filter:
-                title.append("  /", muted)
-                title.append_text(data_text(self._filter, notice))
-        elif total:
-            title.append(f" ({total:,})")
-        widget.border_title = title
-
     @on(GapMatrix.CellChosen)
     def _filter_by_cell(self, message: GapMatrix.CellChosen) -> None:
-        self._gap_filter = (message.gap, message.phase)
-        self._reset_failure_list(to_top=True)
+        self.feed.gap = (message.gap, message.phase)
+        self.feed.reset(to_top=True)
         self.failure_list.focus()
 
     @on(FailureList.FailureChosen)
     def _open_failure(self, message: FailureList.FailureChosen) -> None:
         if message.key == MORE_KEY:
-            self._reset_failure_list()
+            self.feed.reset()
             return
         result = self.evidence.failures.get(message.key)
         if result is not None:
@@ -615,11 +413,11 @@ class CommandCenter(Screen[None]):
     def apply_filter(self, text: str) -> None:
         """Filter the failure list and the event stream by a case-insensitive substring; the
         cursor starts on the first match."""
-        if text == self._filter:
+        if text == self.feed.text:
             return
-        self._filter = text
+        self.feed.text = text
         with self.app.batch_update():
-            self._reset_failure_list(to_top=True)
+            self.feed.reset(to_top=True)
             self.event_stream.filter_text = text
 
     # ------------------------------------------------------------------ actions
@@ -636,11 +434,11 @@ class CommandCenter(Screen[None]):
             box.display = False
             self.apply_filter("")
             self.failure_list.focus()
-        elif self._filter:
+        elif self.feed.text:
             self.apply_filter("")
-        elif self._gap_filter is not None:
-            self._gap_filter = None
-            self._reset_failure_list(to_top=True)
+        elif self.feed.gap is not None:
+            self.feed.gap = None
+            self.feed.reset(to_top=True)
 
     def action_toggle_pause(self) -> None:
         stream = self.event_stream
