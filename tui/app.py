@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import signal
 import sys
 import threading
@@ -47,7 +46,6 @@ from claimcheck.collectors.models import (
     StreamEvent,
     TestFinished,
 )
-from claimcheck.collectors.procs import kill_descendants
 from claimcheck.collectors.recording import history_location
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.collectors.verdict import ExitCode
@@ -63,7 +61,13 @@ from claimcheck.tui.options import Options
 from claimcheck.tui.over_time import OverTime, Recording
 from claimcheck.tui.run_state import RunState
 from claimcheck.tui.screen import CommandCenter
-from claimcheck.tui.signals import INTERRUPTING_SIGNALS
+from claimcheck.tui.signals import (
+    HANGUP_DEADLINE_S,
+    INTERRUPTING_SIGNALS,
+    QUIT_DEADLINE_S,
+    Watchdog,
+    kill_what_we_started,
+)
 from claimcheck.tui.widgets._text import clean
 from textual import work
 from textual.app import App, SystemCommand
@@ -73,51 +77,11 @@ from textual.worker import Worker, WorkerState
 
 FLUSH_INTERVAL_S = 0.1  # evidence is handed to the screen at most this often
 QUIT_GRACE_S = 2.0  # at most this long for cancelled probes and streams to close their sockets
-QUIT_DEADLINE_S = 15.0  # a quit asked for by a signal ends by force after this long...
-HANGUP_DEADLINE_S = 3.0  # ...and after this long when the terminal itself is gone (SIGHUP)
 FIRST_PROBE_WAIT_S = 10.0  # beyond the probes' own timeouts, for a required service's first probe
 OPENED_RUNS_NOTHING = ("this report was opened from a file: nothing runs here; run claimcheck "
                        "in the project to run its phases and probe its services")
 
 Clock = Callable[[], float]
-
-
-def _kill_descendants(timeout: float = 2.0) -> None:
-    """Belt and braces: end anything still alive that claimcheck started (pytest, workers...)."""
-    kill_descendants(timeout=timeout)
-
-
-def _exit_now() -> None:
-    """The last resort of a signalled quit that did not finish: nothing left running, exit 2."""
-    _kill_descendants(timeout=1.0)
-    os._exit(ExitCode.INTERRUPTED)
-
-
-class Watchdog:
-    """Ends the process a while after it is armed, whatever the event loop is doing.
-
-    Started before it is needed, so arming it from a signal handler only sets an event.
-    """
-
-    def __init__(self, on_expiry: Callable[[], None] = _exit_now) -> None:
-        self._armed = threading.Event()
-        self._deadline_s = QUIT_DEADLINE_S
-        self._on_expiry = on_expiry
-        self._thread = threading.Thread(target=self._watch, name="claimcheck-watchdog",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def arm(self, deadline_s: float) -> None:
-        if not self._armed.is_set():
-            self._deadline_s = deadline_s
-            self._armed.set()
-
-    def _watch(self) -> None:
-        self._armed.wait()
-        time.sleep(self._deadline_s)
-        self._on_expiry()
 
 
 class ClaimcheckApp(App[int]):
@@ -548,7 +512,7 @@ class ClaimcheckApp(App[int]):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(QUIT_GRACE_S):
                     await asyncio.wait(tasks)
-        await asyncio.to_thread(_kill_descendants)
+        await asyncio.to_thread(kill_what_we_started)
         self.exit(self.exit_code_now())
 
     def exit_code_now(self) -> int:
@@ -590,7 +554,7 @@ class ClaimcheckApp(App[int]):
     async def on_unmount(self) -> None:
         self._generation += 1
         self._give_back_signals()
-        await asyncio.to_thread(_kill_descendants)
+        await asyncio.to_thread(kill_what_we_started)
 
 
 def run_app(options: Options) -> int:
@@ -624,7 +588,7 @@ def run_to_exit(app: ClaimcheckApp) -> int:
     try:
         result = app.run()
     finally:
-        _kill_descendants()
+        kill_what_we_started()
     if isinstance(result, int):
         return result
     return app.exit_code_now()

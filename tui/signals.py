@@ -7,19 +7,28 @@ and the terminal in raw mode. Outside an event loop they are raised as KeyboardI
 While `--report` gathers evidence they are taken on its event loop instead
 (`delivered_on_loop`): the first stops the run, which is still judged and written; a second
 only hurries the clean-up. (SIGKILL cannot be caught: claimcheck's pytest plugin watches for
-its owner's death instead; see `collectors/_plugin/claimcheck_stream.py`.)
+its owner's death instead; see `collectors/_plugin/claimcheck_stream.py`.) A signalled quit of
+the command center that does not finish in time is ended by the `Watchdog`, which kills what
+claimcheck started and exits 2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from types import FrameType
 from typing import Callable, Iterator
 
+from claimcheck.collectors.procs import kill_descendants
+from claimcheck.collectors.verdict import ExitCode
+
+QUIT_DEADLINE_S = 15.0  # a quit asked for by a signal ends by force after this long...
+HANGUP_DEADLINE_S = 3.0  # ...and after this long when the terminal itself is gone (SIGHUP)
 ENDING_SIGNALS = ("SIGTERM", "SIGHUP")
 INTERRUPTING_SIGNALS = ("SIGINT",) + ENDING_SIGNALS  # Ctrl-C, a cancelled job, a closed terminal
 
@@ -94,3 +103,44 @@ def delivered_on_loop(loop: asyncio.AbstractEventLoop, handler: Callable[[int], 
             with contextlib.suppress(NotImplementedError, RuntimeError, TypeError, ValueError):
                 loop.remove_signal_handler(number)
                 signal.signal(number, handler_before)  # type: ignore[arg-type]
+
+
+# A signalled quit that hangs: the watchdog ends the process whatever the event loop is doing.
+
+
+def kill_what_we_started(timeout: float = 2.0) -> None:
+    """Belt and braces: end anything still alive that claimcheck started (pytest, workers...)."""
+    kill_descendants(timeout=timeout)
+
+
+def _exit_now() -> None:
+    """The last resort of a signalled quit that did not finish: nothing left running, exit 2."""
+    kill_what_we_started(timeout=1.0)
+    os._exit(ExitCode.INTERRUPTED)
+
+
+class Watchdog:
+    """Ends the process a while after it is armed, whatever the event loop is doing.
+
+    Started before it is needed, so arming it from a signal handler only sets an event.
+    """
+
+    def __init__(self, on_expiry: Callable[[], None] = _exit_now) -> None:
+        self._armed = threading.Event()
+        self._deadline_s = QUIT_DEADLINE_S
+        self._on_expiry = on_expiry
+        self._thread = threading.Thread(target=self._watch, name="claimcheck-watchdog",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def arm(self, deadline_s: float) -> None:
+        if not self._armed.is_set():
+            self._deadline_s = deadline_s
+            self._armed.set()
+
+    def _watch(self) -> None:
+        self._armed.wait()
+        time.sleep(self._deadline_s)
+        self._on_expiry()
