@@ -140,3 +140,24 @@ def test_app_ended_by_sighup_leaves_no_pytest(make_project) -> None:
         wait_for(lambda: gone(phase), "the phase to end", limit=10)
     finally:
         stop(process)
+
+
+def test_a_forced_exit_still_removes_the_demos_temporary_copy(tmp_path: Path) -> None:
+    """The watchdog ends a quit that hangs with os._exit, which skips `finally` and atexit:
+    the demo's temporary copy of the sample is removed on that path too."""
+    copy = tmp_path / "claimcheck-demo-copy"
+    (copy / "tests").mkdir(parents=True)
+    (copy / "tests" / "test_x.py").write_text("def test_x(): pass\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from claimcheck.tui import signals\n"
+        "with signals.removed_even_on_forced_exit(Path(sys.argv[1])):\n"
+        "    dog = signals.Watchdog()\n"
+        "    dog.start()\n"
+        "    dog.arm(0.1)\n"
+        "    import time; time.sleep(30)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(copy)], timeout=20)
+    assert done.returncode == 2  # interrupted
+    assert not copy.exists()

@@ -22,7 +22,11 @@ from claimcheck.collectors.procs import kill_descendants
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.demo_services import DemoServices, start_services
 from claimcheck.tui.options import Options
-from claimcheck.tui.signals import signals_ignored, terminate_as_interrupt
+from claimcheck.tui.signals import (
+    removed_even_on_forced_exit,
+    signals_ignored,
+    terminate_as_interrupt,
+)
 
 SAMPLE = Path(__file__).resolve().parent / "demo-project"
 PROJECT_NAME = "agent-backend"
@@ -47,7 +51,8 @@ def run_demo(options: Options) -> int:
         return ExitCode.USAGE
     token = os.environ.get(TOKEN_VARIABLE) or secrets.token_urlsafe(18)
     services: DemoServices | None = None
-    with tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp, terminate_as_interrupt():
+    with (tempfile.TemporaryDirectory(prefix="claimcheck-demo-") as tmp,
+          removed_even_on_forced_exit(Path(tmp)), terminate_as_interrupt()):
         try:
             project = copy_sample(Path(tmp))
             services = start_services(token)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Callable, Iterator
 
@@ -113,9 +115,27 @@ def kill_what_we_started(timeout: float = 2.0) -> None:
     kill_descendants(timeout=timeout)
 
 
+_REMOVED_EVEN_ON_FORCED_EXIT: list[Path] = []  # os._exit skips `finally` and atexit
+
+
+@contextmanager
+def removed_even_on_forced_exit(folder: Path) -> Iterator[Path]:
+    """`folder` (a temporary copy) is removed when the block ends, and also when the watchdog
+    ends the process by force (a closed terminal: `tmux kill-session`, a dropped SSH link)."""
+    _REMOVED_EVEN_ON_FORCED_EXIT.append(folder)
+    try:
+        yield folder
+    finally:
+        with contextlib.suppress(ValueError):
+            _REMOVED_EVEN_ON_FORCED_EXIT.remove(folder)
+
+
 def _exit_now() -> None:
-    """The last resort of a signalled quit that did not finish: nothing left running, exit 2."""
+    """The last resort of a signalled quit that did not finish: nothing left running, no
+    temporary copy left behind, exit 2."""
     kill_what_we_started(timeout=1.0)
+    for folder in tuple(_REMOVED_EVEN_ON_FORCED_EXIT):
+        shutil.rmtree(folder, ignore_errors=True)
     os._exit(ExitCode.INTERRUPTED)
 
 
