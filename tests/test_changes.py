@@ -207,3 +207,17 @@ def test_a_phase_dropped_from_the_configuration_takes_its_tests_with_it(tmp_path
     assert finding.count == 2 and "phase integration ran 2 tests in the last full run" in \
         finding.message
     assert judged.verdict == "red"
+
+
+def test_a_first_run_says_where_it_is_first(tmp_path: Path) -> None:
+    """On a branch, on a detached HEAD, or outside git: the first run's line says which."""
+    config = config_at(tmp_path)
+    cases = {("main", "a" * 40): "first run of these phases on main:",
+             (None, "b" * 40): "first run of these phases on this detached HEAD:",
+             (None, None): "first run of these phases here (no git commit):"}
+    for (branch, commit), words in cases.items():
+        with store_at(tmp_path / f"{branch}-{commit}") as store:
+            judged = record(store, config, report(config, phase("unit", {A: "passed"}),
+                                                  started_at=T0, branch=branch, commit=commit))
+        for form in ("text", "markdown"):
+            assert words in render(judged, form)

@@ -256,9 +256,15 @@ def changes_baseline(changes: RunChanges) -> str:
     return baseline_text(max(bases, key=lambda change: change.baseline.started_at))  # type: ignore[union-attr]
 
 
-def first_run_text(changes: RunChanges) -> str:
+def first_run_text(report: RunReport) -> str:
     """When no phase has an earlier run on this branch: one line, not one per phase."""
-    where = f"on {changes.branch}" if changes.branch else "on this detached HEAD"
+    changes, provenance = report.changes, report.provenance
+    if changes is not None and changes.branch:
+        where = f"on {changes.branch}"
+    elif provenance is not None and not provenance.commit:
+        where = "here (no git commit)"
+    else:
+        where = "on this detached HEAD"
     return f"first run of these phases {where}: nothing to compare with yet"
 
 

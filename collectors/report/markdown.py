@@ -255,7 +255,7 @@ def _md_changes(report: RunReport, esc: Callable[[str | None], str],
     if not changes.phases:
         out.append("- nothing to compare: no phase ran")
     elif not since:
-        out.append(f"- {esc(first_run_text(changes))}")
+        out.append(f"- {esc(first_run_text(report))}")
     for change in changes.phases if since else ():
         out.append(f"- **{esc(change.phase)}**: {esc(change_summary(change))}")
         for label, items in change_lists(change):

@@ -152,7 +152,7 @@ def _text_changes(console: Console, report: RunReport,
     if not changes.phases:
         console.print(Text("  nothing to compare: no phase ran"))
     elif not since:
-        console.print(Text(f"  {safe(first_run_text(changes))}"))
+        console.print(Text(f"  {safe(first_run_text(report))}"))
     for change in changes.phases if since else ():
         line = Text(f"  {safe(change.phase)}: ", style="bold")
         summary = change_summary(change)

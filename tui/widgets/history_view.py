@@ -175,7 +175,7 @@ class HistoryScreen(Screen[None]):
         if not changes.phases:
             lines.append(Text("  nothing to compare: no phase ran", muted))
         elif not since:
-            lines.append(self._data(f"  {first_run_text(changes)}", muted))
+            lines.append(self._data(f"  {first_run_text(report)}", muted))
         for change in changes.phases if since else ():
             bad = change.newly_failing or change.disappeared or change.new_collection_errors or (
                 change.baseline is not None and change.collected_now < change.collected_before)
