@@ -620,3 +620,20 @@ def test_no_class_of_the_tui_shadows_a_private_attribute_of_textual() -> None:
                         and node.attr.startswith("_") and node.attr in theirs):
                     clashes.append(f"{name}.{cls.__name__}.{node.attr}")
     assert modules and clashes == []
+
+
+async def test_the_findings_panel_says_yet_only_before_a_judgement() -> None:
+    """Before a judgement there are no findings *yet*; a judgement with none says so plainly."""
+    from textual.app import App
+
+    class One(App[None]):
+        def compose(self):
+            yield FindingsPanel()
+
+    async with One().run_test(size=(80, 10)) as pilot:
+        panel = pilot.app.query_one(FindingsPanel)
+        labels = lambda: [str(node.label) for node in panel.root.children]  # noqa: E731
+        assert labels() == ["no findings yet"]
+        panel.show_findings(())
+        await pilot.pause()
+        assert labels() == ["no findings: nothing wrong with the evidence"]

@@ -128,8 +128,10 @@ class FindingsPanel(Tree[FindingRef]):
             return Clip("file", ref.file)
         return Clip("finding", finding_line(ref.finding))
 
-    def _show_empty(self) -> None:
-        self.root.add_leaf(Text("no findings yet", self.palette("empty")))
+    def _show_empty(self, *, judged: bool = False) -> None:
+        """Before the first judgement "no findings yet"; after one, the evidence has none."""
+        words = "no findings: nothing wrong with the evidence" if judged else "no findings yet"
+        self.root.add_leaf(Text(words, self.palette("empty")))
 
     def show_findings(self, findings: Iterable[Finding]) -> None:
         """Rebuild the tree (it is small), keeping it untouched when nothing changed."""
@@ -140,7 +142,7 @@ class FindingsPanel(Tree[FindingRef]):
         self.count = len(findings)
         self.clear()
         if not findings:
-            self._show_empty()
+            self._show_empty(judged=True)
             return
         by_kind: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
