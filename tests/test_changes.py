@@ -221,3 +221,10 @@ def test_a_first_run_says_where_it_is_first(tmp_path: Path) -> None:
                                                   started_at=T0, branch=branch, commit=commit))
         for form in ("text", "markdown"):
             assert words in render(judged, form)
+    with store_at(tmp_path / "outside") as store:
+        for started_at in (T0, T0 + 60):
+            judged = record(store, config, report(config, phase("unit", {A: "passed"}),
+                                                  started_at=started_at, branch=None,
+                                                  commit=None))
+    assert "What changed since the run of " in render(judged, "text")
+    assert "(no git commit)" in render(judged, "text")

@@ -216,6 +216,8 @@ def baseline_text(change: PhaseChanges) -> str:
     if base is None:
         return ""
     when = datetime.fromtimestamp(base.started_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if not base.commit:
+        return f"the run of {when} (no git commit)"
     return f"{base.branch or 'detached'} @ {base.short_commit}, {when}"
 
 

@@ -154,8 +154,14 @@ class HistoryScreen(Screen[None]):
             text.append_text(self._data(str(path), muted))
         stored = self.stored
         if stored is not None:
-            text.append("  branch ", muted)
-            text.append_text(self._data(stored.branch or "detached", "bold"))
+            report = self.report
+            outside_git = (report is not None and report.provenance is not None
+                           and not report.provenance.commit)
+            if outside_git:
+                text.append("  no git commit: runs here are compared with each other", muted)
+            else:
+                text.append("  branch ", muted)
+                text.append_text(self._data(stored.branch or "detached", "bold"))
         if self.over_time.opened is not None:
             text.append("\nthis report was opened from a file and is not recorded "
                         "(claimcheck history import FILE adds it)", muted)
