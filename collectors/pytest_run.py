@@ -91,14 +91,42 @@ def install_line(python: str) -> str:
     return f"{shlex.quote(python)} -m pip install pytest"
 
 
-def missing_pytest(phase: PhaseConfig, run: PhaseRun, python: str) -> str | None:
-    """The problem to report when the phase's interpreter has no pytest, else None."""
-    if phase.pytest is None or run.sessions:
+def missing_pytest(phase: PhaseConfig, run: PhaseRun, python: str,
+                   source: Path | None = None) -> str | None:
+    """The problem to report when the phase's interpreter has no pytest or is no Python at
+    all, else None. Asked only of a pytest phase that started no session, so the question
+    "is it Python?" costs nothing on every other run."""
+    if phase.pytest is None or run.sessions or run.status in ("interrupted", "timeout"):
         return None
-    if not any(marker in run.output_tail for marker in _NO_PYTEST):
+    if any(marker in run.output_tail for marker in _NO_PYTEST):
+        return (f"interpreter {python!r} cannot import pytest (No module named pytest); "
+                f"run: {install_line(python)}")
+    answer = _python_answer(python)
+    if answer is None:
         return None
-    return (f"interpreter {python!r} cannot import pytest (No module named pytest); "
-            f"run: {install_line(python)}")
+    where = f"{source}: " if source is not None else ""
+    return (f"{where}tool.claimcheck.python: {python!r} is not a Python interpreter ({answer}); "
+            "set it to one that has pytest, e.g. .venv/bin/python")
+
+
+# Computed, so a program that echoes its arguments does not pass for Python.
+_PYTHON_PROBE, _PYTHON_ANSWER = "print('claimcheck', 6 * 7)", b"claimcheck 42"
+
+
+def _python_answer(python: str) -> str | None:
+    """None when `python -c ...` answers as Python does; else what it did instead."""
+    try:
+        done = subprocess.run([python, "-c", _PYTHON_PROBE], capture_output=True, timeout=15,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return "it did not answer `-c` within 15 s"
+    except OSError as error:
+        return f"it could not be started: {error.strerror or error}"
+    if _PYTHON_ANSWER in done.stdout:
+        return None
+    said = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    printed = repr(said[0][:80]) if said else "nothing"
+    return f"asked to run `-c`, it exited {done.returncode} and printed {printed}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -263,7 +291,7 @@ async def run_phase(
         run = await _run(phase, config, argv, environ, stream_dir, emit)
     finally:
         shutil.rmtree(stream_dir, ignore_errors=True)
-    problem = missing_pytest(phase, run, config.python)
+    problem = missing_pytest(phase, run, config.python, config.source)
     if problem is not None:
         raise EnvironmentProblem(problem)  # after PhaseFinished: a screen shows it too
     return run
@@ -295,7 +323,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                     output_tail=tail.text(), **kwargs)
 
     def judged(run: PhaseRun) -> PhaseRun:
-        problem = missing_pytest(phase, run, config.python)
+        problem = missing_pytest(phase, run, config.python, config.source)
         return run if problem is None else replace(run, status="error", reason=problem)
 
     def finish(**kwargs: Any) -> PhaseRun:

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -1101,3 +1102,25 @@ async def test_markers_come_from_the_test_its_class_and_its_module(make_project,
     assert markers == {"TestA::test_marked": ("fn", "cls", "mod"),
                        "TestA::test_plain": ("cls", "mod"),
                        "test_function": ("other", "mod"), "test_bare": ("mod",)}
+
+
+@pytest.mark.parametrize("program", ["true", "echo", "env"])
+def test_a_python_that_is_not_python_is_a_config_error_naming_file_and_key(tmp_path, program):
+    """A program that exists and runs but is not Python (`true` answers nothing, `echo`
+    repeats its arguments, `env` fails): exit 4 naming the file and the key, asked only once
+    the phase has started no pytest session."""
+    from cli_project import claimcheck
+
+    interpreter = shutil.which(program)
+    assert interpreter is not None
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a(): pass\n", encoding="utf-8")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f'[tool.claimcheck]\npython = "{interpreter}"\n'
+                         '[[tool.claimcheck.phases]]\nname = "unit"\npytest = ["tests"]\n',
+                         encoding="utf-8")
+    done = claimcheck(tmp_path, "--report")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert (f"claimcheck: {pyproject}: tool.claimcheck.python: {interpreter!r} is not a Python "
+            "interpreter (asked to run `-c`, it exited ") in done.stderr
+    assert "Traceback" not in done.stderr
