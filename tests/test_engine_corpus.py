@@ -12,8 +12,6 @@ mapped (`oracle_outcome`): an independent record of the same run.
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,12 +22,11 @@ from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import PhaseRun, SubtestCounts
 from claimcheck.collectors.pytest_run import run_phase, wait_for_stragglers
 
+from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
+
 ENVS = ("newest", "floor", "this")
 MODES = ("serial", "xdist")
-# Plugins a developer's machine may autoload that no fixture uses (the engine environments
-# have none of them; `-p no:` for an absent plugin is harmless).
-UNUSED = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-          "-p no:anyio -p no:asyncio -p no:randomly")
+UNUSED = f"{UNUSED_PLUGINS} -p no:randomly"
 
 
 @dataclass(frozen=True)
@@ -480,18 +477,6 @@ async def no_stragglers_left():
     await wait_for_stragglers()
 
 
-def clean_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("env_name", ENVS)
 @pytest.mark.parametrize("name", list(FIXTURES))
@@ -510,7 +495,7 @@ async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[st
         pytest.skip(f"{env_name!r} has no pytest-xdist")
     root = tmp_path / "proj"
     files = fixture.files or reruns_files(str(tmp_path))
-    write(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
+    write_project(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
     report = tmp_path / "oracle.json"
     extra = ["-n", "2"] if mode == "xdist" else []
     use_oracle = fixture.oracle(env, mode) and env.has("pytest-json-report")

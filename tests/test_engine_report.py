@@ -12,21 +12,15 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import write_project
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +32,7 @@ def engine_report(engine_envs: dict[str, Any], tmp_path_factory: pytest.TempPath
         pytest.skip(f"pytest {env.pytest_version} here lacks subtests, reruns or xdist")
     tmp = tmp_path_factory.mktemp("engine-report")
     root = tmp / "proj"
-    write(root, {
+    write_project(root, {
         "pyproject.toml": f"""
             [tool.pytest.ini_options]
             addopts = "-p no:randomly -p no:cacheprovider"

@@ -41,11 +41,8 @@ from claimcheck.collectors.pytest_run import (
 )
 from claimcheck.collectors.session import run_evidence
 
-# Plugins this machine autoloads that no fixture project uses: blocking them cuts pytest's
-# start-up from seconds to under one (hypothesis alone imports for ~1.5 s). pytest-xdist and
-# pytest-json-report stay autoloaded, as in a real project.
-UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-                  "-p no:anyio -p no:asyncio")
+from tests.conftest import UNUSED_PLUGINS, clean_env
+
 PYTEST_INI = f"[pytest]\naddopts = {UNUSED_PLUGINS}\n"
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
 
@@ -55,12 +52,6 @@ async def no_stragglers_left():
     """A pytest phase returns while its pytest still tears down: reap it before the next test."""
     yield
     await wait_for_stragglers()
-
-
-def clean_env() -> dict[str, str]:
-    """This process's environment without anything an outer pytest or claimcheck set."""
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
 
 
 def config_for(root: Path) -> Config:
