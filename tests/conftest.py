@@ -45,6 +45,16 @@ def make_project(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+async def no_stragglers_left():
+    """A pytest phase returns while its pytest still tears down: reap it before the next test
+    (modules that run phases use it with `pytest.mark.usefixtures`)."""
+    from claimcheck.collectors.pytest_run import wait_for_stragglers
+
+    yield
+    await wait_for_stragglers()
+
+
 async def workers_done(app: Any) -> None:
     """Wait for every worker of a Textual app; one a newer judgement superseded (cancelled)
     counts as done, where `app.workers.wait_for_complete()` would raise."""

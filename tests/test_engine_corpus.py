@@ -20,9 +20,11 @@ import pytest
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import PhaseRun, SubtestCounts
-from claimcheck.collectors.pytest_run import run_phase, wait_for_stragglers
+from claimcheck.collectors.pytest_run import run_phase
 
 from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
+
+pytestmark = pytest.mark.usefixtures("no_stragglers_left")
 
 ENVS = ("newest", "floor", "this")
 MODES = ("serial", "xdist")
@@ -469,12 +471,6 @@ def oracle(path: Path) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-async def no_stragglers_left():
-    yield
-    await wait_for_stragglers()
 
 
 @pytest.mark.parametrize("mode", MODES)
