@@ -11,7 +11,6 @@ mapped (`oracle_outcome`): an independent record of the same run.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +22,7 @@ from claimcheck.collectors.models import PhaseRun, SubtestCounts
 from claimcheck.collectors.pytest_run import run_phase
 
 from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
+from tests.json_report_oracle import oracle, oracle_outcome
 
 pytestmark = pytest.mark.usefixtures("no_stragglers_left")
 
@@ -429,45 +429,6 @@ FIXTURES: dict[str, Fixture] = {
     "collection-error": Fixture(COLLECTION_ERROR, always({"tests/test_ok.py::test_ok": "passed"}),
                                 always("error"), check=check_collection_errors),
 }
-
-
-# ----------------------------------------------------------------------------------------
-# The oracle
-
-
-def oracle_outcome(item: dict[str, Any]) -> str:
-    """pytest-json-report's record of one test, in claimcheck's outcome words.
-
-    json-report keeps the last category pytest_report_teststatus gave that was not "passed"
-    as the label (so "rerun" for a test that passed on its rerun, "subtests passed" for one
-    whose subtests passed), and each stage's last report: the label alone is not an outcome.
-    """
-    stages = {when: item.get(when) or {} for when in ("setup", "call", "teardown", "???")}
-    if stages["???"]:
-        return "error"  # pytest-xdist: the worker died in this test
-    if any(stages[when].get("outcome") == "failed" for when in ("setup", "teardown")):
-        return "error"
-    label = str(item.get("outcome"))
-    if (label in ("skipped", "subtests skipped") and stages["call"].get("outcome") == "passed"
-            and stages["setup"].get("outcome") == "passed"):
-        return "passed"  # its subtests skipped; the test itself ran and passed
-    if label in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
-        return label
-    call = stages["call"].get("outcome")
-    if label == "rerun" or label.startswith("subtests "):
-        if stages["setup"].get("outcome") == "skipped":
-            return "skipped"
-        return "failed" if call == "failed" else "passed"
-    raise AssertionError(f"json-report label {label!r} not mapped: {item}")
-
-
-def oracle(path: Path) -> dict[str, str]:
-    """Every test json-report recorded, but one an interruption cut off after a passed setup:
-    json-report keeps it (labelled "passed" by default), pytest never counted it."""
-    document = json.loads(path.read_text(encoding="utf-8"))
-    return {str(item["nodeid"]): oracle_outcome(item) for item in document.get("tests", ())
-            if item.get("call") or item.get("teardown") or item.get("???")
-            or (item.get("setup") or {}).get("outcome") != "passed"}
 
 
 # ----------------------------------------------------------------------------------------

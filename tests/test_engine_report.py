@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import write_project
+from tests.json_report_oracle import oracle_outcome
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -185,8 +186,6 @@ def test_the_test_that_killed_the_session_is_named_and_its_gap_is_red(engine_rep
 def test_json_report_on_request_is_written_from_the_one_record(engine_report):
     """`--write json-report=PATH`: pytest-json-report's document for CI tools, made from the
     stream (no second record in the phase), reading back to the same outcomes."""
-    from test_engine_corpus import oracle_outcome
-
     document = json.loads(engine_report["json-report"])
     ours = {(phase["name"], test["nodeid"]): test["outcome"]
             for phase in engine_report["json"]["phases"] for test in phase["tests"]}
