@@ -28,10 +28,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
-from claimcheck.collectors.judge import deprecations, is_deprecation, list_files, plural
+from claimcheck.collectors.judge import deprecations, is_deprecation
 from claimcheck.collectors.models import Finding, PhaseRun, WarningRecord
 from claimcheck.collectors.module_facts import ANY_PLACEHOLDER, NAME_PLACEHOLDER
 from claimcheck.collectors.source_index import SourceIndex, ancestors
+from claimcheck.collectors.wording import list_files, plural
 
 _NAME = r"(`[A-Za-z_][\w.]*(?:\(\))?`|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\(\))?)"
 _PHRASES = re.compile(

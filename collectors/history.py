@@ -33,7 +33,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Sequence
 
 from claimcheck.collectors.history_schema import MIGRATIONS, SCHEMA_VERSION
 from claimcheck.collectors.models import (
@@ -43,6 +43,13 @@ from claimcheck.collectors.models import (
     RunChanges,
     RunRef,
     RunReport,
+)
+from claimcheck.collectors.sqlite_file import (
+    Transaction,
+    chunks,
+    move_aside,
+    prepare_folder,
+    statements,
 )
 
 HISTORY_DIR = ".claimcheck"
@@ -129,7 +136,7 @@ class HistoryStore:
         if not self.path.exists():
             if not create:
                 raise HistoryError(f"{self.path}: no history yet (run claimcheck --report first)")
-            _prepare_folder(self.path)
+            prepare_folder(self.path, HISTORY_DIR)
         try:
             return self._connect_and_migrate()
         except HistoryError:
@@ -137,7 +144,7 @@ class HistoryStore:
         except sqlite3.DatabaseError as error:
             if not create:
                 raise HistoryError(f"{self.path}: cannot be read ({error})") from None
-            self.moved_aside = _move_aside(self.path)
+            self.moved_aside = move_aside(self.path)
             self.warn(f"{self.path} could not be read ({error}); moved it to "
                       f"{self.moved_aside.name} and started a new history")
             return self._connect_and_migrate()
@@ -171,7 +178,7 @@ class HistoryStore:
                 # Another process may have migrated while this one waited for the lock.
                 current = conn.execute("PRAGMA user_version").fetchone()[0]
                 if current == version:
-                    for statement in _statements(MIGRATIONS[version]):
+                    for statement in statements(MIGRATIONS[version]):
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {version + 1}")
                 conn.execute("COMMIT")
@@ -189,8 +196,8 @@ class HistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def _write(self) -> Transaction:
+        return Transaction(self.conn)
 
     # -- writing a run ------------------------------------------------------------------
 
@@ -451,7 +458,7 @@ class HistoryStore:
     def failing_ids(self, run_ids: Sequence[int], phase: str) -> set[str]:
         """Node ids of `phase` that failed or errored in any of `run_ids`."""
         found: set[str] = set()
-        for chunk in _chunks(list(run_ids), 400):
+        for chunk in chunks(list(run_ids), 400):
             marks = ",".join("?" * len(chunk))
             found.update(nodeid for (nodeid,) in self.conn.execute(
                 "SELECT DISTINCT n.nodeid FROM results x JOIN nodes n ON n.id = x.node_id "
@@ -469,7 +476,7 @@ class HistoryStore:
         known = self._node_ids(phase, wanted)
         node_ids = [known[nodeid] for nodeid in wanted if nodeid in known]
         runs = ",".join("?" * len(run_ids))
-        for chunk in _chunks(node_ids, 400):
+        for chunk in chunks(node_ids, 400):
             marks = ",".join("?" * len(chunk))
             for run_id, nodeid, outcome in self.conn.execute(
                     "SELECT x.run_id, n.nodeid, x.outcome FROM results x "
@@ -573,34 +580,6 @@ class HistoryStore:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-class _Transaction:
-    """`BEGIN IMMEDIATE` ... `COMMIT`: takes the write lock up front, waits for it, never
-    deadlocks upgrading a read; rolls back on any error so a half-written phase never stays."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if kind is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
-
-
-def _statements(script: str) -> Iterator[str]:
-    for part in script.split(";"):
-        if part.strip():
-            yield part.strip()
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _gone(pid: object, run_host: object, host: str) -> bool:
     """A `running` run whose claimcheck no longer lives (only knowable on its own host)."""
     if run_host != host or not isinstance(pid, int):
@@ -614,33 +593,3 @@ def _gone(pid: object, run_host: object, host: str) -> bool:
     except OSError:
         return False
     return False
-
-
-def _prepare_folder(path: Path) -> None:
-    """Create the history folder; one claimcheck made gets a `.gitignore` keeping it out of git."""
-    folder = path.parent
-    fresh = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if (fresh or folder.name == HISTORY_DIR) and not ignore.exists():
-        try:
-            ignore.write_text("# claimcheck's run history: local to this machine\n*\n",
-                              encoding="utf-8")
-        except OSError:
-            pass
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename an unreadable database (and its WAL files) so nothing in it is lost."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.unreadable-{stamp}")
-    counter = 1
-    while target.exists():
-        counter += 1
-        target = path.with_name(f"{path.name}.unreadable-{stamp}-{counter}")
-    os.replace(path, target)
-    for suffix in ("-wal", "-shm"):
-        extra = path.with_name(path.name + suffix)
-        if extra.exists():
-            os.replace(extra, target.with_name(target.name + suffix))
-    return target

@@ -32,10 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from claimcheck.collectors.judge import plural
 from claimcheck.collectors.models import Finding
 from claimcheck.collectors.module_facts import Definition
 from claimcheck.collectors.source_index import SourceIndex
+from claimcheck.collectors.wording import plural
 
 MAX_SUGGESTIONS = 8
 MAX_GROUP = 20

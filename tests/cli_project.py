@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-# Plugins this machine autoloads that no fixture project uses (start-up time).
-UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-                  "-p no:anyio -p no:asyncio -p no:cacheprovider")
+from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
 
 PYPROJECT = f"""
 [tool.pytest.ini_options]
-addopts = "{UNUSED_PLUGINS}"
+addopts = "{UNUSED_PLUGINS} -p no:cacheprovider"
 markers = ["auth: authentication"]
 
 [tool.claimcheck.gaps]
@@ -65,32 +61,22 @@ FILES = {
 }
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without what an outer pytest or claimcheck set."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
-    env.update(GIT_AUTHOR_NAME="Ada Lovelace", GIT_AUTHOR_EMAIL="ada@example.org",
-               GIT_COMMITTER_NAME="Ada Lovelace", GIT_COMMITTER_EMAIL="ada@example.org")
-    env.update(extra)
-    return env
+def user_env(**extra: str) -> dict[str, str]:
+    """A fixture project's environment (`clean_env`) with a git identity for its commits."""
+    return clean_env(GIT_AUTHOR_NAME="Ada Lovelace", GIT_AUTHOR_EMAIL="ada@example.org",
+                     GIT_COMMITTER_NAME="Ada Lovelace", GIT_COMMITTER_EMAIL="ada@example.org",
+                     **extra)
 
 
 def git(root: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                          env=clean_env(), check=True)
+                          env=user_env(), check=True)
     return done.stdout.strip()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
 def make_repo(root: Path, files: dict[str, str] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    write(root, FILES if files is None else files)
+    write_project(root, FILES if files is None else files)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Ada Lovelace")
     git(root, "config", "user.email", "ada@example.org")
@@ -111,7 +97,7 @@ def claimcheck(root: Path, *args: str, timeout: float = 180,
     argv += [command, "--project", str(root), *rest] if command else ["--project", str(root),
                                                                        *rest]
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          env=clean_env(**env), stdin=subprocess.DEVNULL)
+                          env=user_env(**env), stdin=subprocess.DEVNULL)
 
 
 def report_json(root: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:

@@ -18,6 +18,8 @@ import pytest
 from claimcheck.tui.demo import SAMPLE, copy_sample
 from claimcheck.tui.demo_services import start_services
 
+from tests.processes import wait_for
+
 pytestmark = pytest.mark.slow
 
 RUN_LIMIT_S = 240.0  # hang guard for a loaded machine, not a speed check
@@ -75,11 +77,13 @@ def listening_ports() -> set[int]:
             if conn.status == psutil.CONN_LISTEN and conn.laddr}
 
 
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + RUN_LIMIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
+def watched_exit(process: subprocess.Popen[bytes]) -> tuple[int, Watcher]:
+    """The demo's exit code, and what it started while it ran."""
+    watcher = Watcher(process.pid)
+    try:
+        return process.wait(timeout=RUN_LIMIT_S), watcher
+    finally:
+        watcher.stop()
 
 
 @pytest.fixture
@@ -112,11 +116,7 @@ def by_name(items: list[dict]) -> dict[str, dict]:
 
 def test_demo_report_shows_the_incident_and_leaves_nothing_running(start_demo):
     process, out, err = start_demo("--report", "--format", "json")
-    watcher = Watcher(process.pid)
-    try:
-        exit_code = process.wait(timeout=RUN_LIMIT_S)
-    finally:
-        watcher.stop()
+    exit_code, watcher = watched_exit(process)
     stdout, stderr = out.read_text(), err.read_text()
 
     assert exit_code == 1, stderr
@@ -201,8 +201,8 @@ def test_sigterm_mid_run_ends_the_demo_and_everything_it_started(start_demo, tmp
     watcher = Watcher(process.pid)
     try:
         # Mid-run: services are up and a phase's pytest is running.
-        wait_until(lambda: watcher.saw("claimcheck.tui.demo_services auth") and watcher.saw("pytest")
-                   or process.poll() is not None, "a pytest phase to start")
+        wait_for(lambda: watcher.saw("claimcheck.tui.demo_services auth") and watcher.saw("pytest")
+                 or process.poll() is not None, "a pytest phase to start", limit=RUN_LIMIT_S)
         assert process.poll() is None, err.read_text()
         service_ports = {conn.laddr.port for pid in list(watcher.seen) + [process.pid]
                          for conn in _inet(pid) if conn.status == psutil.CONN_LISTEN}
@@ -269,11 +269,7 @@ def test_the_screenshot_script_still_imports() -> None:
 
 def test_an_unknown_phase_is_refused_before_anything_starts(start_demo):
     process, out, err = start_demo("--phase", "nosuch", "--report")
-    watcher = Watcher(process.pid)
-    try:
-        exit_code = process.wait(timeout=RUN_LIMIT_S)
-    finally:
-        watcher.stop()
+    exit_code, watcher = watched_exit(process)
     stderr = err.read_text()
     assert exit_code == 4
     assert "--phase 'nosuch': no such phase in the demo; expected one of unit, integration" \

@@ -11,9 +11,6 @@ mapped (`oracle_outcome`): an independent record of the same run.
 
 from __future__ import annotations
 
-import json
-import os
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -22,14 +19,16 @@ import pytest
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import PhaseRun, SubtestCounts
-from claimcheck.collectors.pytest_run import run_phase, wait_for_stragglers
+from claimcheck.collectors.pytest_run import run_phase
+
+from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
+from tests.json_report_oracle import oracle, oracle_outcome
+
+pytestmark = pytest.mark.usefixtures("no_stragglers_left")
 
 ENVS = ("newest", "floor", "this")
 MODES = ("serial", "xdist")
-# Plugins a developer's machine may autoload that no fixture uses (the engine environments
-# have none of them; `-p no:` for an absent plugin is harmless).
-UNUSED = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-          "-p no:anyio -p no:asyncio -p no:randomly")
+UNUSED = f"{UNUSED_PLUGINS} -p no:randomly"
 
 
 @dataclass(frozen=True)
@@ -433,63 +432,6 @@ FIXTURES: dict[str, Fixture] = {
 
 
 # ----------------------------------------------------------------------------------------
-# The oracle
-
-
-def oracle_outcome(item: dict[str, Any]) -> str:
-    """pytest-json-report's record of one test, in claimcheck's outcome words.
-
-    json-report keeps the last category pytest_report_teststatus gave that was not "passed"
-    as the label (so "rerun" for a test that passed on its rerun, "subtests passed" for one
-    whose subtests passed), and each stage's last report: the label alone is not an outcome.
-    """
-    stages = {when: item.get(when) or {} for when in ("setup", "call", "teardown", "???")}
-    if stages["???"]:
-        return "error"  # pytest-xdist: the worker died in this test
-    if any(stages[when].get("outcome") == "failed" for when in ("setup", "teardown")):
-        return "error"
-    label = str(item.get("outcome"))
-    if (label in ("skipped", "subtests skipped") and stages["call"].get("outcome") == "passed"
-            and stages["setup"].get("outcome") == "passed"):
-        return "passed"  # its subtests skipped; the test itself ran and passed
-    if label in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
-        return label
-    call = stages["call"].get("outcome")
-    if label == "rerun" or label.startswith("subtests "):
-        if stages["setup"].get("outcome") == "skipped":
-            return "skipped"
-        return "failed" if call == "failed" else "passed"
-    raise AssertionError(f"json-report label {label!r} not mapped: {item}")
-
-
-def oracle(path: Path) -> dict[str, str]:
-    """Every test json-report recorded, but one an interruption cut off after a passed setup:
-    json-report keeps it (labelled "passed" by default), pytest never counted it."""
-    document = json.loads(path.read_text(encoding="utf-8"))
-    return {str(item["nodeid"]): oracle_outcome(item) for item in document.get("tests", ())
-            if item.get("call") or item.get("teardown") or item.get("???")
-            or (item.get("setup") or {}).get("outcome") != "passed"}
-
-
-# ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-async def no_stragglers_left():
-    yield
-    await wait_for_stragglers()
-
-
-def clean_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -510,7 +452,7 @@ async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[st
         pytest.skip(f"{env_name!r} has no pytest-xdist")
     root = tmp_path / "proj"
     files = fixture.files or reruns_files(str(tmp_path))
-    write(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
+    write_project(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})
     report = tmp_path / "oracle.json"
     extra = ["-n", "2"] if mode == "xdist" else []
     use_oracle = fixture.oracle(env, mode) and env.has("pytest-json-report")

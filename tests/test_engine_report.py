@@ -12,21 +12,16 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import write_project
+from tests.json_report_oracle import oracle_outcome
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +33,7 @@ def engine_report(engine_envs: dict[str, Any], tmp_path_factory: pytest.TempPath
         pytest.skip(f"pytest {env.pytest_version} here lacks subtests, reruns or xdist")
     tmp = tmp_path_factory.mktemp("engine-report")
     root = tmp / "proj"
-    write(root, {
+    write_project(root, {
         "pyproject.toml": f"""
             [tool.pytest.ini_options]
             addopts = "-p no:randomly -p no:cacheprovider"
@@ -191,8 +186,6 @@ def test_the_test_that_killed_the_session_is_named_and_its_gap_is_red(engine_rep
 def test_json_report_on_request_is_written_from_the_one_record(engine_report):
     """`--write json-report=PATH`: pytest-json-report's document for CI tools, made from the
     stream (no second record in the phase), reading back to the same outcomes."""
-    from test_engine_corpus import oracle_outcome
-
     document = json.loads(engine_report["json-report"])
     ours = {(phase["name"], test["nodeid"]): test["outcome"]
             for phase in engine_report["json"]["phases"] for test in phase["tests"]}

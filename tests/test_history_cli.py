@@ -15,14 +15,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from cli_project import (
-    claimcheck,
-    clean_env,
-    commit,
-    make_repo,
-    report_json,
-    write,
-)
+from cli_project import claimcheck, commit, make_repo, report_json, user_env
+
+from tests.conftest import write_project
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +29,7 @@ def finding_kinds(document: dict) -> list[str]:
 def test_a_new_users_week(tmp_path: Path) -> None:
     """Fixed, broken, flaky, deleted, and a config that collects fewer: each one reported."""
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/unit/test_db.py": """
+    write_project(root, {"tests/unit/test_db.py": """
         import pytest
 
         @pytest.mark.parametrize("n", range(4))
@@ -46,7 +41,7 @@ def test_a_new_users_week(tmp_path: Path) -> None:
     assert done.returncode == 1 and first["changes"]["phases"][0]["baseline"] is None
 
     # fixed
-    write(root, {"tests/unit/test_db.py": """
+    write_project(root, {"tests/unit/test_db.py": """
         import pytest
 
         @pytest.mark.parametrize("n", range(4))
@@ -61,7 +56,7 @@ def test_a_new_users_week(tmp_path: Path) -> None:
     assert unit["baseline"]["commit"] != fixed_commit
 
     # flaky: the same commit, a test that fails then passes
-    write(root, {"tests/unit/test_auth.py": """
+    write_project(root, {"tests/unit/test_auth.py": """
         import os
 
         def test_login():
@@ -122,7 +117,7 @@ def test_a_new_users_week(tmp_path: Path) -> None:
 
 def test_claim_refused_recorded_broken_stale_and_withdrawn(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/unit/test_auth.py": """
+    write_project(root, {"tests/unit/test_auth.py": """
         def test_login():
             assert 1 == 2, "still broken"
 
@@ -136,7 +131,7 @@ def test_claim_refused_recorded_broken_stale_and_withdrawn(tmp_path: Path) -> No
            "tests/unit/test_auth.py::test_login" in refused.stderr
     assert not (root / "claims.toml").exists()
 
-    write(root, {"tests/unit/test_auth.py": """
+    write_project(root, {"tests/unit/test_auth.py": """
         def test_login():
             assert True
 
@@ -162,7 +157,7 @@ def test_claim_refused_recorded_broken_stale_and_withdrawn(tmp_path: Path) -> No
     claims = claimcheck(root, "claims")
     assert claims.returncode == 0 and "auth: holding" in claims.stdout
 
-    write(root, {"tests/integration/test_flow_auth.py": """
+    write_project(root, {"tests/integration/test_flow_auth.py": """
         def test_handshake():
             assert 403 == 200, "handshake refused"
     """})
@@ -184,7 +179,7 @@ def test_claim_refused_recorded_broken_stale_and_withdrawn(tmp_path: Path) -> No
     assert "| auth | **broken** |" in markdown
 
     # the regression is reverted, but the tests behind the claim are removed
-    write(root, {"tests/integration/test_flow_auth.py": "def test_handshake():\n    pass\n",
+    write_project(root, {"tests/integration/test_flow_auth.py": "def test_handshake():\n    pass\n",
                  "tests/unit/test_auth.py": "def test_login():\n    assert True\n"})
     commit(root, "trim auth tests")
     report_json(root)  # tests-disappeared once
@@ -245,7 +240,7 @@ def test_an_unreadable_history_is_moved_aside_and_the_run_goes_on(tmp_path: Path
 
 def test_claimcheck_killed_mid_run_keeps_the_finished_phase(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/integration/test_other.py": """
+    write_project(root, {"tests/integration/test_other.py": """
         import time
 
         def test_other():
@@ -254,7 +249,7 @@ def test_claimcheck_killed_mid_run_keeps_the_finished_phase(tmp_path: Path) -> N
     commit(root, "slow integration")
     proc = subprocess.Popen(
         [sys.executable, "-m", "claimcheck", "--project", str(root), "--report"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=user_env(),
         start_new_session=True)
     database = root / ".claimcheck" / "history.db"
     deadline = time.monotonic() + 120

@@ -20,6 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.processes import all_gone, pytest_processes, wait_for
+
 PASSES = 20
 HANGING = {
     "tests/test_a.py": f"""
@@ -57,37 +59,6 @@ os.execv(sys.executable, [sys.executable, "-m", "claimcheck", *sys.argv[2:]])
 def environment() -> dict[str, str]:
     return {**os.environ, "NO_COLOR": "1", "TERM": "xterm-256color", "COLUMNS": "100",
             "LINES": "30"}
-
-
-def wait_for(predicate, what: str, limit: float = 60.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def phase_processes(owner: psutil.Process) -> list[psutil.Process]:
-    found = []
-    for child in owner.children(recursive=True):
-        try:
-            if "pytest" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
-
-
-def all_gone(processes: list[psutil.Process]) -> bool:
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            continue
-    return True
 
 
 class Terminal:
@@ -179,16 +150,26 @@ def assert_the_interrupted_phase_is_everywhere(root: Path) -> None:
     assert stopped is not None and "interrupted at 20" in (stopped.get("message") or "")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_an_interrupted_report_keeps_the_running_phase(make_project, signum: int) -> None:
-    root = make_project(HANGING)
-    process = subprocess.Popen(
+def start_report(root: Path) -> subprocess.Popen[bytes]:
+    """`claimcheck --report` writing every format, in a session of its own."""
+    return subprocess.Popen(
         [sys.executable, "-m", "claimcheck", "--project", str(root), *report_args(root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(),
         start_new_session=True)
+
+
+def hanging_phase(root: Path, process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """Once the last test hangs: the pytest processes `process` started."""
+    wait_for((root / "tests" / "hanging").exists, "the test to hang")
+    return pytest_processes(psutil.Process(process.pid))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupted_report_keeps_the_running_phase(make_project, signum: int) -> None:
+    root = make_project(HANGING)
+    process = start_report(root)
     try:
-        wait_for((root / "tests" / "hanging").exists, "the test to hang")
-        phases = phase_processes(psutil.Process(process.pid))
+        phases = hanging_phase(root, process)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
         wait_for(lambda: all_gone(phases), "the phase to end", limit=10)
@@ -203,13 +184,9 @@ def test_an_interrupted_report_keeps_the_running_phase(make_project, signum: int
 
 def test_two_sigterms_in_a_row_still_write_the_report(make_project) -> None:
     root = make_project(HANGING)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "claimcheck", "--project", str(root), *report_args(root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(),
-        start_new_session=True)
+    process = start_report(root)
     try:
-        wait_for((root / "tests" / "hanging").exists, "the test to hang")
-        phases = phase_processes(psutil.Process(process.pid))
+        phases = hanging_phase(root, process)
         process.send_signal(signal.SIGTERM)
         time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
@@ -228,7 +205,7 @@ def test_ctrl_c_typed_in_the_terminal_keeps_the_running_phase(make_project) -> N
     try:
         wait_for(lambda: terminal.drain() or (root / "tests" / "hanging").exists(),
                  "the test to hang")
-        phases = phase_processes(psutil.Process(terminal.process.pid))
+        phases = pytest_processes(psutil.Process(terminal.process.pid))
         terminal.type(b"\x03")  # the terminal sends SIGINT to the foreground process group
         code = terminal.wait(limit=60)
         wait_for(lambda: all_gone(phases), "the phase to end", limit=10)
@@ -246,7 +223,7 @@ def start_command_center(root: Path) -> tuple[Terminal, list[psutil.Process]]:
     terminal = Terminal(root)
     wait_for(lambda: terminal.drain() or (root / "tests" / "hanging").exists(),
              "the test to hang")
-    return terminal, phase_processes(psutil.Process(terminal.process.pid))
+    return terminal, pytest_processes(psutil.Process(terminal.process.pid))
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGHUP", "q"])

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 from claimcheck.collectors.discovery import marker_line
-from claimcheck.collectors.judge import (
-    import_key,
-    import_line,
-    phase_findings,
-)
+from claimcheck.collectors.import_errors import import_key, import_line
+from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import (
     CollectionError,
     Counts,

@@ -26,7 +26,6 @@ from claimcheck.collectors.models import (
     CollectionErrored,
     Counts,
     PhaseFinished,
-    PhaseRun,
     PhaseStarted,
     TestFinished,
     TestsCollected,
@@ -42,42 +41,19 @@ from claimcheck.collectors.pytest_run import (
 )
 from claimcheck.collectors.session import run_evidence
 
-# Plugins this machine autoloads that no fixture project uses: blocking them cuts pytest's
-# start-up from seconds to under one (hypothesis alone imports for ~1.5 s). pytest-xdist and
-# pytest-json-report stay autoloaded, as in a real project.
-UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-                  "-p no:anyio -p no:asyncio")
-PYTEST_INI = f"[pytest]\naddopts = {UNUSED_PLUGINS}\n"
+from tests.conftest import UNUSED_PLUGINS, clean_env
+from tests.phase_runs import (
+    PYTEST_INI,
+    XDIST_COUNTS,
+    XDIST_SELECTION,
+    XDIST_SUITE,
+    config_for,
+    outcomes,
+    run,
+)
+
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
-
-
-@pytest.fixture(autouse=True)
-async def no_stragglers_left():
-    """A pytest phase returns while its pytest still tears down: reap it before the next test."""
-    yield
-    await wait_for_stragglers()
-
-
-def clean_env() -> dict[str, str]:
-    """This process's environment without anything an outer pytest or claimcheck set."""
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
-
-
-def config_for(root: Path) -> Config:
-    return Config(root=root, source=None, python=sys.executable, phases=(), gaps=())
-
-
-async def run(root: Path, *, pytest_args: tuple[str, ...] | None = None,
-              command: tuple[str, ...] | None = None, timeout: float | None = 120,
-              events: list[Any] | None = None, **kwargs: Any) -> PhaseRun:
-    phase = PhaseConfig(name="unit", pytest=pytest_args, command=command, timeout=timeout)
-    sink = events if events is not None else []
-    return await run_phase(phase, config_for(root), sink.append, env=clean_env(), **kwargs)
-
-
-def outcomes(run_: PhaseRun) -> dict[str, str]:
-    return {test.nodeid: test.outcome for test in run_.tests}
+pytestmark = pytest.mark.usefixtures("no_stragglers_left")
 
 
 def gone(pid: int) -> bool:
@@ -555,24 +531,10 @@ async def test_captured_output_is_kept_for_failures_only(make_project):
 
 @pytest.mark.skipif(not HAS_XDIST, reason="pytest-xdist is not installed")
 async def test_xdist_counts_equal_a_serial_run(make_project):
-    root = make_project({
-        "pytest.ini": PYTEST_INI + "markers =\n    api: api tests\n",
-        "tests/test_one.py": """
-            import pytest
-            @pytest.mark.api
-            def test_a(): pass
-            def test_b(): assert False
-            def test_c(): pytest.skip("no")
-            def test_dropped(): pass
-        """,
-        "tests/test_two.py": "def test_d(): pass\ndef test_e(): pass\n",
-        "tests/test_bad.py": "import missing_module_xyz\n",
-    })
-    args = ("tests", "-k", "not dropped")
-    serial = await run(root, pytest_args=args)
-    parallel = await run(root, pytest_args=(*args, "-n", "2"))
-    assert serial.counts == Counts(collected=6, passed=3, failed=1, error=1, skipped=1,
-                                   deselected=1)
+    root = make_project(XDIST_SUITE)
+    serial = await run(root, pytest_args=XDIST_SELECTION)
+    parallel = await run(root, pytest_args=(*XDIST_SELECTION, "-n", "2"))
+    assert serial.counts == XDIST_COUNTS
     assert parallel.counts == serial.counts
     assert outcomes(parallel) == outcomes(serial)
     assert parallel.sessions[0].xdist_workers == 2

@@ -5,7 +5,6 @@ claimcheck itself recorded of that run. Then every way a file can fail to be a r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,16 +16,15 @@ from claimcheck.collectors.readers import ReportFileError, read_report, source_l
 from claimcheck.collectors.readers.junit_xml import pytest_nodeid
 from claimcheck.collectors.rejudge import judge_opened
 
-from tests.conftest import write_project
+from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
 
-UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-                  "-p no:anyio -p no:asyncio -p no:cacheprovider")
+NO_PLUGINS = f"{UNUSED_PLUGINS} -p no:cacheprovider"
 SELECTION = ["tests", "-k", "not dropped", "--continue-on-collection-errors"]
 
 PROJECT = {
     "pyproject.toml": f"""
         [tool.pytest.ini_options]
-        addopts = "{UNUSED_PLUGINS}"
+        addopts = "{NO_PLUGINS}"
         markers = ["api: api tests"]
 
         [[tool.claimcheck.phases]]
@@ -72,11 +70,6 @@ PROJECT = {
 }
 LIVE_COUNTS = Counts(collected=14, passed=5, failed=2, error=4, skipped=1, xfailed=1, xpassed=1,
                      deselected=1)
-
-
-def clean_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "CLAIMCHECK_"))}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ variable.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,16 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import write_project
+from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
 
 pytestmark = pytest.mark.slow
 
-UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:benchmark "
-                  "-p no:anyio -p no:asyncio -p no:cacheprovider")
+NO_PLUGINS = f"{UNUSED_PLUGINS} -p no:cacheprovider"
 PROJECT = {
     "pyproject.toml": f"""
         [tool.pytest.ini_options]
-        addopts = "{UNUSED_PLUGINS}"
+        addopts = "{NO_PLUGINS}"
 
         [[tool.claimcheck.phases]]
         name = "unit"
@@ -50,16 +48,17 @@ K_SHARDS = {"k1.json": "alpha", "k2.json": "beta", "k3.json": "gamma"}
 FOLDER_SHARDS = {"f1.json": "tests/alpha", "f2.json": "tests/beta", "f3.json": "tests/gamma"}
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST_", "CLAIMCHECK_")) and key != "SHARD_DIR"}
+def shard_env(**extra: str) -> dict[str, str]:
+    """A fixture project's environment without this process's SHARD_DIR (a shard sets its own)."""
+    env = clean_env()
+    env.pop("SHARD_DIR", None)
     return {**env, **extra}
 
 
 def claimcheck(*args: str, cwd: Path, env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "claimcheck", *args], cwd=cwd,
-                          env=env or clean_env(), capture_output=True, text=True, timeout=120)
+                          env=env or shard_env(), capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +66,19 @@ def shards(tmp_path_factory) -> Path:
     """The unsplit run, six shards, and bare pytest's own JSON and JUnit of the unsplit suite."""
     root = write_project(tmp_path_factory.mktemp("shards") / "proj", PROJECT)
     report = [sys.executable, "-m", "claimcheck", "--report", "--format", "json", "--output"]
-    runs = [(report + ["full.json"], clean_env())]
-    runs += [(report + [name], clean_env(PYTEST_ADDOPTS=f"-k {expr}"))
+    runs = [(report + ["full.json"], shard_env())]
+    runs += [(report + [name], shard_env(PYTEST_ADDOPTS=f"-k {expr}"))
              for name, expr in K_SHARDS.items()]
-    runs += [(report + [name], clean_env(SHARD_DIR=folder))
+    runs += [(report + [name], shard_env(SHARD_DIR=folder))
              for name, folder in FOLDER_SHARDS.items()]
     runs.append(([sys.executable, "-m", "pytest", "tests", "--json-report",
-                  "--json-report-file=pytest.json", "--junitxml=junit.xml"], clean_env()))
+                  "--json-report-file=pytest.json", "--junitxml=junit.xml"], shard_env()))
     # Shards another tool made: bare pytest with pytest-json-report, one of them under xdist.
     runs += [([sys.executable, "-m", "pytest", "tests", "-k", expr, "--json-report",
-               f"--json-report-file=pj-{name}"], clean_env())
+               f"--json-report-file=pj-{name}"], shard_env())
              for name, expr in K_SHARDS.items()]
     runs.append(([sys.executable, "-m", "pytest", "tests", "-k", "beta", "-n", "2",
-                  "--json-report", "--json-report-file=pj-xdist-k2.json"], clean_env()))
+                  "--json-report", "--json-report-file=pj-xdist-k2.json"], shard_env()))
     started = [subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for argv, env in runs]
     for process in started:

@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.processes import all_gone, pytest_processes, wait_for
+
 HANGING = {
     "tests/test_hang.py": """
         import pathlib
@@ -27,38 +29,6 @@ HANGING = {
             time.sleep(600)
     """,
 }
-
-
-def wait_for(predicate, what: str, limit: float = 30.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def running_pytest(owner: psutil.Process) -> list[psutil.Process]:
-    """The pytest processes `owner` started (they run in their own session, so look by parent)."""
-    found = []
-    for child in owner.children(recursive=True):
-        try:
-            if "pytest" in " ".join(child.cmdline()):
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
-
-
-def gone(processes: list[psutil.Process]) -> bool:
-    for process in processes:
-        try:
-            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            continue
-    return True
 
 
 def start(root: Path, *args: str, tty: bool = False) -> subprocess.Popen[bytes]:
@@ -107,12 +77,12 @@ def test_report_ended_by_a_signal_leaves_no_pytest(make_project, signum: int) ->
     try:
         owner = psutil.Process(process.pid)
         wait_for((root / "tests" / "hanging").exists, "the test to hang")
-        phase = running_pytest(owner)
+        phase = pytest_processes(owner)
         assert phase
         process.send_signal(signum)
         code = process.wait(timeout=30)
         # SIGKILL: nothing in claimcheck runs; the plugin's owner watch ends the phase.
-        wait_for(lambda: gone(phase), "the phase to end after claimcheck did", limit=10)
+        wait_for(lambda: all_gone(phase), "the phase to end after claimcheck did", limit=10)
     finally:
         stop(process)
     if signum == signal.SIGKILL:
@@ -129,7 +99,7 @@ def test_app_ended_by_sighup_leaves_no_pytest(make_project) -> None:
         owner = psutil.Process(process.pid)
         wait_for(lambda: drain(process) or (root / "tests" / "hanging").exists(),
                  "the test to hang")
-        phase = running_pytest(owner)
+        phase = pytest_processes(owner)
         assert phase
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
@@ -137,7 +107,7 @@ def test_app_ended_by_sighup_leaves_no_pytest(make_project) -> None:
             drain(process)
             time.sleep(0.05)
         assert process.poll() is not None, "claimcheck did not exit on SIGHUP"
-        wait_for(lambda: gone(phase), "the phase to end", limit=10)
+        wait_for(lambda: all_gone(phase), "the phase to end", limit=10)
     finally:
         stop(process)
 

@@ -25,7 +25,7 @@ from claimcheck.tui.widgets.matrix import GapMatrix
 from claimcheck.tui.widgets.phases import PhaseStrip
 from claimcheck.tui.widgets.services import ServicesPanel
 
-from tests.conftest import workers_done
+from tests.conftest import workers_done, write_project
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -77,17 +77,9 @@ def test_sleeps_too():
 
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.lstrip("\n"), encoding="utf-8")
-    return root
-
-
 def project(tmp_path: Path, *, sleepy: bool = False, xdist: bool = False) -> Path:
     extra = ', "-n", "2"' if xdist else ""
-    return write(tmp_path / "shop", {
+    return write_project(tmp_path / "shop", {
         "pyproject.toml": PYPROJECT.format(unit_extra=extra),
         "tests/unit/test_auth.py": SLEEPY_TESTS if sleepy else UNIT_TESTS,
         "tests/integration/test_flow.py": INTEGRATION_TESTS,
@@ -181,7 +173,7 @@ def health_server() -> Iterator[http.server.ThreadingHTTPServer]:
 
 async def test_services_are_probed_and_s_probes_now(tmp_path: Path, health_server) -> None:
     port = health_server.server_address[1]
-    root = write(tmp_path / "svc", {
+    root = write_project(tmp_path / "svc", {
         "pyproject.toml": f"""
 [tool.claimcheck]
 phases = [{{ name = "unit", pytest = ["tests"] }}]
@@ -229,7 +221,7 @@ async def test_quit_closes_the_event_stream_cleanly_and_ends_every_worker(tmp_pa
 
     async with serve(handler, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        root = write(tmp_path / "ws", {
+        root = write_project(tmp_path / "ws", {
             "pyproject.toml": f"""
 [tool.claimcheck]
 phases = [{{ name = "unit", pytest = ["tests"] }}]

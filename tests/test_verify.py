@@ -9,7 +9,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from cli_project import claimcheck, commit, make_repo, write
+from cli_project import claimcheck, commit, make_repo
+
+from tests.conftest import write_project
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +64,7 @@ def test_verify_runs_only_the_gap_by_the_matrix_rule_and_prints_evidence(
 
 def test_verify_fails_on_a_failing_test_and_names_it(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/integration/test_flow_auth.py": """
+    write_project(root, {"tests/integration/test_flow_auth.py": """
         def test_handshake():
             assert 403 == 200, "handshake refused"
     """})
@@ -110,7 +112,7 @@ def test_verify_nodeid_runs_just_that_test(tmp_path: Path) -> None:
 
 def test_a_collection_error_in_the_gaps_files_is_red(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/unit/test_auth_extra.py": "from app.auth import handler\n"})
+    write_project(root, {"tests/unit/test_auth_extra.py": "from app.auth import handler\n"})
     commit(root, "import error")
     done = claimcheck(root, "verify", "auth")
     assert done.returncode == 1
@@ -122,7 +124,7 @@ def test_a_collection_error_in_the_gaps_files_is_red(tmp_path: Path) -> None:
 
 def test_skipped_tests_are_not_evidence(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
-    write(root, {"tests/integration/test_flow_auth.py": """
+    write_project(root, {"tests/integration/test_flow_auth.py": """
         import pytest
 
         @pytest.mark.skip(reason="needs staging")
@@ -139,7 +141,7 @@ def test_skipped_tests_are_not_evidence(tmp_path: Path) -> None:
 def test_a_gap_test_gone_since_the_last_full_run_is_red(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "proj")
     assert claimcheck(root, "--report").returncode == 0
-    write(root, {"tests/unit/test_auth.py": "def test_login():\n    assert True\n"})
+    write_project(root, {"tests/unit/test_auth.py": "def test_login():\n    assert True\n"})
     commit(root, "drop logout test")
     done = claimcheck(root, "verify", "auth")
     assert done.returncode == 1
@@ -180,7 +182,7 @@ def test_show_of_an_unknown_id_exits_4(tmp_path: Path) -> None:
 def test_verify_selects_inside_a_projects_own_runner(tmp_path: Path) -> None:
     """A `command` phase: the selection reaches every pytest session the runner starts."""
     root = make_repo(tmp_path / "proj")
-    write(root, {"scripts/run_tests.py": """
+    write_project(root, {"scripts/run_tests.py": """
         import sys
         import pytest
 
@@ -209,7 +211,7 @@ def test_a_full_run_of_this_commit_saves_the_collect_pass(tmp_path: Path) -> Non
                                            "tests/unit/test_auth.py::test_logout",
                                            "tests/unit/test_tokens.py::test_token_expiry"}
     # a dirty tree is other code: it is collected anew, and sees the new test
-    write(root, {"tests/unit/test_auth.py": """
+    write_project(root, {"tests/unit/test_auth.py": """
         def test_login():
             assert True
 

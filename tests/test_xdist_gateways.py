@@ -16,39 +16,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from claimcheck.collectors.models import Counts, PhaseRun
-from claimcheck.collectors.pytest_run import wait_for_stragglers
+from claimcheck.collectors.models import PhaseRun
 
-from tests.test_pytest_run import PYTEST_INI, outcomes, run
+from tests.phase_runs import XDIST_COUNTS, XDIST_SELECTION, XDIST_SUITE, outcomes, run
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
-                                 reason="pytest-xdist is not installed")]
-
-SUITE = {
-    "pytest.ini": PYTEST_INI + "markers =\n    api: api tests\n",
-    "tests/test_one.py": """
-        import pytest
-        @pytest.mark.api
-        def test_a(): pass
-        def test_b(): assert False
-        def test_c(): pytest.skip("no")
-        def test_dropped(): pass
-    """,
-    "tests/test_two.py": "def test_d(): pass\ndef test_e(): pass\n",
-    "tests/test_bad.py": "import missing_module_xyz\n",
-}
-EXPECTED = Counts(collected=6, passed=3, failed=1, error=1, skipped=1, deselected=1)
-
-
-@pytest.fixture(autouse=True)
-async def no_stragglers_left():
-    yield
-    await wait_for_stragglers()
+                                 reason="pytest-xdist is not installed"),
+              pytest.mark.usefixtures("no_stragglers_left")]
 
 
 def assert_same_as_serial(distributed: PhaseRun, serial: PhaseRun, workers: int) -> None:
-    assert serial.counts == EXPECTED, serial.output_tail
+    assert serial.counts == XDIST_COUNTS, serial.output_tail
     assert distributed.counts == serial.counts, distributed.output_tail
     assert outcomes(distributed) == outcomes(serial)
     assert distributed.status == serial.status == "failed"
@@ -59,10 +38,9 @@ def assert_same_as_serial(distributed: PhaseRun, serial: PhaseRun, workers: int)
 
 
 async def test_several_popen_gateways_count_as_a_serial_run(make_project):
-    root = make_project(SUITE)
-    args = ("tests", "-k", "not dropped")
-    serial = await run(root, pytest_args=args)
-    distributed = await run(root, pytest_args=(*args, "-d", "--tx", "popen", "--tx",
+    root = make_project(XDIST_SUITE)
+    serial = await run(root, pytest_args=XDIST_SELECTION)
+    distributed = await run(root, pytest_args=(*XDIST_SELECTION, "-d", "--tx", "popen", "--tx",
                                                f"popen//python={sys.executable}"))
     assert_same_as_serial(distributed, serial, workers=2)
 
@@ -70,10 +48,9 @@ async def test_several_popen_gateways_count_as_a_serial_run(make_project):
 async def test_a_command_phase_under_xdist_keeps_deselections_and_markers(make_project):
     """`-p claimcheck_stream` reaches a command phase's pytest through PYTEST_ADDOPTS, which its
     workers never see: the plugin travels to them over the gateway instead."""
-    root = make_project(SUITE)
-    args = ("tests", "-k", "not dropped")
-    serial = await run(root, pytest_args=args)
-    command = await run(root, command=("python", "-m", "pytest", *args, "-n", "2"))
+    root = make_project(XDIST_SUITE)
+    serial = await run(root, pytest_args=XDIST_SELECTION)
+    command = await run(root, command=("python", "-m", "pytest", *XDIST_SELECTION, "-n", "2"))
     assert_same_as_serial(command, serial, workers=2)
 
 
@@ -97,8 +74,8 @@ def start_socketserver(cwd: Path) -> tuple[subprocess.Popen[str], int]:
 
 async def test_socket_gateways_to_execnet_socketservers_count_as_a_serial_run(make_project,
                                                                           tmp_path):
-    root = make_project(SUITE)
-    serial = await run(root, pytest_args=("tests", "-k", "not dropped"))
+    root = make_project(XDIST_SUITE)
+    serial = await run(root, pytest_args=XDIST_SELECTION)
     servers = []
     try:
         specs: list[str] = []

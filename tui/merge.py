@@ -6,7 +6,7 @@ from __future__ import annotations
 from claimcheck.collectors.config import load_config
 from claimcheck.collectors.merge import merge_reports
 from claimcheck.collectors.readers import read_report, source_labels
-from claimcheck.tui.open_report import guarded
+from claimcheck.tui.guard import guarded
 from claimcheck.tui.options import Options
 
 

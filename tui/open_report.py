@@ -10,17 +10,14 @@ Never imports Textual at import time (the command center is imported only to sho
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
-from typing import Callable
 
-from claimcheck.collectors.config import Config, ConfigError, load_config
+from claimcheck.collectors.config import Config, load_config
 from claimcheck.collectors.models import RunReport
-from claimcheck.collectors.readers import ReportFileError, read_report
+from claimcheck.collectors.readers import read_report
 from claimcheck.collectors.rejudge import judge_opened
 from claimcheck.collectors.secrets import strip_control
-from claimcheck.collectors.verdict import ExitCode
+from claimcheck.tui.guard import guarded, usage
 from claimcheck.tui.options import Options
 
 
@@ -65,29 +62,6 @@ def _show_opened(options: Options) -> int:
 
     config, report = load_opened(options)
     return run_opened_app(config, report, options)
-
-
-def guarded(work: Callable[[], int]) -> int:
-    """Bad input is one line and exit 4; anything else one line and exit 3, never a traceback."""
-    try:
-        return work()
-    except (ConfigError, ReportFileError) as error:
-        return usage(str(error))
-    except KeyboardInterrupt:
-        print("claimcheck: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except Exception as error:  # noqa: BLE001 - the last line of defence: exit 3, not a traceback
-        print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        if os.environ.get("CLAIMCHECK_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
-        return ExitCode.INTERNAL
-
-
-def usage(message: str) -> int:
-    print(f"claimcheck: {strip_control(message)}", file=sys.stderr)
-    return ExitCode.USAGE
 
 
 def warn(message: str) -> None:

@@ -8,10 +8,8 @@ or test, listing the known ones).
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import sys
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -38,6 +36,7 @@ from claimcheck.collectors.verify import (
     finish_stragglers,
     gather_verify,
 )
+from claimcheck.tui.guard import guarded
 from claimcheck.tui.options import Options
 
 
@@ -140,22 +139,7 @@ def run_verify_command(options: Options) -> int:
 
 def run_guarded(action: Callable[[], object]) -> object:
     """Run a verify-like action; usage problems exit 4, Ctrl-C 2, anything else 3, in a line."""
-    try:
-        return action()
-    except UnknownTarget as error:
-        print(f"claimcheck: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    except (ConfigError, EnvironmentProblem) as error:
-        print(f"claimcheck: {error}", file=sys.stderr)
-        return ExitCode.USAGE
-    except KeyboardInterrupt:
-        print("claimcheck: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except Exception as error:  # noqa: BLE001 - exit 3 with one line, not a traceback
-        print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        if os.environ.get("CLAIMCHECK_DEBUG"):
-            traceback.print_exc()
-        return ExitCode.INTERNAL
+    return guarded(action, (UnknownTarget, ConfigError, EnvironmentProblem))
 
 
 def run_show(options: Options) -> int:
