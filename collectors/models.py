@@ -99,7 +99,9 @@ class TestResult:
     longrepr: str | None = None  # full traceback text for failures and errors
     sections: tuple[tuple[str, str], ...] = ()  # captured output: ("Captured stdout call", text)
     markers: tuple[str, ...] = ()  # marker names applied to the test
-    when: str = "call"  # the stage that decided the outcome: setup, call or teardown
+    # The stage that decided the outcome: setup, call or teardown; "collect" for a file that
+    # failed to import, or that was skipped as a whole while pytest collected it.
+    when: str = "call"
     reruns: int = 0  # attempts before the final one (pytest-rerunfailures): >0 means flaky
     subtests: SubtestCounts | None = None  # None: the test reported no subtests
     # The session died (os._exit, a signal) or the phase timed out while this test ran: the
