@@ -9,7 +9,7 @@ Each SRC is an unpacked project folder or an sdist (`.tar.gz`, e.g. from `pip do
 virtualenv with pytest, the project and its test dependencies installed) the project is copied
 to a scratch folder (the original is never written) and run twice, back to back:
 
-    bare        python -m pytest -q -p no:randomly --continue-on-collection-errors [-n 2]
+    bare        python -m pytest -q -p no:randomly --continue-on-collection-errors [ARG...] [-n 2]
     claimcheck  claimcheck --report --format json --config <scratch>/claimcheck.toml
                 (python = that interpreter, one phase with the same pytest arguments)
 
@@ -125,13 +125,14 @@ def pytest_version(python: str) -> str:
     return result.stdout.strip() or "?"
 
 
-def compare(source: Path, python: str, xdist: bool, scratch: Path) -> Comparison:
+def compare(source: Path, python: str, xdist: bool, scratch: Path,
+            extra: Sequence[str] = ()) -> Comparison:
     version = pytest_version(python)
     result = Comparison(source.name.removesuffix(".tar.gz"), version, xdist)
     work = Path(tempfile.mkdtemp(dir=scratch))
     project = unpack(source, work)
-    args = ["-p", "no:randomly", "--continue-on-collection-errors"] + (["-n", "2"] if xdist
-                                                                      else [])
+    args = ["-p", "no:randomly", "--continue-on-collection-errors", *extra] + (
+        ["-n", "2"] if xdist else [])
     bare = subprocess.run([python, "-m", "pytest", "-q", *args], cwd=project, capture_output=True,
                           text=True, timeout=TIMEOUT_S, check=False)
     parsed = summary_counts(bare.stdout)
@@ -195,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "installed (repeatable: one comparison per interpreter)")
     parser.add_argument("--xdist", action="store_true",
                         help="also compare with -n 2 (pytest-xdist in that environment)")
+    parser.add_argument("--arg", action="append", default=[], dest="extra",
+                        help="one more pytest argument for both runs (repeatable), e.g. "
+                             "--arg=--reruns --arg=2")
     parser.add_argument("--json", type=Path, help="write every comparison to this file")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -204,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for source in args.sources:
         for python in args.python:
             for xdist in (False, True) if args.xdist else (False,):
-                row = compare(source.resolve(), python, xdist, scratch)
+                row = compare(source.resolve(), python, xdist, scratch, args.extra)
                 rows.append(row)
                 print(table([row]).splitlines()[1], flush=True)
     print()
