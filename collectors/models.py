@@ -110,8 +110,9 @@ class TestResult:
 
     @property
     def flaky(self) -> bool:
-        """It failed, then passed (or failed otherwise) on a rerun."""
-        return self.reruns > 0
+        """It failed, then passed on a rerun. A test that failed on every attempt was rerun,
+        not flaky: it fails (`rerun_text`, JUnit and the phase's flaky figure say the same)."""
+        return self.reruns > 0 and self.outcome == "passed"
 
 
 @dataclass(frozen=True)
