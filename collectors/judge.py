@@ -435,9 +435,13 @@ def crashed_tests(run: PhaseRun) -> list[Finding]:
 
 
 def _never_ran(run: PhaseRun) -> int:
-    """Collected tests that produced no result (deselected ones were never meant to run)."""
+    """Collected tests that produced no result (deselected ones were never meant to run).
+
+    A broken file and a file skipped as a whole at collection are results, not among pytest's
+    collected items."""
     counts = run.counts
-    done = counts.done - len(run.collection_errors)
+    skipped_files = sum(1 for test in run.tests if test.when == "collect")
+    done = counts.done - len(run.collection_errors) - skipped_files
     return max(counts.collected - counts.deselected - done, 0)
 
 

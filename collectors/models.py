@@ -99,7 +99,9 @@ class TestResult:
     longrepr: str | None = None  # full traceback text for failures and errors
     sections: tuple[tuple[str, str], ...] = ()  # captured output: ("Captured stdout call", text)
     markers: tuple[str, ...] = ()  # marker names applied to the test
-    when: str = "call"  # the stage that decided the outcome: setup, call or teardown
+    # The stage that decided the outcome: setup, call or teardown; "collect" for a file that
+    # failed to import, or that was skipped as a whole while pytest collected it.
+    when: str = "call"
     reruns: int = 0  # attempts before the final one (pytest-rerunfailures): >0 means flaky
     subtests: SubtestCounts | None = None  # None: the test reported no subtests
     # The session died (os._exit, a signal) or the phase timed out while this test ran: the
@@ -108,8 +110,9 @@ class TestResult:
 
     @property
     def flaky(self) -> bool:
-        """It failed, then passed (or failed otherwise) on a rerun."""
-        return self.reruns > 0
+        """It failed, then passed on a rerun. A test that failed on every attempt was rerun,
+        not flaky: it fails (`rerun_text`, JUnit and the phase's flaky figure say the same)."""
+        return self.reruns > 0 and self.outcome == "passed"
 
 
 @dataclass(frozen=True)

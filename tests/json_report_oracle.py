@@ -38,8 +38,12 @@ def oracle_outcome(item: dict[str, Any]) -> str:
 
 def oracle(path: Path) -> dict[str, str]:
     """Every test json-report recorded, but one an interruption cut off after a passed setup:
-    json-report keeps it (labelled "passed" by default), pytest never counted it."""
+    json-report keeps it (labelled "passed" by default), pytest never counted it. And every
+    file skipped as a whole at collection, which json-report keeps among its collectors."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    return {str(item["nodeid"]): oracle_outcome(item) for item in document.get("tests", ())
-            if item.get("call") or item.get("teardown") or item.get("???")
-            or (item.get("setup") or {}).get("outcome") != "passed"}
+    skipped_files = {str(item["nodeid"]): "skipped" for item in document.get("collectors", ())
+                     if item.get("outcome") == "skipped"}
+    return {**skipped_files,
+            **{str(item["nodeid"]): oracle_outcome(item) for item in document.get("tests", ())
+               if item.get("call") or item.get("teardown") or item.get("???")
+               or (item.get("setup") or {}).get("outcome") != "passed"}}

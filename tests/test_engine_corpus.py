@@ -11,6 +11,8 @@ mapped (`oracle_outcome`): an independent record of the same run.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -367,6 +369,48 @@ def check_collection_errors(run: PhaseRun, env: Any, mode: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# 7. A file skipped as a whole at collection (a module-level importorskip, as wcwidth's suite
+#    has): pytest's summary counts it as one skipped, so claimcheck counts it too
+
+MODULE_SKIP = {
+    "tests/test_ok.py": "def test_ok():\n    pass\n",
+    "tests/test_needs_lib.py": """
+        import pytest
+
+        pytest.importorskip("no_such_library_anywhere")
+
+        def test_never_collected():
+            pass
+    """,
+    "tests/test_elsewhere.py": """
+        import pytest
+
+        pytest.skip("only on the build farm", allow_module_level=True)
+
+        def test_never_collected():
+            pass
+    """,
+}
+
+
+def check_module_skip(run: PhaseRun, env: Any, mode: str) -> None:
+    assert (run.counts.passed, run.counts.skipped) == (1, 2)
+    # pytest's own summary line, from a bare run of the same project, says the same
+    assert run.settings is not None
+    bare = subprocess.run([env.python, "-m", "pytest", "-q", "tests",
+                           *(["-n", "2"] if mode == "xdist" else [])],
+                          cwd=run.settings.rootdir, capture_output=True, text=True,
+                          env=clean_env(), timeout=120, check=False)
+    assert re.search(r"^1 passed, 2 skipped in ", bare.stdout, re.MULTILINE), bare.stdout
+    by_id = {test.nodeid: test for test in run.tests}
+    lib = by_id["tests/test_needs_lib.py"]
+    assert lib.when == "collect" and lib.path == "tests/test_needs_lib.py"
+    assert lib.message is not None and "no_such_library_anywhere" in lib.message
+    elsewhere = by_id["tests/test_elsewhere.py"]
+    assert elsewhere.message == "only on the build farm"
+
+
+# ----------------------------------------------------------------------------------------
 
 FIXTURES: dict[str, Fixture] = {
     "mixed": Fixture(MIXED, always(MIXED_OUTCOMES), always("failed"),
@@ -428,6 +472,10 @@ FIXTURES: dict[str, Fixture] = {
         always("interrupted"), check=check_keyboard_interrupt),
     "collection-error": Fixture(COLLECTION_ERROR, always({"tests/test_ok.py::test_ok": "passed"}),
                                 always("error"), check=check_collection_errors),
+    "module-skip": Fixture(MODULE_SKIP, always({"tests/test_ok.py::test_ok": "passed",
+                                                "tests/test_needs_lib.py": "skipped",
+                                                "tests/test_elsewhere.py": "skipped"}),
+                           always("passed"), check=check_module_skip),
 }
 
 

@@ -18,6 +18,7 @@ from claimcheck.collectors.models import (
     CollectionError,
     Counts,
     Finding,
+    Interruption,
     PhaseRun,
     PytestSession,
     PytestSettings,
@@ -699,3 +700,16 @@ def test_false_green_quotes_the_command_as_configured(make_project, phase_python
     [green] = findings_of(report, "false-green")
     assert green["message"].startswith("`python runner.py` exited 0, but 1 test failed.")
     assert "sys.exit(pytest.main([...]))" in green["message"]
+
+
+def test_a_file_skipped_at_collection_is_not_a_collected_test_that_ran() -> None:
+    """pytest's "collected N items" leaves out a file skipped as a whole (a module-level
+    importorskip): its skipped result must not shrink an interruption's never-ran figure."""
+    tests = (TestResult(nodeid="tests/test_a.py::test_first", outcome="passed",
+                        phase="integration"),
+             TestResult(nodeid="tests/test_optional.py", outcome="skipped", phase="integration",
+                        when="collect"))
+    run = phase(status="interrupted", counts=Counts(collected=3, passed=1, skipped=1),
+                tests=tests, interruption=Interruption(kind="exit", message="stop"))
+    (finding,) = [f for f in phase_findings(run) if f.kind == "interrupted-session"]
+    assert "2 collected tests never ran" in finding.message, finding.message

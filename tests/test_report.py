@@ -623,3 +623,18 @@ def test_a_run_outside_git_still_names_its_host(tmp_path: Path) -> None:
     source = provenance_of(load_config(tmp_path))
     assert source.commit is None and source.branch is None and source.host
     assert len(source.config_digest) == 64
+
+
+def test_a_test_that_failed_on_every_rerun_is_not_flaky_in_json() -> None:
+    """dateutil's suite under --reruns 2: three tests failed all three attempts; every view
+    says "rerun 2" and the phase counts 0 flaky, so the test's own `flaky` must say so too."""
+    tests = (result("tests/test_tz.py::test_zone", "failed", reruns=2),
+             result("tests/test_tz.py::test_flaky", "passed", reruns=1))
+    data = report_to_dict(make_report((phase(tests=tests, status="failed", failed=1,
+                                             passed=1),)))
+    (unit,) = data["phases"]
+    by_id = {test["nodeid"]: test for test in unit["tests"]}
+    assert (by_id["tests/test_tz.py::test_zone"]["reruns"],
+            by_id["tests/test_tz.py::test_zone"]["flaky"]) == (2, False)
+    assert by_id["tests/test_tz.py::test_flaky"]["flaky"] is True
+    assert unit["flaky"] == 1 and data["totals"]["flaky"] == 1

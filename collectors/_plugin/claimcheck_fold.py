@@ -217,6 +217,16 @@ def collection_error_summary(report: Any) -> tuple[str, str]:
     return exception_from_text(text)
 
 
+def collection_skip_event(report: Any) -> dict[str, Any]:
+    """The `test` line of a file skipped as a whole while pytest collected it (a module-level
+    `pytest.importorskip` or `pytest.skip(allow_module_level=True)`): pytest's summary counts
+    it as one skipped, so it is one skipped result of its own, decided at collection."""
+    message, path, line = crash_of(report, "skipped")
+    return {K.EVENT: protocol.TEST, K.NODEID: report.nodeid, K.OUTCOME: "skipped",
+            K.DURATION: 0.0, K.LINE: line, K.MARKERS: [], K.WHEN: "collect",
+            K.MESSAGE: message, K.PATH: path}
+
+
 def exception_from_text(text: str) -> tuple[str, str]:
     blocks: list[list[str]] = []
     previous_was_e = False

@@ -65,6 +65,7 @@ try:
         Partial,
         bounded,
         collection_error_summary,
+        collection_skip_event,
         crash_of,
         ini_list,
         interruption,
@@ -88,6 +89,7 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         Partial,
         bounded,
         collection_error_summary,
+        collection_skip_event,
         crash_of,
         ini_list,
         interruption,
@@ -222,6 +224,7 @@ class _Writer:
         self.xdist_deselected_ids: list[str] | None = None
         self.xdist_workers: set[str] = set()
         self.collect_errors: set[str] = set()
+        self.collect_skips: set[str] = set()  # files skipped as a whole at collection
         self.collect_error_reports = 0
         self.interrupt: dict[str, Any] | None = None
         self.saved_env: dict[str, str | None] = {}
@@ -360,6 +363,9 @@ class _Writer:
             self._emit({K.EVENT: protocol.DESELECTED, K.IDS: self.deselected_ids})
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.skipped and report.nodeid not in self.collect_skips:
+            self.collect_skips.add(report.nodeid)  # once, as a broken file (xdist: per worker)
+            self._emit(collection_skip_event(report), urgent=False)
         if not report.failed:
             return
         self.collect_error_reports += 1  # pytest's own count (per xdist worker)

@@ -59,7 +59,7 @@ def report_to_dict(report: RunReport, *, redactor: Redact | None = None) -> dict
                 "markers": list(test.markers),
                 "longrepr": opt(test.longrepr) if failing else None,
                 "reruns": test.reruns,
-                "flaky": test.reruns > 0 or (name, test.nodeid) in flaky,
+                "flaky": test.flaky or (name, test.nodeid) in flaky,
                 "subtests": _subtests_dict(test.subtests),
                 "crashed": test.crashed,
             })
