@@ -25,27 +25,30 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from claimcheck.collectors._plugin import claimcheck_protocol as protocol
 from claimcheck.collectors.config import Config, PhaseConfig
-from claimcheck.collectors.models import (
-    PhaseEvent,
-    PhaseFinished,
-    PhaseRun,
-    PhaseStarted,
-)
-from claimcheck.collectors.phase_process import kill_phase_tree, settle
-from claimcheck.collectors.phase_record import PhaseRecord, StreamTail
-from claimcheck.collectors.stragglers import (  # noqa: F401 - the runner's public names
-    STRAGGLER_GRACE_S,
-    Straggler,
-    adopt_straggler,
-    kill_stragglers,
-    wait_for_stragglers,
-)
+
+if TYPE_CHECKING:
+    from claimcheck.collectors.models import PhaseEvent, PhaseRun
+
+# What runs before the phase's pytest is spawned is kept to the standard library and the
+# config: the record of a phase (models, phase_record, the judge), psutil and the stragglers'
+# machinery are imported once pytest is starting, which takes far longer than they do.
+_STRAGGLER_NAMES = frozenset({"STRAGGLER_GRACE_S", "Straggler", "adopt_straggler",
+                              "kill_stragglers", "wait_for_stragglers"})
+
+
+def __getattr__(name: str) -> Any:
+    """The stragglers' public names, re-exported here, imported when first asked for."""
+    if name in _STRAGGLER_NAMES:
+        from claimcheck.collectors import stragglers
+
+        return getattr(stragglers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
 PLUGIN_NAME = protocol.PLUGIN_NAME
@@ -273,11 +276,34 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                stream_dir: str, emit: Callable[[PhaseEvent], None]) -> PhaseRun:
     started_at = time.time()
     clock = time.monotonic()
-    state = PhaseRecord(phase.name, config.root, emit, stream_dir)
     tail = _OutputTail()
+    command = phase.command is not None
+    spawn_error: str | None = None
+    cancelled: asyncio.CancelledError | None = None
+    proc: asyncio.subprocess.Process | None = None
+    try:
+        # First of all: pytest's own start-up (its imports, collection) is the longest wait
+        # of a small run, and nothing below has to happen before it.
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+    except asyncio.CancelledError as stop:
+        cancelled = stop  # asyncio itself ends a half-started child
+    from dataclasses import replace
+
+    from claimcheck.collectors.models import PhaseFinished, PhaseStarted
+    from claimcheck.collectors.phase_process import kill_phase_tree, settle
+    from claimcheck.collectors.phase_record import PhaseRecord, StreamTail
+    from claimcheck.collectors.stragglers import adopt_straggler, yield_to_next_phase
+
+    yield_to_next_phase()  # an earlier phase's pytest still tearing down yields to this one
+    state = PhaseRecord(phase.name, config.root, emit, stream_dir)
     stream = StreamTail(stream_dir)
     emit(PhaseStarted(phase.name, tuple(argv), started_at))
-    command = phase.command is not None
 
     def last_events() -> None:
         for key, event in stream.poll():
@@ -311,17 +337,12 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         emit(PhaseFinished(phase.name, run))
         return run
 
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return finish(exit_code=None, start_error=f"cannot start {argv[0]!r}: {exc.strerror or exc}")
-    except asyncio.CancelledError:
-        finish(exit_code=None, cancelled=True)  # asyncio itself ends a half-started child
-        raise
+    if spawn_error is not None:
+        return finish(exit_code=None, start_error=spawn_error)
+    if cancelled is not None:
+        finish(exit_code=None, cancelled=True)
+        raise cancelled
+    assert proc is not None
 
     assert proc.stdout is not None
     drainer = asyncio.ensure_future(tail.drain(proc.stdout))
