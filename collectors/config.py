@@ -1,28 +1,40 @@
 """TOML -> typed, validated configuration.
 
 Every mistake becomes one `ConfigError` whose message names the file, the key and what was
-expected, so `claimcheck` can exit 4 with a sentence instead of a traceback.
+expected, so `claimcheck` can exit 4 with a sentence instead of a traceback. The values are in
+`config_model`, the table reader in `config_reader`, the services in `config_services`; this
+module loads a file and parses phases and gaps, and is what every other module imports.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from claimcheck.collectors.config_model import (
+    DEFAULT_PHASE_DIRS,
+    Config,
+    ConfigError,
+    GapConfig,
+    PhaseConfig,
+    ServiceConfig,
+)
+from claimcheck.collectors.config_reader import (
+    MAX_DURATION,
+    Reader,
+    describe_value,
+    looks_secret,
+)
+from claimcheck.collectors.config_services import SERVICE_KEYS, parse_services
 from claimcheck.collectors.secrets import (
     Redactor,
-    basic_credentials,
     escape_line,
-    looks_secret_parameter,
     mask_url_credentials,
 )
 from claimcheck.collectors.tomlfile import (
@@ -30,272 +42,16 @@ from claimcheck.collectors.tomlfile import (
     read_toml,
 )
 
-DEFAULT_PHASE_DIRS: tuple[str, ...] = ("unit", "integration", "e2e", "staging")
+__all__ = [
+    "DEFAULT_PHASE_DIRS", "MAX_DURATION", "SERVICE_KEYS", "Config", "ConfigError", "GapConfig",
+    "PhaseConfig", "ServiceConfig", "config_digest", "default_config", "default_phases",
+    "load_config", "parse_config", "Reader", "describe_value", "looks_secret", "parse_services",
+]
 
-# Seconds (or milliseconds for max_latency_ms) beyond this are a typo, and too large for timers.
-MAX_DURATION = 30 * 24 * 3600.0
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """A configuration mistake, phrased for the person who made it."""
-
-
-@dataclass(frozen=True)
-class PhaseConfig:
-    name: str
-    pytest: tuple[str, ...] | None = None  # args for `python -m pytest`
-    command: tuple[str, ...] | None = None  # the project's own runner
-    timeout: float | None = None  # seconds for the whole phase
-    env: Mapping[str, str] = field(default_factory=dict)
-    requires: tuple[str, ...] = ()  # service names that must be up
-
-
-@dataclass(frozen=True)
-class GapConfig:
-    name: str
-    title: str
-    match: tuple[str, ...] = ()  # case-insensitive globs over the node id
-    markers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    name: str
-    url: str  # as configured, may carry credentials: never print it, print `display_url`
-    kind: str  # "http", "websocket" or "tcp"
-    display_url: str  # credentials replaced with ***
-    expect_status: tuple[int, ...] | None = None  # None: any 2xx
-    max_latency_ms: float | None = None
-    body_contains: str | None = None
-    expect_json: Mapping[str, Any] = field(default_factory=dict)
-    interval_s: float = 5.0
-    timeout_s: float = 3.0
-    headers: Mapping[str, str] = field(default_factory=dict)
-    subprotocols: tuple[str, ...] = ()
-    send: str | None = None
-    expect_events: tuple[str, ...] = ()
-    event_key: str = "type"
-    within_s: float = 10.0
-    stream: bool = False
-    critical: bool = True
-    process: str | None = None  # a name fragment identifying the service's process
-
-    @property
-    def host(self) -> str | None:
-        return urlsplit(self.url).hostname
-
-    @property
-    def port(self) -> int | None:
-        parts = urlsplit(self.url)
-        try:
-            if parts.port is not None:
-                return parts.port
-        except ValueError:
-            return None
-        return {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(parts.scheme)
-
-
-@dataclass(frozen=True)
-class Config:
-    root: Path
-    source: Path | None  # the file the config came from; None when defaults were used
-    python: str  # interpreter that runs pytest phases
-    phases: tuple[PhaseConfig, ...]
-    gaps: tuple[GapConfig, ...]  # empty: group tests by the default rule (gaps.default_gap)
-    services: tuple[ServiceConfig, ...] = ()
-    secrets: tuple[str, ...] = ()  # values that must never be shown (see collectors.secrets)
-    warnings: tuple[str, ...] = ()  # non-fatal notes, e.g. an unset ${VAR}
-    # sha256 of the configuration as written (before ${VAR} expansion, so no secret goes into
-    # it): two runs with the same digest ran the same phases, gaps and services.
-    digest: str = ""
-    # Class or function names that must be defined once in the project's own code; None when
-    # the key is absent (claimcheck then suggests likely duplicates instead), () turns both off.
-    single_source: tuple[str, ...] | None = None
-
-    def phase(self, name: str) -> PhaseConfig:
-        for phase in self.phases:
-            if phase.name == name:
-                return phase
-        raise KeyError(name)
-
-    def service(self, name: str) -> ServiceConfig:
-        for service in self.services:
-            if service.name == name:
-                return service
-        raise KeyError(name)
-
-
-# ----------------------------------------------------------------------------------------
-
-
-class _Reader:
-    """Walks a TOML table, turning every type or shape mistake into a ConfigError."""
-
-    def __init__(self, source: Path, prefix: str, environ: Mapping[str, str]) -> None:
-        self.source = source
-        self.prefix = prefix
-        self.environ = environ
-        self.secrets: list[str] = []
-        self.warnings: list[str] = []
-
-    def fail(self, key: str, expected: str, value: Any = None, *, show: bool = True) -> ConfigError:
-        shown = f", got {_describe(value)}" if show else ""
-        return ConfigError(f"{self.source}: {key}: expected {expected}{shown}")
-
-    def key(self, *parts: str | int) -> str:
-        text = self.prefix
-        for part in parts:
-            text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-        return text
-
-    def check_keys(self, table: Mapping[str, Any], allowed: set[str], key: str) -> None:
-        for name in table:
-            if name not in allowed:
-                choices = ", ".join(sorted(allowed))
-                raise ConfigError(
-                    f"{self.source}: {key}.{name}: unknown key; expected one of {choices}"
-                )
-
-    def expand(self, value: str, key: str, *, secret: bool = False) -> str:
-        def substitute(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in self.environ:
-                result = self.environ[name]
-            elif default is not None:
-                result = default
-            else:
-                self.warnings.append(f"{self.source}: {key}: ${{{name}}} is not set; using ''")
-                result = ""
-            if secret or _looks_secret(name):
-                self.secrets.append(result)
-            return result
-
-        return _VAR.sub(substitute, value)
-
-    def string(self, table: Mapping[str, Any], name: str, key: str, *, secret: bool = False) -> str:
-        value = table[name]
-        if not isinstance(value, str):
-            raise self.fail(f"{key}.{name}", "a string", value, show=not secret)
-        return self.no_nul(self.expand(value, f"{key}.{name}", secret=secret), f"{key}.{name}")
-
-    def no_nul(self, value: str, key: str) -> str:
-        """A NUL cannot go into an argv, an environment or a header; say so here, not exit 3."""
-        if "\x00" in value:
-            raise ConfigError(f"{self.source}: {key}: expected text without NUL characters")
-        return value
-
-    def optional_string(self, table: Mapping[str, Any], name: str, key: str) -> str | None:
-        return self.string(table, name, key) if name in table else None
-
-    def strings(self, table: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
-        value = table[name]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise self.fail(f"{key}.{name}", "a list of strings", value)
-        return tuple(self.no_nul(self.expand(item, f"{key}.{name}[{index}]"),
-                                 f"{key}.{name}[{index}]")
-                     for index, item in enumerate(value))
-
-    def argv(self, table: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
-        """`strings`, where the value of an option named like a secret (`--api-key=X`,
-        `--token X`) is a secret."""
-        args = self.strings(table, name, key)
-        previous = ""
-        for arg in args:
-            option, equals, value = arg.partition("=")
-            if equals and option.startswith("-") and _looks_secret(option.lstrip("-")
-                                                                     .replace("-", "_")):
-                self.secrets.append(value)
-            elif previous.startswith("-") and "=" not in previous and _looks_secret(
-                    previous.lstrip("-").replace("-", "_")):
-                self.secrets.append(arg)
-            previous = arg
-        return args
-
-    def number(self, table: Mapping[str, Any], name: str, key: str, default: float | None,
-               *, positive: bool = True, maximum: float = MAX_DURATION) -> float | None:
-        if name not in table:
-            return default
-        value = table[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"{key}.{name}", "a number", value)
-        if isinstance(value, float) and not math.isfinite(value):  # nan never fires as a
-            raise self.fail(f"{key}.{name}", "a finite number", value)  # timeout, inf never ends
-        if positive and value <= 0:
-            raise self.fail(f"{key}.{name}", "a number greater than 0", value)
-        if value > maximum:
-            raise self.fail(f"{key}.{name}", f"a number at most {maximum:g}", value)
-        return float(value)
-
-    def boolean(self, table: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
-        if name not in table:
-            return default
-        value = table[name]
-        if not isinstance(value, bool):
-            raise self.fail(f"{key}.{name}", "true or false", value)
-        return value
-
-    def string_table(self, table: Mapping[str, Any], name: str, key: str,
-                     *, secret: bool = False) -> dict[str, str]:
-        """A table of strings; a value under a key that looks secret (`DB_PASSWORD`,
-        `Authorization`) is a secret whatever the variable it came from, literal or not."""
-        if name not in table:
-            return {}
-        value = table[name]
-        if not isinstance(value, dict):
-            raise self.fail(f"{key}.{name}", "a table of strings", value, show=not secret)
-        result: dict[str, str] = {}
-        for item_key, item in value.items():
-            item_secret = secret or _looks_secret(item_key)
-            if not isinstance(item, str):
-                raise self.fail(f"{key}.{name}.{item_key}", "a string", item,
-                                show=not item_secret)
-            where = f"{key}.{name}.{item_key}"
-            result[item_key] = self.no_nul(self.expand(item, where, secret=item_secret), where)
-            if item_secret:
-                self.secrets.append(result[item_key])
-        return result
-
-
-_SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASSW|PASSPHRASE|PWD|CREDENTIAL|API[_-]?KEY|PRIVATE[_-]?KEY|ACCESS[_-]?KEY"
-    r"|[_-]KEY$|^KEY$|^(?:PROXY[_-])?AUTHORIZATION$|COOKIE",
-    re.IGNORECASE,
-)
-
-
-def _looks_secret(name: str) -> bool:
-    """A variable or key whose name says it holds a secret (E2E_TOKEN, DB_PASSWORD,
-    STRIPE_API_KEY, Authorization).
-
-    Deliberately not "AUTH": AUTH_PORT or AUTH_URL are not secrets, and masking a port number
-    would blank it out of every report.
-    """
-    return bool(_SECRET_NAME.search(name))
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# ----------------------------------------------------------------------------------------
 
 _TOP_KEYS = {"python", "phases", "gaps", "services", "single_source"}
 _PHASE_KEYS = {"name", "pytest", "command", "timeout", "env", "requires"}
 _GAP_KEYS = {"title", "match", "markers"}
-_SERVICE_KEYS = {
-    "name", "url", "expect_status", "max_latency_ms", "body_contains", "expect_json",
-    "interval_s", "timeout_s", "headers", "subprotocols", "send", "expect_events", "event_key",
-    "within_s", "stream", "critical", "process",
-}
 
 
 def load_config(
@@ -340,7 +96,7 @@ def _load_config(root: Path | str, config_path: Path | str | None,
         tool = document.get("tool", {})
         if not isinstance(tool, dict):
             raise ConfigError(f"{source}: tool: expected a table ([tool.claimcheck] lives in it), "
-                              f"got {_describe(tool)}")
+                              f"got {describe_value(tool)}")
         table = tool.get("claimcheck")
         prefix = "tool.claimcheck"
         if table is None:
@@ -365,7 +121,7 @@ def parse_config(
     prefix: str = "tool.claimcheck",
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    reader = _Reader(source, prefix, os.environ if environ is None else environ)
+    reader = Reader(source, prefix, os.environ if environ is None else environ)
     try:
         return _parse(table, reader, root)
     except ConfigError as error:
@@ -375,7 +131,7 @@ def parse_config(
         raise ConfigError(_one_line(message)) from None
 
 
-def _parse(table: Mapping[str, Any], reader: _Reader, root: Path) -> Config:
+def _parse(table: Mapping[str, Any], reader: Reader, root: Path) -> Config:
     prefix = reader.prefix
     reader.check_keys(table, _TOP_KEYS, prefix or "(top level)")
 
@@ -383,7 +139,7 @@ def _parse(table: Mapping[str, Any], reader: _Reader, root: Path) -> Config:
     if "python" in table:
         python = _interpreter(reader.string(table, "python", prefix), root, reader)
 
-    services = _services(table, reader)
+    services = parse_services(table, reader)
     service_names = {service.name for service in services}
 
     if "phases" in table:
@@ -408,7 +164,7 @@ def _parse(table: Mapping[str, Any], reader: _Reader, root: Path) -> Config:
     )
 
 
-def _single_source(table: Mapping[str, Any], reader: _Reader) -> tuple[str, ...]:
+def _single_source(table: Mapping[str, Any], reader: Reader) -> tuple[str, ...]:
     """Names, not paths: the audit looks each one up wherever the project defines it."""
     key = reader.key("single_source")
     names = reader.strings(table, "single_source", reader.prefix)
@@ -444,7 +200,7 @@ def default_phases(root: Path) -> tuple[PhaseConfig, ...]:
     return phases or (PhaseConfig(name="tests", pytest=()),)
 
 
-def _interpreter(value: str, root: Path, reader: _Reader) -> str:
+def _interpreter(value: str, root: Path, reader: Reader) -> str:
     """What can be told without starting it: the interpreter exists, is a file and may be run.
 
     Whether it is Python with pytest shows when the first phase runs (nothing runs in series
@@ -477,7 +233,7 @@ def _interpreter(value: str, root: Path, reader: _Reader) -> str:
     return str(path)
 
 
-def _phases(value: Any, reader: _Reader, root: Path,
+def _phases(value: Any, reader: Reader, root: Path,
             service_names: set[str]) -> tuple[PhaseConfig, ...]:
     key = reader.key("phases")
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -537,7 +293,7 @@ def _phases(value: Any, reader: _Reader, root: Path,
     return tuple(phases)
 
 
-def _env(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, str]:
+def _env(item: Mapping[str, Any], reader: Reader, key: str) -> dict[str, str]:
     """Environment variables for a phase: names an environment can hold."""
     env = reader.string_table(item, "env", key)
     for name in env:
@@ -547,7 +303,7 @@ def _env(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, str]:
     return env
 
 
-def _check_command_paths(argv: tuple[str, ...], root: Path, reader: _Reader, key: str) -> None:
+def _check_command_paths(argv: tuple[str, ...], root: Path, reader: Reader, key: str) -> None:
     """The runner itself must exist: a relative program (`scripts/run.sh`) or the script a
     Python runs (`python scripts/run_tests.py`). Its other arguments are the runner's own
     business (`--junitxml out/x.xml` names a file that does not exist yet)."""
@@ -568,7 +324,7 @@ def _runner_paths(argv: tuple[str, ...]) -> list[str]:
     return paths
 
 
-def _gaps(value: Any, reader: _Reader) -> tuple[GapConfig, ...]:
+def _gaps(value: Any, reader: Reader) -> tuple[GapConfig, ...]:
     key = reader.key("gaps")
     if not isinstance(value, dict):
         raise reader.fail(key, "a table of gaps (name = { title = ..., match = [...] })", value)
@@ -588,149 +344,3 @@ def _gaps(value: Any, reader: _Reader) -> tuple[GapConfig, ...]:
         markers = reader.strings(item, "markers", item_key) if "markers" in item else ()
         gaps.append(GapConfig(name=name, title=title, match=match, markers=markers))
     return tuple(gaps)
-
-
-def _services(table: Mapping[str, Any], reader: _Reader) -> tuple[ServiceConfig, ...]:
-    if "services" not in table:
-        return ()
-    key = reader.key("services")
-    value = table["services"]
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise reader.fail(key, "an array of tables ([[tool.claimcheck.services]])", value)
-    services: list[ServiceConfig] = []
-    seen: set[str] = set()
-    for index, item in enumerate(value):
-        item_key = f"{key}[{index}]"
-        reader.check_keys(item, _SERVICE_KEYS, item_key)
-        for required in ("name", "url"):
-            if required not in item:
-                raise reader.fail(f"{item_key}.{required}", f"a service {required}", show=False)
-        name = reader.string(item, "name", item_key)
-        if name in seen:
-            raise ConfigError(
-                f"{reader.source}: {item_key}.name: service name {name!r} is used twice; "
-                "expected unique names"
-            )
-        seen.add(name)
-        url = reader.string(item, "url", item_key)
-        kind, display_url, url_secrets = _classify_url(url, reader, f"{item_key}.url")
-        reader.secrets.extend(url_secrets)
-        headers = _headers(item, reader, item_key)
-        services.append(
-            ServiceConfig(
-                name=name,
-                url=url,
-                kind=kind,
-                display_url=display_url,
-                expect_status=_expect_status(item, reader, item_key),
-                max_latency_ms=reader.number(item, "max_latency_ms", item_key, None,
-                                             maximum=MAX_DURATION * 1000),
-                body_contains=reader.optional_string(item, "body_contains", item_key),
-                expect_json=_expect_json(item, reader, item_key),
-                interval_s=reader.number(item, "interval_s", item_key, 5.0) or 5.0,
-                timeout_s=reader.number(item, "timeout_s", item_key, 3.0) or 3.0,
-                headers=headers,
-                subprotocols=(reader.strings(item, "subprotocols", item_key)
-                              if "subprotocols" in item else ()),
-                send=reader.optional_string(item, "send", item_key),
-                expect_events=(reader.strings(item, "expect_events", item_key)
-                               if "expect_events" in item else ()),
-                event_key=reader.optional_string(item, "event_key", item_key) or "type",
-                within_s=reader.number(item, "within_s", item_key, 10.0) or 10.0,
-                stream=reader.boolean(item, "stream", item_key, False),
-                critical=reader.boolean(item, "critical", item_key, True),
-                process=reader.optional_string(item, "process", item_key),
-            )
-        )
-        if kind != "websocket":
-            for ws_only in ("subprotocols", "send", "expect_events", "stream"):
-                if ws_only in item:
-                    raise ConfigError(
-                        f"{reader.source}: {item_key}.{ws_only}: only applies to ws:// or "
-                        f"wss:// services; expected it to be removed for {display_url}"
-                    )
-    return tuple(services)
-
-
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-def _headers(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, str]:
-    """Handshake headers: every value is a secret; names and values an HTTP request can carry."""
-    headers = reader.string_table(item, "headers", key, secret=True)
-    for name, value in headers.items():
-        if not _HEADER_NAME.fullmatch(name):
-            raise ConfigError(f"{reader.source}: {key}.headers: header name {name!r}: expected "
-                              "letters, digits and - (an HTTP header name)")
-        if "\r" in value or "\n" in value:
-            raise ConfigError(f"{reader.source}: {key}.headers.{name}: expected a value on one "
-                              "line (no CR or LF)")
-    return headers
-
-
-def _classify_url(url: str, reader: _Reader, key: str) -> tuple[str, str, list[str]]:
-    """(kind, the URL to display, the secrets it carries): a URL's password (and the Basic
-    header an HTTP client derives from it), a lone user name (usually a token), and the values
-    of query parameters named like secrets (`?token=...`, `?api_key=...`, `?sig=...`)."""
-    shown = _loose_mask(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise reader.fail(key, "a URL such as http://127.0.0.1:8080/health", shown) from None
-    kinds = {"http": "http", "https": "http", "ws": "websocket", "wss": "websocket", "tcp": "tcp"}
-    if parts.scheme not in kinds or not parts.hostname:
-        raise reader.fail(key, "an http(s)://, ws(s):// or tcp://host:port URL", shown)
-    if any(c.isspace() for c in url):
-        raise reader.fail(key, "a URL without spaces or line breaks", shown)
-    if parts.scheme == "tcp" and port is None:
-        raise reader.fail(key, "a port in the tcp:// URL (tcp://host:port)", shown)
-    secrets: list[str] = []
-    display = url
-    if parts.username or parts.password:
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        netloc = host + (f":{port}" if port is not None else "")
-        display = parts._replace(netloc=f"***@{netloc}").geturl()
-        user, password = parts.username or "", parts.password
-        if password:
-            secrets += [password, unquote(password), *basic_credentials(user, password)]
-        else:
-            secrets += [user, unquote(user)]
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if value and looks_secret_parameter(name):
-            secrets.append(value)
-    for raw in parts.query.split("&"):
-        name, _, value = raw.partition("=")
-        if value and looks_secret_parameter(unquote(name)):
-            secrets.append(value)
-    return kinds[parts.scheme], mask_url_credentials(display), secrets
-
-
-def _loose_mask(url: str) -> str:
-    """A URL fit for an error message even when it does not parse: whatever sits between `://`
-    and the last `@` is masked, and secret query values too."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        rest = "***" + rest[rest.rindex("@"):]
-    return mask_url_credentials(scheme + sep + rest)
-
-
-def _expect_status(item: Mapping[str, Any], reader: _Reader, key: str) -> tuple[int, ...] | None:
-    if "expect_status" not in item:
-        return None
-    value = item["expect_status"]
-    values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 599
-                             for v in values):
-        raise reader.fail(f"{key}.expect_status", "an HTTP status (100-599) or a list of them",
-                          value)
-    return tuple(values)
-
-
-def _expect_json(item: Mapping[str, Any], reader: _Reader, key: str) -> dict[str, Any]:
-    if "expect_json" not in item:
-        return {}
-    value = item["expect_json"]
-    if not isinstance(value, dict):
-        raise reader.fail(f"{key}.expect_json", 'a table such as { status = "ok" }', value)
-    return dict(value)

@@ -16,7 +16,7 @@ import collections
 import json
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -122,6 +122,9 @@ class PhaseRecord:
         self.tests: list[TestResult] = []
         self.warnings: list[WarningRecord] = []
         self.recovered: set[str] = set()  # sessions whose `.running` file was read
+        # Set once claimcheck starts killing the phase for its timeout: a pytest-xdist worker
+        # "crash" reported from then on is that kill, and its test was still running.
+        self.timed_out_after: float | None = None
 
     def handle(self, key: str, event: dict[str, Any]) -> None:
         kind = event.get(K.EVENT)
@@ -134,6 +137,9 @@ class PhaseRecord:
             session = self.sessions[key] = _Session(key=key, pid=_pid_of(key))
         if kind == protocol.TEST:
             result = self._result(event)
+            if self.timed_out_after is not None and result.when == WORKER_LOST:
+                message = _death_message(None, self.timed_out_after, False)
+                result = replace(result, message=message, longrepr=message, crashed=True)
             self.tests.append(result)
             self.emit(TestFinished(self.name, result))
         elif kind == protocol.COLLECTION_FINISH:
@@ -231,6 +237,11 @@ class PhaseRecord:
         return text
 
     # -- the end -----------------------------------------------------------------------------
+
+    def stopping_for_timeout(self, timeout: float) -> None:
+        """Everything read so far was written before the phase's deadline; what xdist reports
+        from now on about its workers comes from claimcheck killing them."""
+        self.timed_out_after = timeout
 
     def recover_unfinished(self, *, exit_code: int | None, timed_out_after: float | None,
                            command: bool, cancelled: bool) -> None:
@@ -331,6 +342,9 @@ class PhaseRecord:
             deselected_ids=deselected_ids,
             interruption=interruption,
         )
+
+
+WORKER_LOST = "???"  # the stage pytest-xdist gives a test whose worker went down under it
 
 
 def _death_message(exit_code: int | None, timed_out_after: float | None, command: bool) -> str:

@@ -370,6 +370,9 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                 adopt_straggler(phase.name, status, proc, waiter, drainer)
                 return await finish_off_loop(exit_code=status)
             if deadline is not None and time.monotonic() >= deadline:
+                for key, event in stream.poll():  # what was written before the deadline
+                    state.handle(key, event)
+                state.stopping_for_timeout(phase.timeout)
                 await kill_phase_tree(proc.pid)
                 await settle(waiter, drainer)
                 return finish(exit_code=None, timed_out_after=phase.timeout)

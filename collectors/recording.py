@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 from claimcheck.collectors.config import Config
 from claimcheck.collectors.secrets import Redactor
@@ -46,10 +46,15 @@ class RunRecorder:
 
     def __init__(self, config: Config, history: Path | None, *, scope: str = "full",
                  warn: Callable[[str], None] | None = None,
-                 provenance: Callable[[], Provenance] | None = None) -> None:
+                 provenance: Callable[[], Provenance] | None = None,
+                 phases: Collection[str] | None = None) -> None:
         self.config = config
         self.history = history
         self.scope = scope
+        # The phases this run ran, when its report shows more: the command center's rerun of
+        # one phase is judged with every phase on screen, but only what ran is stored as this
+        # run's. None: every phase of the report.
+        self.phases = None if phases is None else frozenset(phases)
         self.warn = warn or (lambda message: None)
         self.redact = Redactor(config.secrets)
         self.store: HistoryStore | None = None
@@ -83,7 +88,8 @@ class RunRecorder:
             from claimcheck.collectors.models import PhaseFinished
 
             self._finished_type = PhaseFinished
-        if isinstance(event, self._finished_type):
+        if isinstance(event, self._finished_type) and (
+                self.phases is None or event.run.name in self.phases):  # type: ignore[attr-defined]
             self._submit(self._store_phase, event.run)  # type: ignore[attr-defined]
 
     def finish(self, report: RunReport) -> RunReport:
@@ -176,8 +182,13 @@ class RunRecorder:
             self._give_up(error)
             judged = judge_with_history(report, self.config, None, None, self.scope)
         if self.store is not None and self.run_id is not None and not self._failed:
+            # finish_run stores every phase of the report not stored yet: those this run did
+            # not run are passed as if stored, so they are not.
+            skipped = [] if self.phases is None else [
+                run.name for run in judged.phases if run.name not in self.phases]
             try:
-                self.store.finish_run(self.run_id, judged, self.redact, self.stored)
+                self.store.finish_run(self.run_id, judged, self.redact,
+                                      [*self.stored, *skipped])
                 judged = _with_id(judged, self.run_id)
             except (sqlite3.Error, OSError) as error:
                 self._give_up(error)

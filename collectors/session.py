@@ -166,7 +166,7 @@ def collect_findings(
         errored = [error.path for error in run.collection_errors]
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
     if config.services:  # no HTTP or WebSocket client is loaded for a run without services
-        from claimcheck.collectors.health import port_findings
+        from claimcheck.collectors.ports import port_findings
 
         findings.extend(port_findings(config.services, samples,
                                       redactor=Redactor(config.secrets)))

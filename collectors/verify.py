@@ -33,6 +33,7 @@ from claimcheck.collectors.health import probe_all
 from claimcheck.collectors.models import (
     CollectionError,
     Counts,
+    Finding,
     PhaseEvent,
     PhaseRun,
     Provenance,
@@ -221,11 +222,19 @@ def _first_line(text: str | None) -> str:
 
 
 def judge_verify(target: Target, evidence: Sequence[PhaseEvidence],
-                 disappeared: Sequence[str], *, interrupted: bool = False
-                 ) -> tuple[str, int, list[str]]:
-    """The verdict on the target: green only on positive evidence (module docstring)."""
+                 disappeared: Sequence[str], *, interrupted: bool = False,
+                 broken_rules: Sequence[Finding] = ()) -> tuple[str, int, list[str]]:
+    """The verdict on the target: green only on positive evidence (module docstring).
+
+    `broken_rules`: single-source rules broken in the target gaps' files (a gap whose
+    "single source of truth" is defined three times is not fixed, whatever its tests say).
+    """
     what = target.describe()
-    red: list[str] = []
+    red: list[str] = [f"single-source rule broken in {', '.join(rule.gaps) or what}: "
+                      f"{rule.subject or rule.message}"
+                      + (f" is defined in {len(rule.files)} files: {', '.join(rule.files[:3])}"
+                         if rule.kind == "duplicate-definition" and rule.files else "")
+                      for rule in broken_rules]
     empty: list[str] = []
     for phase in evidence:
         if phase.status == "blocked":
@@ -374,8 +383,9 @@ async def gather_verify(
         await kill_stragglers()
         selections, disappeared, baseline = (), [], None
         listed_from = []
+    broken_rules = await asyncio.to_thread(_broken_rules, config, target, runs)
     verdict, exit_code, reasons = judge_verify(target, evidence, disappeared,
-                                               interrupted=interrupted)
+                                               interrupted=interrupted, broken_rules=broken_rules)
     ordered = [samples[s.name] for s in config.services if s.name in samples]
     report = await asyncio.to_thread(assemble_report, config, runs, ordered, started_at,
                                      interrupted=interrupted, provenance=provenance)
@@ -387,6 +397,17 @@ async def gather_verify(
         phases=tuple(evidence), disappeared=tuple(disappeared), baseline=baseline,
         provenance=provenance, started_at=started_at, duration_s=time.time() - started_at,
         report=report, titles=titles, listed_from=tuple(listed_from))
+
+
+def _broken_rules(config: Config, target: Target, runs: Sequence[PhaseRun]) -> list[Finding]:
+    """The single-source rules broken in the files of the gaps verify was asked about."""
+    from claimcheck.collectors.source_audit import single_source_violations
+
+    found: dict[tuple[str, str | None], Finding] = {}
+    for gap in target.gaps:
+        for rule in single_source_violations(config, gap, runs=runs):
+            found.setdefault((rule.kind, rule.subject), rule)
+    return list(found.values())
 
 
 async def _blocker(config: Config, phase: PhaseConfig,

@@ -23,17 +23,13 @@ import aiohttp.web
 import httpx
 import pytest
 import trustme
-from claimcheck.collectors import health
+from claimcheck.collectors import probe_shared
 from claimcheck.collectors.config import Config, ServiceConfig, parse_config
-from claimcheck.collectors.health import (
-    frame_event,
-    json_mismatches,
-    port_findings,
-    probe_all,
-    probe_service,
-    stream_events,
-)
-from claimcheck.collectors.models import ServiceSample, StreamEvent
+from claimcheck.collectors.health import probe_all, probe_service, stream_events
+from claimcheck.collectors.models import Listener, ServiceSample, StreamEvent
+from claimcheck.collectors.ports import port_findings
+from claimcheck.collectors.probe_http import json_mismatches
+from claimcheck.collectors.probe_ws import frame_event
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.collectors.verdict import service_problem
 from websockets.asyncio.server import ServerConnection, serve
@@ -433,7 +429,7 @@ def test_frame_event_bounds_strips_and_redacts() -> None:
     red = Redactor(("s3cret-value",))
     big = json.dumps({"type": "\x1b[2Jboom", "data": "x" * 10_000, "key": "s3cret-value"})
     event = frame_event(service, big, red)
-    assert event.truncated and len(event.payload) == health.PAYLOAD_LIMIT
+    assert event.truncated and len(event.payload) == probe_shared.PAYLOAD_LIMIT
     assert event.event_type == "\\x1b[2Jboom"  # shown, never acted on
     tail = frame_event(service, "y" * 3000 + "s3cret-value", red)
     assert "s3cret" not in tail.payload
@@ -557,20 +553,20 @@ async def test_stream_events_keeps_text_and_binary_and_reports_refusal(
 
 def test_backoff_grows_with_jitter_and_caps() -> None:
     for failures, step in [(1, 0.5), (2, 1.0), (3, 2.0), (10, 30.0)]:
-        delays = [health.backoff_delay(failures, 0.5, 30.0) for _ in range(50)]
+        delays = [probe_shared.backoff_delay(failures, 0.5, 30.0) for _ in range(50)]
         assert all(step / 2 <= d <= step for d in delays)
         assert len(set(delays)) > 1
 
 
 def test_is_local_host() -> None:
-    assert health.is_local_host("127.0.0.1")
-    assert health.is_local_host("127.3.2.1")
-    assert health.is_local_host("::1")
-    assert health.is_local_host("localhost")
-    assert health.is_local_host(socket.gethostname())
-    assert not health.is_local_host("example.com")
-    assert not health.is_local_host("10.0.0.1")
-    assert not health.is_local_host(None)
+    assert probe_shared.is_local_host("127.0.0.1")
+    assert probe_shared.is_local_host("127.3.2.1")
+    assert probe_shared.is_local_host("::1")
+    assert probe_shared.is_local_host("localhost")
+    assert probe_shared.is_local_host(socket.gethostname())
+    assert not probe_shared.is_local_host("example.com")
+    assert not probe_shared.is_local_host("10.0.0.1")
+    assert not probe_shared.is_local_host(None)
 
 
 UNIQUE = uuid.uuid4().hex[:8]  # other tests (the demo) run processes named "auth" meanwhile
@@ -622,11 +618,11 @@ def test_port_findings_ignores_up_services_and_remote_hosts() -> None:
                          checked_at=0.0)
     up = ServiceSample(name="python", kind="http", url="", status="up", detail="",
                        checked_at=0.0)
-    table = {1234: health.Listener(port=1234, pid=99999, name="python", cmdline=("python",))}
+    table = {1234: Listener(port=1234, pid=99999, name="python", cmdline=("python",))}
     assert port_findings([service], [up], table) == []
     assert port_findings([remote], [down], table) == []
     assert len(port_findings([service], [down], table)) == 1
-    occupied = {**table, 9: health.Listener(port=9, pid=None, name=None)}
+    occupied = {**table, 9: Listener(port=9, pid=None, name=None)}
     assert port_findings([service], [down], occupied) == []
 
 

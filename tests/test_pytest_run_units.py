@@ -203,3 +203,19 @@ def test_the_running_record_reads_what_was_last_written_whole(tmp_path):
     assert protocol.read_running(str(tmp_path / "missing")) == ([], [])
     assert protocol.folder_owner("claimcheck-123-abc") == 123
     assert protocol.folder_owner("claimcheck-abc") is None
+
+
+def test_a_worker_lost_while_claimcheck_kills_a_timed_out_phase_was_still_running():
+    """Killing an xdist phase at its timeout may kill a worker before its controller, which
+    then reports the worker's test as a crash: that test was running at the deadline."""
+    lost = {"event": "test", "nodeid": "tests/test_x.py::test_hangs", "outcome": "error",
+            "when": "???", "message": "the session died while this test ran: "
+                                      "pytest-xdist worker gw1 crashed"}
+    before = phase_state(START, ("7-1", lost))
+    assert before.tests[0].message.endswith("gw1 crashed")  # a real crash, before the deadline
+    state = phase_state(START)
+    state.stopping_for_timeout(12.0)
+    state.handle("7-1", lost)
+    (test,) = state.tests
+    assert test.message == "still running when the phase timed out after 12 s"
+    assert test.crashed and test.outcome == "error"

@@ -250,8 +250,7 @@ def test_the_ci_step_writes_a_job_summary_and_junit(shards, tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (("merge", "k1.json", "nope.json"), "claimcheck: nope.json: no such file\n"),
     (("--open", "nope.json", "--report"), "claimcheck: nope.json: no such file\n"),
-    (("--open", "k1.json"), "claimcheck: --open shows a report in the command center in a "
-                            "later version; for now add --report to print it"),
+    (("--open", "nope.json"), "claimcheck: nope.json: no such file\n"),  # before any screen
     (("--open", "k1.json", "--report", "--phase", "unit"),
      "claimcheck: --open reads a finished report; --phase does not apply to it\n"),
     (("merge", "k1.json", "--expect", "0"), "expected a whole number of at least 1"),

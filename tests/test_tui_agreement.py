@@ -1,10 +1,10 @@
 """The command center and the report say the same about the same run.
 
 A real pytest run through `--report`'s path (`session.run_evidence`) gives a RunReport; the
-command center then replays that run's events through an engine built from the report, the
-seam a mode that opens a saved report would use. Its own live model counts, classifies and
-draws them; its judge works on what it folded. Every count, cell word and finding it shows must
-equal the report's.
+command center then replays that run's events through the engine `--open` uses
+(`tui.engine.report_engine`), here with the live judge instead of the report as read. Its own
+live model counts, classifies and draws them; its judge works on what it folded. Every count,
+cell word and finding it shows must equal the report's.
 """
 
 from __future__ import annotations
@@ -12,24 +12,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any, Sequence
+from dataclasses import replace
 
 from claimcheck.collectors.config import load_config
 from claimcheck.collectors.gaps import cell_words
-from claimcheck.collectors.models import (
-    CollectionErrored,
-    PhaseFinished,
-    PhaseRun,
-    PhaseStarted,
-    RunReport,
-    ServiceSample,
-    TestFinished,
-)
 from claimcheck.collectors.pytest_run import wait_for_stragglers
 from claimcheck.collectors.report.text import render_text
 from claimcheck.collectors.session import assemble_report, run_evidence
 from claimcheck.tui.app import ClaimcheckApp
-from claimcheck.tui.engine import Engine
+from claimcheck.tui.engine import report_engine
 from claimcheck.tui.options import Options
 from claimcheck.tui.widgets.findings import FindingsPanel
 from claimcheck.tui.widgets.header import VerdictHeader
@@ -108,30 +99,6 @@ PROJECT = {
 }
 
 
-def report_engine(report: RunReport) -> Engine:
-    """Shows a finished report without running anything: its runs are replayed as the events
-    the runner would have sent, its samples are the probes' answers, nothing streams."""
-
-    async def plan(config: Any, phases: Sequence[Any], on_event: Any, **kw: Any) -> list[PhaseRun]:
-        for run in report.phases:
-            on_event(PhaseStarted(run.name, run.argv, run.started_at))
-            for error in run.collection_errors:
-                on_event(CollectionErrored(run.name, error))
-            for test in run.tests:
-                on_event(TestFinished(run.name, test))
-            on_event(PhaseFinished(run.name, run))
-        return list(report.phases)
-
-    async def probe(services: Sequence[Any], redactor: Any) -> list[ServiceSample]:
-        names = {service.name for service in services}
-        return [sample for sample in report.services if sample.name in names]
-
-    async def stream(service: Any, on_event: Any, redactor: Any) -> None:
-        return None
-
-    return Engine(plan=plan, probe=probe, stream=stream, assemble=assemble_report)
-
-
 async def test_the_command_center_shows_what_the_report_says(make_project) -> None:
     root = make_project(PROJECT)
     config = load_config(root)
@@ -139,7 +106,9 @@ async def test_the_command_center_shows_what_the_report_says(make_project) -> No
     await wait_for_stragglers()
     assert report.verdict == "red"
 
-    app = ClaimcheckApp(config, Options(project=root), engine=report_engine(report),
+    # The replay, judged again by the command center's own judge (not the report as read).
+    engine = replace(report_engine(report), assemble=assemble_report)
+    app = ClaimcheckApp(config, Options(project=root, no_history=True), engine=engine,
                         read_git=False)
     async with app.run_test(size=(200, 50)) as pilot:
         deadline = time.monotonic() + 60

@@ -224,3 +224,27 @@ def test_a_full_run_of_this_commit_saves_the_collect_pass(tmp_path: Path) -> Non
     assert "tests chosen from" not in plain(dirty.stdout)
     assert "**dirty working tree**" in dirty.stdout
     assert "tests/unit/test_auth.py::test_reset" in ran_in_verify(root)["unit"]
+
+
+def test_a_gap_whose_single_source_rule_is_broken_is_not_verified_nor_claimed(
+        tmp_path: Path) -> None:
+    """Its tests pass, but the gap's "single source of truth" is defined twice in its files."""
+    from cli_project import FILES, PYPROJECT
+
+    files = {**FILES,
+             "pyproject.toml": PYPROJECT.replace("[tool.claimcheck.gaps]",
+                                                 '[tool.claimcheck]\n'
+                                                 'single_source = ["AuthHandler"]\n\n'
+                                                 "[tool.claimcheck.gaps]"),
+             "app/__init__.py": "",
+             "app/auth.py": '"""Authentication."""\n\nclass AuthHandler:\n    pass\n',
+             "app/legacy_auth.py": '"""The old one."""\n\nclass AuthHandler:\n    pass\n'}
+    root = make_repo(tmp_path / "proj", files)
+    done = claimcheck(root, "verify", "auth")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "single-source rule broken in auth: AuthHandler is defined in 2 files" \
+        in plain(done.stdout)
+    refused = claimcheck(root, "claim", "auth")
+    assert refused.returncode == 1 and not (root / "claims.toml").exists()
+    # the gap without such a rule verifies as before
+    assert claimcheck(root, "verify", "db").returncode in (0, 5)

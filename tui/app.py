@@ -11,6 +11,12 @@ Test results and WebSocket frames are high-rate: they are folded at once but han
 screen as one batch per frame; any other event first hands over what is pending, so the screen
 sees everything in order (a phase never finishes before its last results).
 
+Every plan of phases is a run in the history, recorded as `--report` records one
+(`tui/over_time.py`: the same `RunRecorder`, `--history PATH` / `--no-history` honoured), and
+judged over time before the screen shows it: what changed, vanished and flaky tests, claims.
+`--open FILE` gives the app a finished report instead (`tui.engine.report_engine`): nothing
+runs, nothing is recorded, and `q` exits with the report's exit code.
+
 Signals end it the way `q` does (exit 2), and a watchdog thread ends the process if that quit
 cannot finish: when the terminal is gone (a closed tmux window, a dropped SSH session), every
 write to it fails, Textual's writer thread dies, and the event loop blocks on its full queue.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -32,12 +39,15 @@ from claimcheck.collectors.config import Config, ConfigError, PhaseConfig, Servi
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.live import Change, LiveEvidence
 from claimcheck.collectors.models import (
+    PhaseFinished,
+    PhaseRun,
     RunReport,
     ServiceSample,
     StreamEvent,
     TestFinished,
 )
 from claimcheck.collectors.procs import kill_descendants
+from claimcheck.collectors.recording import history_location
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.engine import Engine, live_engine
@@ -49,6 +59,7 @@ from claimcheck.tui.messages import (
     RerunRequested,
 )
 from claimcheck.tui.options import Options
+from claimcheck.tui.over_time import OverTime, Recording
 from claimcheck.tui.screen import CommandCenter, RunState
 from claimcheck.tui.signals import INTERRUPTING_SIGNALS
 from claimcheck.tui.widgets._text import clean
@@ -63,6 +74,8 @@ QUIT_GRACE_S = 2.0  # at most this long for cancelled probes and streams to clos
 QUIT_DEADLINE_S = 15.0  # a quit asked for by a signal ends by force after this long...
 HANGUP_DEADLINE_S = 3.0  # ...and after this long when the terminal itself is gone (SIGHUP)
 FIRST_PROBE_WAIT_S = 10.0  # beyond the probes' own timeouts, for a required service's first probe
+OPENED_RUNS_NOTHING = ("this report was opened from a file: nothing runs here; run claimcheck "
+                       "in the project to run its phases and probe its services")
 
 Clock = Callable[[], float]
 
@@ -127,11 +140,16 @@ class ClaimcheckApp(App[int]):
         project_name: str | None = None,
         started_at: float | None = None,
         handle_signals: bool = False,
+        opened: RunReport | None = None,
     ) -> None:
+        """`options` None: a bare app (tests, benchmarks) that records no history. `opened`: a
+        finished report to show (`--open`), with `engine` replaying it."""
         super().__init__()
         self.config = config
-        self.options = options or Options(project=config.root)
+        # Without options nothing says where the project is: record nothing.
+        self.options = options or Options(project=config.root, no_history=True)
         self.engine = engine if engine is not None else live_engine()
+        self.opened = opened
         self.autostart = autostart
         self.clock = clock
         self.read_git = read_git
@@ -139,9 +157,18 @@ class ClaimcheckApp(App[int]):
         self.redactor = Redactor(config.secrets)
         self.evidence = LiveEvidence.for_config(config, clock)
         self.run_state = RunState(started_at=clock() if started_at is None else started_at)
-        self.command_center = CommandCenter(
-            config, self.evidence, self.run_state, assemble=self.engine.assemble,
-            redactor=self.redactor, project_name=project_name or config.root.name, clock=clock)
+        self.over_time = OverTime(
+            config, history_location(config.root, self.options.history, self.options.no_history),
+            warn=self._warn_from_thread, opened=opened)
+        screen = CommandCenter
+        if opened is not None:
+            from claimcheck.tui.opened import OpenedCommandCenter
+
+            screen = OpenedCommandCenter
+        self.command_center = screen(
+            config, self.evidence, self.run_state, assemble=self._assemble,
+            redactor=self.redactor, project_name=project_name or config.root.name, clock=clock,
+            over_time=self.over_time)
         self._pending: list[object] = []  # events folded but not yet handed to the screen
         self._change = Change()
         self._generation = 0  # events of a plan that was replaced are dropped
@@ -153,6 +180,7 @@ class ClaimcheckApp(App[int]):
         self._signal_quit: asyncio.Task[None] | None = None
         self._signals_before: dict[int, Any] = {}
         self._watchdog = Watchdog()
+        self._main_loop: asyncio.AbstractEventLoop | None = None
 
     def get_default_screen(self) -> Screen[Any]:
         return self.command_center
@@ -163,11 +191,16 @@ class ClaimcheckApp(App[int]):
         return self.command_center.report
 
     def on_mount(self) -> None:
+        self._main_loop = asyncio.get_running_loop()
         self.set_interval(FLUSH_INTERVAL_S, self._hand_over, name="flush")
         for warning in self.config.warnings:
             self.notify(clean(warning, self.redactor), severity="warning", markup=False)
         if self.read_git:
             self._read_git()
+        if self.opened is not None:  # the file's own commit, not this checkout's
+            from claimcheck.tui.opened import opened_git
+
+            self.command_center.post_message(GitInfoRead(opened_git(self.opened)))
         if self.handle_signals:
             self._take_ending_signals()
         if self.autostart:
@@ -184,6 +217,8 @@ class ClaimcheckApp(App[int]):
         """
         self.evidence.fold(event, self._change)
         self._pending.append(event)
+        if isinstance(event, PhaseFinished):  # stored as the live model holds it (merged)
+            self.over_time.phase_finished(self.evidence.phase(event.phase).run)
         if isinstance(event, ServiceSample) and event.name in self._sampled:
             self._sampled[event.name].set()
         if not isinstance(event, (TestFinished, StreamEvent)):
@@ -210,6 +245,86 @@ class ClaimcheckApp(App[int]):
 
         return on_event
 
+    # ------------------------------------------------------------------ over time
+
+    def _assemble(self, config: Config, runs: Sequence[PhaseRun],
+                  samples: Sequence[ServiceSample], started_at: float, *,
+                  interrupted: bool = False, interrupted_at: float | None = None,
+                  now: float | None = None) -> RunReport:
+        """The engine's judgement, then the judgement over time (the screen's judge thread):
+        the first judgement of a finished plan records it in the history."""
+        report = self.engine.assemble(config, runs, samples, started_at, interrupted=interrupted,
+                                      interrupted_at=interrupted_at, now=now)
+        return self.over_time.judge(report, runs)
+
+    def _scope(self, names: Sequence[str], extra_args: Sequence[str]) -> str:
+        """"full" for every configured phase run afresh (what verify calls the last full run);
+        a rerun of some phases, or of what failed, is "partial"."""
+        every = [phase.name for phase in self.config.phases]
+        if extra_args or self.options.phases or sorted(names) != sorted(every):
+            return "partial"
+        return "full"
+
+    def _start_recording(self, names: Sequence[str], scope: str,
+                         left: tuple[list[PhaseRun], list[ServiceSample]]) -> None:
+        replaced = self.over_time.start_plan(names, scope, self.run_state.started_at)
+        if replaced is not None:
+            self._record_in_background(replaced, *left)
+        recording = self.over_time.recording
+        if recording is not None:
+            self._read_baseline(recording, self._generation)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _record_in_background(self, recording: Recording, runs: list[PhaseRun],
+                              samples: list[ServiceSample]) -> None:
+        self._record_unended(recording, runs, samples)
+
+    def _record_unended(self, recording: Recording, runs: list[PhaseRun],
+                        samples: list[ServiceSample]) -> None:
+        """Blocking: record a plan that was replaced or stopped by a quit (or that ended and
+        whose judgement has not recorded it yet) with the evidence it left."""
+        now = self.clock()
+        stopped = not recording.ended
+        final = recording.final
+        if final is not None:  # it ended: its own runs, whatever a newer plan did since
+            runs = [final.get(run.name, run) for run in runs]
+        report = self.engine.assemble(self.config, runs, samples, recording.started_at,
+                                      interrupted=stopped, interrupted_at=now if stopped else None,
+                                      now=now)
+        self.over_time.finish_unended(recording, report)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _read_baseline(self, recording: Recording, generation: int) -> None:
+        baseline = self.over_time.read_baseline(recording)
+
+        def show() -> None:
+            if generation == self._generation and recording is self.over_time.recording:
+                self.over_time.baseline = baseline
+                self.command_center.show_over_time()
+
+        self.call_from_thread(show)
+
+    def _warn_from_thread(self, text: str) -> None:
+        """The history's warnings come from its thread: a notification on the loop, handed
+        over without waiting (a thread blocked on a loop that is shutting down never ends)."""
+        loop = self._main_loop
+        if loop is None:
+            return
+        notify = functools.partial(self.notify, clean(text, self.redactor), title="history",
+                                   severity="warning", markup=False, timeout=10)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody left to tell
+            loop.call_soon_threadsafe(notify)
+
+    def action_show_history(self) -> None:
+        from claimcheck.tui.widgets.history_view import HistoryScreen
+
+        self.push_screen(HistoryScreen(self.over_time, lambda: self.report, self.redactor))
+
+    def action_show_map(self) -> None:
+        from claimcheck.tui.widgets.map_view import MapScreen
+
+        self.push_screen(MapScreen(self.config, lambda: self.report, self.redactor))
+
     @work(thread=True, group="git", exit_on_error=False)
     def _read_git(self) -> None:
         self.command_center.post_message(GitInfoRead(read_git_info(self.config.root)))
@@ -224,6 +339,9 @@ class ClaimcheckApp(App[int]):
         return list(select_phases(self.config, self.options.phases or None))
 
     def on_rerun_requested(self, message: RerunRequested) -> None:
+        if self.opened is not None:
+            self.notify(OPENED_RUNS_NOTHING, severity="warning", markup=False)
+            return
         if message.phases is None:
             self.start_phases(self._selected_phases())
         else:
@@ -240,12 +358,18 @@ class ClaimcheckApp(App[int]):
             return
         self._generation += 1
         previous = self._phase_worker
-        change = self.evidence.plan([phase.name for phase in plan], merge=bool(extra_args))
+        # What a plan that never ended leaves, before the new plan forgets it: it is recorded.
+        left = (self.evidence.runs(unfinished=True), self.evidence.service_samples())
+        names = [phase.name for phase in plan]
+        change = self.evidence.plan(names, merge=bool(extra_args))
         self._change.update(change)
         state = self.run_state
         state.interrupted, state.running = False, True
         state.started_at, state.finished_at = self.clock(), None
+        if self.opened is not None:
+            state.started_at = self.opened.started_at
         self.command_center.report = None
+        self._start_recording(names, self._scope(names, extra_args), left)
         self._hand_over()
         self._phase_worker = self.run_worker(
             self._run_plan(list(plan), tuple(extra_args), self._generation, previous),
@@ -270,9 +394,12 @@ class ClaimcheckApp(App[int]):
         state = self.run_state
         state.running = False
         state.finished_at = self.clock()
+        if self.opened is not None:
+            state.finished_at = self.opened.started_at + self.opened.duration_s
         if any(live.status == "interrupted" for live in self.evidence.phases.values()
                if live.run is not None):
             state.interrupted = True
+        self.over_time.end_plan(self.evidence.runs())  # the judgement of these records the run
         self.flush()
         self.command_center.post_message(PlanEnded(state.interrupted))
 
@@ -325,6 +452,9 @@ class ClaimcheckApp(App[int]):
                                 name=f"stream {service.name}")
 
     def on_probe_requested(self, message: ProbeRequested) -> None:
+        if self.opened is not None:
+            self.notify(OPENED_RUNS_NOTHING, severity="warning", markup=False)
+            return
         for service in self.config.services:
             timer = self._probe_timers.pop(service.name, None)
             if timer is not None:
@@ -397,6 +527,13 @@ class ClaimcheckApp(App[int]):
         if self.run_state.running:
             self.run_state.interrupted = True
         await self.stop_phases()
+        recording = self.over_time.recording
+        if recording is not None and not recording.finished:
+            # The plan ended (its judgement may be under way) or was stopped by this quit:
+            # either way the run is recorded before claimcheck leaves.
+            left = (self.evidence.runs(unfinished=True), self.evidence.service_samples())
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._record_unended, recording, *left)
         for timer in self._probe_timers.values():
             timer.stop()
         # Close probes and streams while the loop still runs, so each WebSocket says goodbye
@@ -413,6 +550,8 @@ class ClaimcheckApp(App[int]):
         self.exit(self.exit_code_now())
 
     def exit_code_now(self) -> int:
+        if self.opened is not None and self._signal_quit is None:
+            return self.opened.exit_code  # what the file says, judged, whatever is on screen
         if self.run_state.interrupted:
             return ExitCode.INTERRUPTED
         if self.report is not None:
@@ -453,6 +592,11 @@ def run_app(options: Options) -> int:
         print(f"claimcheck: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     app = ClaimcheckApp(config, options, handle_signals=True)
+    return run_to_exit(app)
+
+
+def run_to_exit(app: ClaimcheckApp) -> int:
+    """Run the app; its exit code, and nothing it started left running."""
     try:
         result = app.run()
     finally:

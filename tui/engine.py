@@ -10,10 +10,10 @@ only those, so a test, a benchmark or another mode can hand it something else.
 * `assemble` judges evidence into a `RunReport` (blocking; the screen runs it on a thread):
   `session.assemble_report`'s shape.
 
-`live_engine()` is the real thing. A mode that shows a finished report read from a file needs no
-runner at all: its `plan` replays the report's phases as `PhaseStarted` / `PhaseFinished`
-events, its `probe` returns the report's samples, its `stream` does nothing, and its `assemble`
-returns the report as read, so the screen shows exactly what the file says.
+`live_engine()` is the real thing. `report_engine(report)` shows a finished report read from a
+file (`--open`) and needs no runner at all: its `plan` replays the report's phases as the
+runner's events, its `probe` returns the report's samples, its `stream` does nothing, and its
+`assemble` returns the report as read, so the screen shows exactly what the file says.
 """
 
 from __future__ import annotations
@@ -71,3 +71,42 @@ def live_engine() -> Engine:
 
     return Engine(plan=session.run_plan, probe=probe, stream=stream,
                   assemble=session.assemble_report)
+
+
+def report_engine(report: RunReport) -> Engine:
+    """Shows a finished report (`--open`) without running anything: its runs are replayed as
+    the events the runner would have sent, its samples are the probes' answers, nothing
+    streams, and the judgement is the report as read (judged when it was opened)."""
+
+    async def plan(config: Config, phases: Sequence[PhaseConfig], on_event: EventSink,
+                   **kwargs: Any) -> list[PhaseRun]:
+        from claimcheck.collectors.models import (
+            CollectionErrored,
+            PhaseFinished,
+            PhaseStarted,
+            TestFinished,
+        )
+
+        for run in report.phases:
+            on_event(PhaseStarted(run.name, run.argv, run.started_at))
+            for error in run.collection_errors:
+                on_event(CollectionErrored(run.name, error))
+            for test in run.tests:
+                on_event(TestFinished(run.name, test))
+            on_event(PhaseFinished(run.name, run))
+        return list(report.phases)
+
+    async def probe(services: Sequence[ServiceConfig],
+                    redactor: Redactor) -> Sequence[ServiceSample]:
+        names = {service.name for service in services}
+        return [sample for sample in report.services if sample.name in names]
+
+    async def stream(service: ServiceConfig, on_event: Callable[[StreamEvent], None],
+                     redactor: Redactor) -> None:
+        return None
+
+    def assemble(config: Config, runs: Sequence[PhaseRun], samples: Sequence[ServiceSample],
+                 started_at: float, **kwargs: Any) -> RunReport:
+        return report
+
+    return Engine(plan=plan, probe=probe, stream=stream, assemble=assemble)

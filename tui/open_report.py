@@ -1,11 +1,11 @@
 """`claimcheck --open FILE`: a report made elsewhere, judged here, without running anything.
 
 With `--report` it is printed (or written) in any format, as a live run's report is. Without
-`--report` it belongs in the command center, which cannot show a finished report yet: the TUI
-will call `load_opened(options)` for the RunReport (and the Config whose gaps and secrets it was
-judged with) once it can; until then the command says so and exits 4.
+`--report` the command center shows it (`tui.opened.run_opened_app`): nothing runs, `q` exits with
+the report's exit code. Both read it through `load_opened(options)`: the RunReport, and the
+Config whose gaps and secrets it was judged with.
 
-Never imports Textual.
+Never imports Textual at import time (the command center is imported only to show the report).
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ from claimcheck.collectors.secrets import strip_control
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.options import Options
 
-NOT_IN_TUI_YET = ("--open shows a report in the command center in a later version; for now "
-                  "add --report to print it (--format text|json|markdown|junit, --output PATH)")
-
 
 def load_opened(options: Options) -> tuple[Config, RunReport]:
     """The opened file as a judged RunReport; raises ConfigError or ReportFileError.
 
-    The hook for the command center: everything `--open` needs but the drawing.
+    Everything `--open` needs but the drawing, for `--report` and the command center alike.
     """
     assert options.open is not None
     config = load_config(options.project, options.config)
@@ -51,7 +48,7 @@ def run_open(options: Options) -> int:
         return usage(f"--open reads a finished report; {', '.join(ignored)} "
                      f"{'does' if len(ignored) == 1 else 'do'} not apply to it")
     if not options.report:
-        return usage(NOT_IN_TUI_YET)
+        return guarded(lambda: _show_opened(options))
     return guarded(lambda: _print_opened(options))
 
 
@@ -60,6 +57,14 @@ def _print_opened(options: Options) -> int:
 
     config, report = load_opened(options)
     return write_outputs(report, config, options)
+
+
+def _show_opened(options: Options) -> int:
+    """The command center on the report; a bad file is refused before any screen is drawn."""
+    from claimcheck.tui.opened import run_opened_app
+
+    config, report = load_opened(options)
+    return run_opened_app(config, report, options)
 
 
 def guarded(work: Callable[[], int]) -> int:

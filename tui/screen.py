@@ -35,12 +35,15 @@ from claimcheck.tui.messages import (
     ProbeRequested,
     RerunRequested,
 )
+from claimcheck.tui.over_time import Marks, OverTime
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._text import clean, clipboard_text, data_text
+from claimcheck.tui.widgets.claims_banner import ClaimsBanner
 from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import MORE_KEY, FailureList, failure_key
 from claimcheck.tui.widgets.findings import FindingsPanel
+from claimcheck.tui.widgets.gap_notes import GapNotes
 from claimcheck.tui.widgets.header import VerdictHeader
 from claimcheck.tui.widgets.help import HelpScreen
 from claimcheck.tui.widgets.matrix import GapMatrix, MatrixRow
@@ -131,11 +134,17 @@ class CommandCenter(Screen[None]):
         *(Binding(str(number), f"focus_panel({number})", panel.id, show=False)
           for number, panel in enumerate(PANELS, 1) if number > 1),
         Binding("question_mark", "help", "help", key_display="?", tooltip="show every key"),
+        # After `?`, so the footer keeps `? help` in view at 80 columns.
+        Binding("h", "app.show_history", "history",
+                tooltip="runs over time: trend per gap, what changed since the last run"),
+        Binding("m", "app.show_map", "map",
+                tooltip="the map: services and the phases they block, phases and their gaps"),
     ]
 
     def __init__(self, config: Config, evidence: LiveEvidence, run_state: RunState, *,
                  assemble: Assembler, redactor: Redactor, project_name: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 over_time: OverTime | None = None) -> None:
         super().__init__()
         self.config = config
         self.evidence = evidence
@@ -145,6 +154,8 @@ class CommandCenter(Screen[None]):
         self.project_name = project_name
         self.clock = clock
         self.report: RunReport | None = None  # the latest judgement of the evidence
+        self.over_time = over_time  # history: what the marks and the claims banner compare with
+        self.marks = Marks(over_time)
         self.findings: tuple[Finding, ...] = ()
         self.palette = Palette(self)
         self.event_log = EventLog(evidence, redactor, self.palette)
@@ -162,6 +173,7 @@ class CommandCenter(Screen[None]):
 
     def compose(self) -> ComposeResult:
         redact = self.redactor
+        yield ClaimsBanner(redact, id="claims-banner")
         header = VerdictHeader(id="header")
         header.project = self.project_name
         yield header
@@ -170,7 +182,9 @@ class CommandCenter(Screen[None]):
             with Vertical(id="main"):
                 yield GapMatrix(tuple(self.evidence.phase_names), title=panel_title("matrix"),
                                 id="matrix", classes="panel")
-                yield FailureList(FAILURE_LIMIT, redact, id="failures", classes="panel")
+                yield GapNotes(redact, id="gap-notes")
+                yield FailureList(FAILURE_LIMIT, redact, self.marks.failure, id="failures",
+                                  classes="panel")
             with Vertical(id="side", classes="-show-events"):
                 yield ServicesPanel(tuple(s.name for s in self.config.services), redact,
                                     id="services", classes="panel")
@@ -266,10 +280,14 @@ class CommandCenter(Screen[None]):
             matrix.reset_rows()  # a new default gap appeared: rebuild (small) so rows stay in order
             wanted = set(order)
         rows = []
+        finished = frozenset(name for name, live in self.evidence.phases.items()
+                             if live.run is not None)
         for name in order:
             if name in wanted or name not in matrix.rows:
                 row = builder.row(name)
-                rows.append(MatrixRow(row.name, row.title, row.status, row.cells))
+                rows.append(MatrixRow(row.name, row.title, row.status, row.cells,
+                                      self.marks.cells(name, row.cells, finished),
+                                      self.marks.notes(name)))
         matrix.show_rows(rows, self.evidence.running)
 
     def _tick(self) -> None:
@@ -347,11 +365,27 @@ class CommandCenter(Screen[None]):
             title = panel_title("findings")
             panel.border_title = f"{title} ({panel.count})" if panel.count else title
             self._refresh_header()
+            self.show_over_time()
         elif event.state == WorkerState.ERROR:
             error = worker.error
             self.notify(clean(f"judge: {type(error).__name__}: {error}", self.redactor),
                         title="claimcheck internal error", severity="error", markup=False,
                         timeout=15)
+
+    def show_over_time(self) -> None:
+        """Marks, gap notes and the claims banner follow the latest judgement over time."""
+        from claimcheck.collectors.report.common import broken_claims
+
+        self.marks.update(self.report)
+        over_time = self.over_time
+        judged = over_time.judged if over_time is not None else None
+        with self.app.batch_update():
+            self.query_one(ClaimsBanner).show_broken(
+                broken_claims(judged) if judged is not None else (),
+                stale=over_time is not None and over_time.judged_is_old)
+            self.query_one(GapNotes).show_notes(self.marks.all_notes)
+            self._refresh_matrix(all_rows=True)
+            self.query_one(FailureList).marks_changed()
 
     # ------------------------------------------------------------------ failures and filters
 

@@ -13,7 +13,7 @@ Bounded: a 20,000-test phase with 5,000 failures shows the first `limit` and a "
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Sequence
+from typing import Callable, ClassVar, Iterable, Sequence
 
 from claimcheck.collectors.live import failure_key, split_key
 from claimcheck.collectors.models import TestResult
@@ -43,6 +43,9 @@ WIDE_COLUMNS = COLUMNS + ("where", "time")
 HEADERS = {"phase": "phase", "outcome": "", "test": "test", "message": "message",
            "where": "where", "time": "time"}
 _CACHE = 512  # rendered rows kept (a few screenfuls)
+# Before the message, since the last run on this branch (tui/over_time.py: Marks.failure).
+MARK_WORDS = {"new": ("NEW", "bad"), "still": ("still", "muted"), "flaky": ("flaky", "warn")}
+MarksOf = Callable[[str, str, bool], tuple[str, ...]]  # (phase, nodeid, collection) -> marks
 WHERE_WIDTH = 32
 WHERE_MIN_WIDTH = 130  # the panel width from which the crash location gets its own column
 
@@ -70,10 +73,12 @@ class FailureList(ScrollView, can_focus=True):
     class FailureChosen(Message):
         key: str
 
-    def __init__(self, limit: int = 2000, redact: Redact | None = None, **kwargs: object) -> None:
+    def __init__(self, limit: int = 2000, redact: Redact | None = None,
+                 marks: MarksOf | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.limit = limit
         self.redact = redact
+        self.marks = marks  # "new" / "still" failing since the last run, "flaky"
         self.palette = Palette(self)
         self.wide = False
         self._keys: list[str] = []
@@ -181,6 +186,11 @@ class FailureList(ScrollView, can_focus=True):
         self._hidden = max(0, total - len(self._keys))
         self.move_cursor(row=self.cursor_row)
         self._resized()
+
+    def marks_changed(self) -> None:
+        """The marks were worked out again (a run was judged): draw the rows afresh."""
+        self._strips.clear()
+        self.refresh()
 
     def set_empty_note(self, note: str) -> None:
         """What the list says while it has no row (nothing failed, or nothing matches)."""
@@ -299,6 +309,13 @@ class FailureList(ScrollView, can_focus=True):
             "message": data_text(result.message, self.palette("message"), self.redact, one_line=True,
                                  limit=200),
         }
+        if self.marks is not None:
+            marks = Text()
+            for mark in self.marks(result.phase, result.nodeid, result.when == "collect"):
+                word, tone = MARK_WORDS.get(mark, (mark, "notice"))
+                marks.append(word + " ", self.palette(tone))
+            if marks:
+                cells["message"] = Text.assemble(marks, cells["message"])
         if self.wide:
             where = f"{result.path}:{result.line}" if result.path and result.line else (
                 result.path or "")

@@ -31,6 +31,8 @@ STATUS_MARKS: dict[str, tuple[str, str]] = {  # row status -> (mark, palette nam
     "running": ("◌", "info"),
 }
 CELL_STYLES = {"red": "failed", "green": "good", "no-evidence": "empty"}  # palette names
+CHANGE_STYLES = {"worse": "bad", "better": "good"}  # a cell's move since the last run
+NOTE_MARK = "⚠"  # the gap's files hold a duplicate definition or a deprecated import
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,16 @@ class MatrixRow:
     title: str
     status: str  # green, red, no-evidence
     cells: dict[str, GapCell] = field(default_factory=dict)  # phase -> cell (absent: nothing ran)
+    # Since the last run on this branch (tui/over_time.py): phase -> "worse" / "better".
+    changes: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # duplicate definitions, deprecated imports in its files
 
 
 def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False,
-              style: StyleOf = plain) -> Text:
+              style: StyleOf = plain, change: str | None = None) -> Text:
     """The report's words for the cell (`cell_words`), or `…` while nothing ran and the phase
     runs; `compact` shortens only the no-evidence label ("no ev."): numbers are short already.
+    `change`: "worse" or "better" since the last run, said after the words.
     """
     status = cell_status(cell)
     if status == "no-evidence" and running:
@@ -52,7 +58,10 @@ def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False
     words = cell_words(cell)
     if status == "no-evidence" and compact:
         words = NO_EVIDENCE_SHORT
-    return Text(words, style(CELL_STYLES[status]))
+    text = Text(words, style(CELL_STYLES[status]))
+    if change:
+        text.append(" " + change, style(CHANGE_STYLES.get(change, "notice")))
+    return text
 
 
 @dataclass(frozen=True)
@@ -126,12 +135,16 @@ class GapMatrix(DataTable):
 
     def _texts(self, row: MatrixRow, layout: _Layout) -> dict[str, Text]:
         mark, mark_style = STATUS_MARKS.get(row.status, ("?", ""))
-        limit = None if layout.title_limit is None else max(1, layout.title_limit - 2)
-        texts = {GAP_COLUMN: Text.assemble((mark + " ", self.palette(mark_style)),
-                                           data_text(row.title, one_line=True, limit=limit))}
+        marks = Text(mark + " ", self.palette(mark_style))
+        if row.notes:  # the notes themselves are spelled out beside the matrix (GapNotes)
+            marks.append(NOTE_MARK + " ", self.palette("notice"))
+        limit = (None if layout.title_limit is None
+                 else max(1, layout.title_limit - marks.cell_len))
+        texts = {GAP_COLUMN: Text.assemble(marks, data_text(row.title, one_line=True,
+                                                            limit=limit))}
         for phase in self._phases:
             texts[phase] = cell_text(row.cells.get(phase), phase in self._running_phases,
-                                     layout.compact, self.palette)
+                                     layout.compact, self.palette, row.changes.get(phase))
         return texts
 
     def _choose_layout(self) -> _Layout:
@@ -141,13 +154,14 @@ class GapMatrix(DataTable):
             return self._layout or _Layout()
         pad = 2 * self.cell_padding
         rows = list(self._rows.values())
-        full_titles = max((2 + data_text(row.title, one_line=True).cell_len for row in rows),
-                          default=3)
+        full_titles = max((2 + 2 * bool(row.notes) + data_text(row.title, one_line=True).cell_len
+                           for row in rows), default=3)
         widths: tuple[int, ...] = ()
         for compact in (False, True):
             widths = tuple(
                 max([data_text(phase, one_line=True).cell_len]
-                    + [cell_text(row.cells.get(phase), phase in self._running_phases, compact).cell_len
+                    + [cell_text(row.cells.get(phase), phase in self._running_phases, compact,
+                                 change=row.changes.get(phase)).cell_len
                        for row in rows])
                 for phase in self._phases)
             columns = sum(widths) + pad * len(widths)

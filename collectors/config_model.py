@@ -1,0 +1,99 @@
+"""The configuration's shape: frozen, typed values every collector reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+DEFAULT_PHASE_DIRS: tuple[str, ...] = ("unit", "integration", "e2e", "staging")
+
+
+class ConfigError(Exception):
+    """A configuration mistake, phrased for the person who made it."""
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    name: str
+    pytest: tuple[str, ...] | None = None  # args for `python -m pytest`
+    command: tuple[str, ...] | None = None  # the project's own runner
+    timeout: float | None = None  # seconds for the whole phase
+    env: Mapping[str, str] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()  # service names that must be up
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    name: str
+    title: str
+    match: tuple[str, ...] = ()  # case-insensitive globs over the node id
+    markers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    url: str  # as configured, may carry credentials: never print it, print `display_url`
+    kind: str  # "http", "websocket" or "tcp"
+    display_url: str  # credentials replaced with ***
+    expect_status: tuple[int, ...] | None = None  # None: any 2xx
+    max_latency_ms: float | None = None
+    body_contains: str | None = None
+    expect_json: Mapping[str, Any] = field(default_factory=dict)
+    interval_s: float = 5.0
+    timeout_s: float = 3.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    subprotocols: tuple[str, ...] = ()
+    send: str | None = None
+    expect_events: tuple[str, ...] = ()
+    event_key: str = "type"
+    within_s: float = 10.0
+    stream: bool = False
+    critical: bool = True
+    process: str | None = None  # a name fragment identifying the service's process
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname
+
+    @property
+    def port(self) -> int | None:
+        parts = urlsplit(self.url)
+        try:
+            if parts.port is not None:
+                return parts.port
+        except ValueError:
+            return None
+        return {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(parts.scheme)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Path | None  # the file the config came from; None when defaults were used
+    python: str  # interpreter that runs pytest phases
+    phases: tuple[PhaseConfig, ...]
+    gaps: tuple[GapConfig, ...]  # empty: group tests by the default rule (gaps.default_gap)
+    services: tuple[ServiceConfig, ...] = ()
+    secrets: tuple[str, ...] = ()  # values that must never be shown (see collectors.secrets)
+    warnings: tuple[str, ...] = ()  # non-fatal notes, e.g. an unset ${VAR}
+    # sha256 of the configuration as written (before ${VAR} expansion, so no secret goes into
+    # it): two runs with the same digest ran the same phases, gaps and services.
+    digest: str = ""
+    # Class or function names that must be defined once in the project's own code; None when
+    # the key is absent (claimcheck then suggests likely duplicates instead), () turns both off.
+    single_source: tuple[str, ...] | None = None
+
+    def phase(self, name: str) -> PhaseConfig:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(name)
+
+    def service(self, name: str) -> ServiceConfig:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
