@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 QUIET = "-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:anyio -p no:asyncio"
 
 # claimcheck's console entry point, with an audit hook that records, at the moment the phase's
@@ -36,6 +38,7 @@ from claimcheck.tui.cli import main
 try:
     code = main(sys.argv[2:])
 finally:
+    seen["at_exit"] = sorted(sys.modules)
     with open(out, "w") as handle:
         json.dump(seen, handle)
 sys.exit(code)
@@ -91,6 +94,25 @@ def test_nothing_but_the_config_and_the_runner_is_imported_before_pytest_starts(
     report = json.loads(done.stdout)
     assert report["verdict"] == "green"
     assert report["provenance"]["commit"]
+
+
+# Never loaded by a `--report` run without services, in any format: the command center's UI
+# and the network clients cost a run that needs neither.
+NEVER_ON_THE_REPORT_PATH = ("textual", "httpx", "websockets", "claimcheck.tui.app",
+                            "claimcheck.collectors.health")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "junit"])
+def test_a_report_run_without_services_never_loads_textual_or_network_clients(
+        tmp_path: Path, fmt: str) -> None:
+    root = project(tmp_path / "proj")
+    done, seen = watched_run(root, tmp_path, "--format", fmt)
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = [name for name in seen["at_exit"]
+              if any(name == banned or name.startswith(banned + ".")
+                     for banned in NEVER_ON_THE_REPORT_PATH)]
+    assert loaded == []
+    assert "claimcheck.collectors.judge" in seen["at_exit"]  # it did judge the run
 
 
 def test_git_is_read_once_per_run_after_pytest_started(tmp_path: Path) -> None:
