@@ -359,26 +359,87 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
 
-def table(results: Sequence[Result]) -> list[str]:
-    head = (f"{'suite':<27} {'pytest':<7} | {'bare s':>7} {'cc s':>7} {'ratio':>6} "
-            f"{'goal':>6} | {'bare CPU':>8} {'cc CPU':>7} {'ratio':>6} | {'cc RSS':>7} | "
-            f"{'load':>9} |")
-    lines = [head, "-" * len(head)]
-    for res in results:
-        bare = _median([r.wall_s for r in res.bare])
-        cc = _median([r.wall_s for r in res.cc])
-        ratio = _median([c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)])
-        bare_cpu = _median([r.cpu_s for r in res.bare])
-        cc_cpu = _median([r.cpu_s for r in res.cc])
-        cpu_ratio = _median([c.cpu_s / b.cpu_s for b, c in zip(res.bare, res.cc) if b.cpu_s])
-        rss = max((r.rss_mb or 0 for r in res.cc), default=0)
-        verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
-        load = f"{min(res.load):.1f}-{max(res.load):.1f}"
-        lines.append(
-            f"{res.row.label:<27} {res.version:<7} | {bare:7.2f} {cc:7.2f} {ratio:5.2f}x "
-            f"{res.row.goal:5.2f}x | {bare_cpu:8.2f} {cc_cpu:7.2f} {cpu_ratio:5.2f}x | "
-            f"{rss:4.0f} MB | {load:>9} | {verdict}")
+COLUMNS = (("suite", 36, "<"), ("pytest", 7, "<"), ("|", 1, "<"), ("bare", 8, ">"),
+           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("goal", 7, ">"), ("|", 1, "<"),
+           ("bare CPU", 8, ">"), ("cc CPU", 7, ">"), ("ratio", 6, ">"), ("|", 1, "<"),
+           ("cc RSS", 7, ">"), ("|", 1, "<"), ("load", 9, ">"), ("|", 1, "<"), ("", 4, "<"))
+
+
+def _cells(*values: str) -> str:
+    return " ".join(f"{value:{align}{width}}" for value, (_, width, align)
+                    in zip(values, COLUMNS)).rstrip()
+
+
+def table_head() -> list[str]:
+    head = _cells(*(name for name, _, _ in COLUMNS))
+    return [head, "-" * len(head)]
+
+
+def result_line(res: Result) -> str:
+    bare = _median([r.wall_s for r in res.bare])
+    cc = _median([r.wall_s for r in res.cc])
+    ratio = _median([c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)])
+    bare_cpu = _median([r.cpu_s for r in res.bare])
+    cc_cpu = _median([r.cpu_s for r in res.cc])
+    cpu_ratio = _median([c.cpu_s / b.cpu_s for b, c in zip(res.bare, res.cc) if b.cpu_s])
+    rss = max((r.rss_mb or 0 for r in res.cc), default=0)
+    verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
+    return _cells(res.row.label, res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
+                  f"{ratio:.2f}x", f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
+                  f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x", "|", f"{rss:.0f} MB", "|",
+                  _load(res.load), "|", verdict)
+
+
+def spawn_line(res: Result) -> str:
+    """claimcheck's own start-up: launch until the phase's pytest is spawned (one-test row)."""
+    spawn = _median([r.spawn - r.launched for r in res.cc if r.spawn])
+    verdict = "ok" if spawn is not None and spawn < GOAL_SPAWN_S else "MISS"
+    return _cells("start-up before pytest is spawned", res.version, "|", "", _ms(spawn), "",
+                  f"<{GOAL_SPAWN_S * 1000:.0f} ms", "|", "", "", "", "|", "", "|",
+                  _load(res.load), "|", verdict)
+
+
+def tui_lines(first: dict[str, float] | None, stream: dict[str, float] | None,
+              version: str) -> list[str]:
+    """The command center's rows: its own figures, no bare side."""
+    lines = []
+    if first:
+        load = f"{first['load_min']:.1f}-{first['load_max']:.1f}"
+        for label, key, goal in (("TUI: launch -> first frame", "first_frame_s", 0.5),
+                                 ("TUI: pytest reported -> on screen", "first_result_s", 0.3)):
+            value = first[key]
+            lines.append(_cells(label, version, "|", "", _ms(value), "",
+                                f"<{goal * 1000:.0f} ms", "|", "", "", "", "|", "", "|", load,
+                                "|", "ok" if value < goal else "MISS"))
+    if stream:
+        load = f"{stream['load']:.1f}"
+        lines.append(_cells(f"TUI: {stream['tests']:,} results, RSS", "-", "|", "",
+                            f"{stream['peak_rss_mb']:.0f} MB", "", "<400 MB", "|", "", "", "",
+                            "|", f"{stream['peak_rss_mb']:.0f} MB", "|", load, "|",
+                            "ok" if stream["peak_rss_mb"] < 400 else "MISS"))
+        lines.append(_cells(f"TUI: keys while {stream['tests']:,} stream", "-", "|", "",
+                            f"{stream['key_ms_max']:.0f} ms", "", "<100 ms", "|", "", "", "",
+                            "|", "", "|", load, "|",
+                            "ok" if stream["key_ms_max"] < 100 else "MISS"))
     return lines
+
+
+def _load(loads: Sequence[float]) -> str:
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "n/a"
+
+
+def tui_figures(runs: int, work: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """First frame and first result (`tui_first_screen.py`, a real terminal), then keys and
+    RSS while 20,000 results stream into the app (`bench_tui.py`, in its own process)."""
+    from tui_first_screen import measure
+
+    first = measure(runs, work / "first-screen")
+    load = os.getloadavg()[0]
+    done = subprocess.run([sys.executable, str(HERE / "bench_tui.py"), "--json"],
+                          capture_output=True, text=True, check=True)
+    stream = json.loads(done.stdout.strip().splitlines()[-1])
+    stream["load"] = max(load, os.getloadavg()[0])
+    return first, stream
 
 
 # ----------------------------------------------------------------------------------------
@@ -421,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "PYTHONDONTWRITEBYTECODE=1 and the suite's __pycache__ removed "
                              "before each run, as in this sandbox")
     parser.add_argument("--work", type=Path, help="folder for suites and outputs")
+    parser.add_argument("--tui-runs", type=int, default=5,
+                        help="command center runs for the TUI rows (0: no TUI rows)")
     args = parser.parse_args(argv)
     rows = [ROWS[name.strip()] for name in args.rows.split(",") if name.strip()]
     wanted = [name.strip() for name in args.pytest.split(",") if name.strip()]
@@ -432,6 +495,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.bytecode]
     own_pyc = any((REPO / "collectors").glob("__pycache__/*.pyc"))
     out: list[str] = []
+    tui: tuple[dict[str, float] | None, dict[str, float] | None] = (None, None)
+    if args.tui_runs > 0:
+        print("  command center: first frame, first result, keys and RSS", flush=True)
+        tui = tui_figures(args.tui_runs, work)
     for pyc in modes:
         env = dict(os.environ)
         env.pop("PYTEST_ADDOPTS", None)
@@ -441,6 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         results: list[Result] = []
         fixed: list[str] = []
+        spawns: list[str] = []
         for row in rows:
             root = work / f"suite-{row.name.split('-')[0]}"
             expected = make_suite(root, row) if not (root / ".git").exists() else \
@@ -458,6 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     imports = imports_before_spawn(root, config, env, scratch, expected,
                                                    pyc, row)
                     fixed.append(fixed_cost_line(result, interpreter_start(env), imports))
+                    spawns.append(spawn_line(result))
         out += [
             "",
             "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "
@@ -465,7 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; medians of {args.pairs} "
             "interleaved pairs; ratio = median of the pairs' ratios; load = 1-minute load "
             "average during the row",
-            *table(results),
+            *table_head(),
+            *spawns,
+            *map(result_line, results),
+            *tui_lines(*tui, pytest_version(sys.executable)),
             *fixed,
         ]
     print("\n".join(out))
