@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import resource
 import statistics
@@ -227,8 +228,15 @@ def main() -> None:
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--suite", action="store_true",
                         help="a real generated suite through --report and through the app")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as one JSON object (bench_overhead.py reads it)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
+    if args.json:
+        run = bench_suite if args.suite else bench
+        extra = () if args.suite else (args.fail_rate, args.rate)
+        print(json.dumps(asyncio.run(run(args.tests, *extra, (width, height)))))
+        return
     if args.suite:
         figures = asyncio.run(bench_suite(args.tests, (width, height)))
         print(f"claimcheck TUI bench, real suite ({width}x{height}, headless, textual run_test)")

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from claimcheck.collectors.history_schema import MIGRATIONS, SCHEMA_VERSION
+from claimcheck.collectors.history_schema import (  # noqa: F401 - the file's place, re-exported
+    HISTORY_DIR,
+    HISTORY_FILE,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    default_history_path,
+)
 from claimcheck.collectors.models import (
     GapRow,
     PhaseRun,
@@ -52,8 +58,6 @@ from claimcheck.collectors.sqlite_file import (
     statements,
 )
 
-HISTORY_DIR = ".claimcheck"
-HISTORY_FILE = "history.db"
 BUSY_TIMEOUT_S = 30.0
 # Phase statuses whose results are complete: only these serve as a baseline to compare with.
 FINAL_EVIDENCE_STATUSES = ("passed", "failed", "error", "no-tests")
@@ -70,10 +74,6 @@ class HistoryError(Exception):
     """The history cannot be used; the message says which file and why."""
 
 
-
-
-def default_history_path(root: Path) -> Path:
-    return Path(root) / HISTORY_DIR / HISTORY_FILE
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,6 +6,18 @@ version-1 file forward (tests/test_history.py).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# Where a project's history lives; here, beside the schema, so that finding the file does not
+# import sqlite3 and the store (`--report` asks before its first phase starts).
+HISTORY_DIR = ".claimcheck"
+HISTORY_FILE = "history.db"
+
+
+def default_history_path(root: Path) -> Path:
+    return Path(root) / HISTORY_DIR / HISTORY_FILE
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 0 -> 1: the first schema.
     """

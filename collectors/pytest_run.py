@@ -25,27 +25,30 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from claimcheck.collectors._plugin import claimcheck_protocol as protocol
 from claimcheck.collectors.config import Config, PhaseConfig
-from claimcheck.collectors.models import (
-    PhaseEvent,
-    PhaseFinished,
-    PhaseRun,
-    PhaseStarted,
-)
-from claimcheck.collectors.phase_process import kill_phase_tree, settle
-from claimcheck.collectors.phase_record import PhaseRecord, StreamTail
-from claimcheck.collectors.stragglers import (  # noqa: F401 - the runner's public names
-    STRAGGLER_GRACE_S,
-    Straggler,
-    adopt_straggler,
-    kill_stragglers,
-    wait_for_stragglers,
-)
+
+if TYPE_CHECKING:
+    from claimcheck.collectors.models import PhaseEvent, PhaseRun
+
+# What runs before the phase's pytest is spawned is kept to the standard library and the
+# config: the record of a phase (models, phase_record, the judge), psutil and the stragglers'
+# machinery are imported once pytest is starting, which takes far longer than they do.
+_STRAGGLER_NAMES = frozenset({"STRAGGLER_GRACE_S", "Straggler", "adopt_straggler",
+                              "kill_stragglers", "wait_for_stragglers"})
+
+
+def __getattr__(name: str) -> Any:
+    """The stragglers' public names, re-exported here, imported when first asked for."""
+    if name in _STRAGGLER_NAMES:
+        from claimcheck.collectors import stragglers
+
+        return getattr(stragglers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
 PLUGIN_NAME = protocol.PLUGIN_NAME
@@ -54,6 +57,9 @@ ENV_ADDOPTS_BEFORE = protocol.ENV_ADDOPTS_BEFORE
 ENV_OWNER = protocol.ENV_OWNER  # the plugin ends the phase's process group when we die
 POLL_INTERVAL_S = 0.05
 OUTPUT_TAIL_LINES = 200
+OUTPUT_READ_SIZE = 65536
+OUTPUT_REST_S = 0.05  # after a short read the phase's output pipe rests this long (see drain)
+OUTPUT_EXIT_CHECK_S = 0.01  # ... looking this often whether the process has exited
 
 # pytest's short options that take a value: in a cluster such as `-rfE` the rest is that value.
 _SHORT_WITH_VALUE = frozenset("kmpcoWrn")
@@ -234,6 +240,7 @@ class _OutputTail:
     def __init__(self, limit: int = OUTPUT_TAIL_LINES) -> None:
         self.lines: collections.deque[str] = collections.deque(maxlen=limit)
         self.partial = b""
+        self._resting_fd: int | None = None  # the output pipe while `drain` lets it rest
 
     def feed(self, chunk: bytes) -> None:
         data = self.partial + chunk
@@ -251,12 +258,51 @@ class _OutputTail:
             lines.append(self.partial.decode("utf-8", "replace"))
         return "\n".join(lines)
 
-    async def drain(self, reader: asyncio.StreamReader) -> None:
+    async def drain(self, reader: asyncio.StreamReader,
+                    exited: Callable[[], bool] = lambda: False) -> None:
+        """Read the phase's output until its end, resting the pipe after each short read.
+
+        `pytest -q` writes and flushes a dot per test: read as it comes, that woke the event
+        loop once per test, over half of claimcheck's own CPU on a 20,000-test run (1.9 s of
+        it, 0.85 s with the rest). So after a read that emptied the buffer the pipe is not
+        watched for `OUTPUT_REST_S`: what the phase writes meanwhile waits in the pipe (it
+        holds 64 KiB; a writer blocks only when it is full, and a full read is followed by
+        the next at once), the process's exit (`exited()`, looked at every 10 ms: asyncio's
+        `Process.wait()` itself waits for the pipe to close) ends the rest, and `catch_up`
+        takes what is waiting when the phase's result is built."""
+        transport: Any = getattr(reader, "_transport", None)  # asyncio's pipe transport
+        pipe = transport.get_extra_info("pipe") if transport is not None else None
         while True:
-            chunk = await reader.read(65536)
+            chunk = await reader.read(OUTPUT_READ_SIZE)
             if not chunk:
                 return
             self.feed(chunk)
+            if pipe is None or len(chunk) == OUTPUT_READ_SIZE or exited():
+                continue  # more is buffered, or the process is gone: read on
+            # The reader's buffer is empty now (a read shorter than asked takes all of it),
+            # so what `catch_up` reads straight from the pipe comes next, in order.
+            transport.pause_reading()
+            self._resting_fd = pipe.fileno()
+            loop = asyncio.get_running_loop()
+            until = loop.time() + OUTPUT_REST_S
+            try:
+                while not exited() and loop.time() < until:
+                    await asyncio.sleep(min(OUTPUT_EXIT_CHECK_S, until - loop.time()))
+            finally:
+                self._resting_fd = None
+                transport.resume_reading()
+
+    def catch_up(self) -> None:
+        """Take what the phase wrote while its pipe rested (on the loop, before a build)."""
+        fd = self._resting_fd
+        while fd is not None:
+            try:
+                data = os.read(fd, OUTPUT_READ_SIZE)  # the pipe is non-blocking (asyncio's)
+            except OSError:  # BlockingIOError: nothing more waits
+                return
+            if not data:
+                return
+            self.feed(data)
 
 
 # ----------------------------------------------------------------------------------------
@@ -301,11 +347,34 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                stream_dir: str, emit: Callable[[PhaseEvent], None]) -> PhaseRun:
     started_at = time.time()
     clock = time.monotonic()
-    state = PhaseRecord(phase.name, config.root, emit, stream_dir)
     tail = _OutputTail()
+    command = phase.command is not None
+    spawn_error: str | None = None
+    cancelled: asyncio.CancelledError | None = None
+    proc: asyncio.subprocess.Process | None = None
+    try:
+        # First of all: pytest's own start-up (its imports, collection) is the longest wait
+        # of a small run, and nothing below has to happen before it.
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+    except asyncio.CancelledError as stop:
+        cancelled = stop  # asyncio itself ends a half-started child
+    from dataclasses import replace
+
+    from claimcheck.collectors.models import PhaseFinished, PhaseStarted
+    from claimcheck.collectors.phase_process import kill_phase_tree, settle
+    from claimcheck.collectors.phase_record import PhaseRecord, StreamTail
+    from claimcheck.collectors.stragglers import adopt_straggler, yield_to_next_phase
+
+    yield_to_next_phase()  # an earlier phase's pytest still tearing down yields to this one
+    state = PhaseRecord(phase.name, config.root, emit, stream_dir)
     stream = StreamTail(stream_dir)
     emit(PhaseStarted(phase.name, tuple(argv), started_at))
-    command = phase.command is not None
 
     def last_events() -> None:
         for key, event in stream.poll():
@@ -319,6 +388,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         state.recover_unfinished(exit_code=kwargs.get("exit_code"),
                                  timed_out_after=kwargs.get("timed_out_after"),
                                  command=command, cancelled=bool(kwargs.get("cancelled")))
+        tail.catch_up()
         return dict(argv=argv, started_at=started_at, duration_s=time.monotonic() - clock,
                     output_tail=tail.text(), **kwargs)
 
@@ -339,21 +409,17 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         emit(PhaseFinished(phase.name, run))
         return run
 
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return finish(exit_code=None, start_error=f"cannot start {argv[0]!r}: {exc.strerror or exc}")
-    except asyncio.CancelledError:
-        finish(exit_code=None, cancelled=True)  # asyncio itself ends a half-started child
-        raise
+    if spawn_error is not None:
+        return finish(exit_code=None, start_error=spawn_error)
+    if cancelled is not None:
+        finish(exit_code=None, cancelled=True)
+        raise cancelled
+    assert proc is not None
 
     assert proc.stdout is not None
-    drainer = asyncio.ensure_future(tail.drain(proc.stdout))
     waiter = asyncio.ensure_future(proc.wait())
+    drainer = asyncio.ensure_future(tail.drain(proc.stdout,
+                                               exited=lambda: proc.returncode is not None))
     deadline = clock + phase.timeout if phase.timeout else None
     # Only where claimcheck started pytest itself is one finished session the whole phase. A
     # command may start more sessions after this one, and its own exit status is evidence

@@ -14,38 +14,29 @@ claims ledger is judged either way.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
-from claimcheck.collectors.changes import (
-    compare_phase,
-    disappeared_finding,
-    flaky_tests,
-    judge_over_time,
-    outcome_class,
-)
-from claimcheck.collectors.claims import (
-    ClaimsError,
-    claim_findings,
-    judge_claims,
-    load_claims,
-    red_streak_start,
-)
 from claimcheck.collectors.config import Config
-from claimcheck.collectors.history import COMPARABLE_SCOPES, HistoryError, HistoryStore
-from claimcheck.collectors.models import (
-    Finding,
-    PhaseFinished,
-    PhaseRun,
-    RunChanges,
-    RunReport,
-)
 from claimcheck.collectors.secrets import Redactor
 
 from claimcheck import __version__
+
+if TYPE_CHECKING:
+    from claimcheck.collectors.history import HistoryStore
+    from claimcheck.collectors.models import (
+        Finding,
+        PhaseRun,
+        Provenance,
+        RunChanges,
+        RunReport,
+    )
+
+# Importing this module costs nothing a run does not need before its first phase starts: the
+# history (sqlite3), the comparisons and the claims ledger are imported on the recorder's own
+# thread, when it starts.
 
 FLIP_RUNS = 9  # earlier runs looked at for flips; with this one, the last ten
 
@@ -55,6 +46,7 @@ class RunRecorder:
 
     def __init__(self, config: Config, history: Path | None, *, scope: str = "full",
                  warn: Callable[[str], None] | None = None,
+                 provenance: Callable[[], Provenance] | None = None,
                  phases: Collection[str] | None = None) -> None:
         self.config = config
         self.history = history
@@ -71,21 +63,39 @@ class RunRecorder:
         self._failed = history is None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cc-history")
         self._started_at = time.time()
+        self._provenance = provenance
+        self._started = False
+        self._finished_type: type | None = None
 
     # -- the hook ------------------------------------------------------------------------
 
     def start(self, started_at: float | None = None) -> Future[Any]:
-        """Open the history and write the run's row; returns at once (the work is threaded)."""
-        self._started_at = started_at or time.time()
+        """Open the history and write the run's row; returns at once (the work is threaded).
+
+        Called before the phases, or left to the first event, which comes once the first
+        phase's pytest has been spawned: then opening the database neither delays that spawn
+        nor waits until the run ends. The run's start is when the recorder was made, unless
+        `started_at` says otherwise."""
+        if started_at:
+            self._started_at = started_at
+        self._started = True
         return self._submit(self._begin)
 
     def on_event(self, event: object) -> None:
-        if isinstance(event, PhaseFinished) and (self.phases is None
-                                                 or event.run.name in self.phases):
-            self._submit(self._store_phase, event.run)
+        if not self._started:
+            self.start()
+        if self._finished_type is None:
+            from claimcheck.collectors.models import PhaseFinished
+
+            self._finished_type = PhaseFinished
+        if isinstance(event, self._finished_type) and (
+                self.phases is None or event.run.name in self.phases):  # type: ignore[attr-defined]
+            self._submit(self._store_phase, event.run)  # type: ignore[attr-defined]
 
     def finish(self, report: RunReport) -> RunReport:
         """Blocking: the judged report, stored. Call from a thread when on an event loop."""
+        if not self._started:
+            self.start()
         try:
             return self._executor.submit(self._finish, report).result()
         finally:
@@ -117,6 +127,10 @@ class RunRecorder:
     def _guarded(self, function: Callable[..., Any], *args: Any) -> Any:
         if self._failed:
             return None
+        import sqlite3
+
+        from claimcheck.collectors.history import HistoryError
+
         try:
             return function(*args)
         except (HistoryError, sqlite3.Error, OSError) as error:
@@ -124,6 +138,8 @@ class RunRecorder:
             return None
 
     def _give_up(self, error: BaseException) -> None:
+        import sqlite3
+
         self._failed = True
         where = self.history
         self.warn(f"history not recorded ({where}): {error}")
@@ -135,15 +151,18 @@ class RunRecorder:
             self.store = None
 
     def _begin(self) -> None:
-        from claimcheck.collectors.session import (
-            provenance_of,  # git, off the event loop
-        )
+        from claimcheck.collectors.history import HistoryStore
 
+        provenance = self._provenance
+        if provenance is None:
+            from claimcheck.collectors.session import provenance_once
+
+            provenance = self._provenance = provenance_once(self.config)
         assert self.history is not None
         self.store = HistoryStore(self.history, warn=self.warn)
         self.run_id = self.store.begin_run(
             project=self.redact(str(self.config.root)), started_at=self._started_at,
-            provenance=provenance_of(self.config), scope=self.scope, tool_version=__version__)
+            provenance=provenance(), scope=self.scope, tool_version=__version__)
 
     def _store_phase(self, run: PhaseRun) -> None:
         if self.store is None or self.run_id is None:
@@ -152,6 +171,10 @@ class RunRecorder:
         self.stored.append(run.name)
 
     def _finish(self, report: RunReport) -> RunReport:
+        import sqlite3
+
+        from claimcheck.collectors.history import HistoryError
+
         store = self.store if not self._failed else None
         try:
             judged = judge_with_history(report, self.config, store, self.run_id, self.scope)
@@ -192,6 +215,17 @@ def judge_with_history(report: RunReport, config: Config, store: HistoryStore | 
 
     `check_claims=False` for a report imported from elsewhere: the ledger in this checkout is
     about this checkout's code."""
+    from claimcheck.collectors.changes import judge_over_time
+    from claimcheck.collectors.claims import (
+        ClaimsError,
+        claim_findings,
+        judge_claims,
+        load_claims,
+        red_streak_start,
+    )
+    from claimcheck.collectors.history import COMPARABLE_SCOPES
+    from claimcheck.collectors.models import Finding
+
     findings: list[Finding] = []
     changes = None
     provenance = report.provenance
@@ -228,6 +262,8 @@ def judge_with_history(report: RunReport, config: Config, store: HistoryStore | 
 def _phases_gone(report: RunReport, store: HistoryStore, run_id: int | None) -> list[Finding]:
     """A phase the last full run had, with tests, that this full run does not have at all: its
     tests vanished with it (a phase renamed or dropped from the configuration)."""
+    from claimcheck.collectors.models import Finding
+
     branch = report.provenance.branch if report.provenance else None
     last = store.last_full_phases(branch, before=report.started_at, exclude=run_id)
     if last is None:
@@ -249,6 +285,14 @@ def _phases_gone(report: RunReport, store: HistoryStore, run_id: int | None) -> 
 
 def _changes(report: RunReport, store: HistoryStore, run_id: int | None,
              findings: list[Finding]) -> RunChanges:
+    from claimcheck.collectors.changes import (
+        compare_phase,
+        disappeared_finding,
+        flaky_tests,
+        outcome_class,
+    )
+    from claimcheck.collectors.models import RunChanges
+
     provenance = report.provenance
     branch = provenance.branch if provenance else None
     phases = []
@@ -305,7 +349,7 @@ def _changes(report: RunReport, store: HistoryStore, run_id: int | None,
 def history_location(root: Path, explicit: Path | None, disabled: bool) -> Path | None:
     """Where this run's history goes: `--history PATH`, none with `--no-history`, else the
     project's `.claimcheck/history.db`."""
-    from claimcheck.collectors.history import default_history_path
+    from claimcheck.collectors.history_schema import default_history_path
 
     if disabled:
         return None

@@ -11,46 +11,48 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import socket
+import threading
 import time
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol, Sequence
 
 from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
-from claimcheck.collectors.depmap import build_map, evidence_of_run
-from claimcheck.collectors.discovery import config_style, marker_line, uncollected_tests
-from claimcheck.collectors.gaps import judge_gaps
-from claimcheck.collectors.gitinfo import read_git_info
-from claimcheck.collectors.health import probe_all
-from claimcheck.collectors.judge import phase_findings
-from claimcheck.collectors.live import LiveEvidence
-from claimcheck.collectors.models import (
-    Counts,
-    Finding,
-    PhaseEvent,
-    PhaseFinished,
-    PhaseRun,
-    PhaseStarted,
-    Provenance,
-    RunReport,
-    ServiceSample,
-)
-from claimcheck.collectors.ports import port_findings
-from claimcheck.collectors.pytest_run import (
-    check_interpreter,
-    kill_stragglers,
-    run_phase,
-)
 from claimcheck.collectors.secrets import Redactor
-from claimcheck.collectors.source_audit import audit_findings
-from claimcheck.collectors.verdict import verdict_reasons
 
 from claimcheck import __version__
 
-EventSink = Callable[[PhaseEvent], None]
-ServiceSink = Callable[[ServiceSample], None]
+if TYPE_CHECKING:
+    from claimcheck.collectors.live import LiveEvidence
+    from claimcheck.collectors.models import (
+        Finding,
+        PhaseEvent,
+        PhaseRun,
+        Provenance,
+        RunReport,
+        ServiceSample,
+    )
+
+# A run imports what it needs when it needs it: until the first phase's pytest is spawned,
+# only the config and the runner; the judge and the map while that pytest starts (on a
+# thread, `_prepare_judgement`), so neither delays the spawn nor waits after the last test.
+JUDGEMENT_MODULES = (
+    "claimcheck.collectors.models",
+    "claimcheck.collectors.verdict",
+    "claimcheck.collectors.refusal",
+    "claimcheck.collectors.gaps",
+    "claimcheck.collectors.judge",
+    "claimcheck.collectors.discovery",
+    "claimcheck.collectors.source_audit",
+    "claimcheck.collectors.depmap",
+    "claimcheck.collectors.gitinfo",
+)
+
+EventSink = Callable[["PhaseEvent"], None]
+ServiceSink = Callable[["ServiceSample"], None]
 # The services a phase requires, by name -> their latest samples (probed now, or awaited).
-RequiredSamples = Callable[[Sequence[str]], Awaitable[Iterable[ServiceSample]]]
+RequiredSamples = Callable[[Sequence[str]], Awaitable[Iterable["ServiceSample"]]]
 
 
 class PhaseRunner(Protocol):
@@ -85,6 +87,8 @@ def blocking_service(phase: PhaseConfig, samples: Iterable[ServiceSample]) -> Se
 
 
 def blocked_run(phase: PhaseConfig, blocker: ServiceSample) -> PhaseRun:
+    from claimcheck.collectors.models import Counts, PhaseRun
+
     return PhaseRun(
         name=phase.name,
         status="blocked",
@@ -136,6 +140,14 @@ def collect_findings(
     config: Config, runs: Sequence[PhaseRun], samples: Sequence[ServiceSample]
 ) -> tuple[Finding, ...]:
     """Every finding the evidence supports, each reported once."""
+    from claimcheck.collectors.discovery import (
+        config_style,
+        marker_line,
+        uncollected_tests,
+    )
+    from claimcheck.collectors.judge import phase_findings
+    from claimcheck.collectors.source_audit import audit_findings
+
     findings: list[Finding] = []
     locate = functools.partial(marker_line, config.root)
     style = functools.lru_cache(maxsize=None)(functools.partial(config_style, config.root))
@@ -153,7 +165,11 @@ def collect_findings(
         audited.add(key)
         errored = [error.path for error in run.collection_errors]
         findings.extend(uncollected_tests(config.root, run.settings, paths, run.name, errored))
-    findings.extend(port_findings(config.services, samples, redactor=Redactor(config.secrets)))
+    if config.services:  # no HTTP or WebSocket client is loaded for a run without services
+        from claimcheck.collectors.ports import port_findings
+
+        findings.extend(port_findings(config.services, samples,
+                                      redactor=Redactor(config.secrets)))
     findings = audit_findings(config, runs, findings)  # static: duplicates, deprecated imports
     return tuple(dedupe_findings(findings))
 
@@ -175,6 +191,9 @@ def dedupe_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def provenance_of(config: Config) -> Provenance:
     """Which commit, branch and machine the evidence is about (blocking: runs `git`)."""
+    from claimcheck.collectors.gitinfo import read_git_info
+    from claimcheck.collectors.models import Provenance
+
     git = read_git_info(config.root)
     return Provenance(
         commit=git.sha if git else None,
@@ -201,6 +220,11 @@ def assemble_report(
     Everything a writer shows is decided here, once: the verdict and its reasons, the findings,
     the matrix and each test's gaps. `provenance` is read from git and the host when not given.
     """
+    from claimcheck.collectors.depmap import build_map, evidence_of_run
+    from claimcheck.collectors.gaps import judge_gaps
+    from claimcheck.collectors.models import RunReport
+    from claimcheck.collectors.verdict import verdict_reasons
+
     verdict, exit_code, reasons = verdict_reasons(runs, samples, interrupted=interrupted,
                                                   interrupted_at=interrupted_at)
     end = time.time() if now is None else now
@@ -244,13 +268,17 @@ async def run_plan(
     running phase (its runner kills the process tree and emits its interrupted PhaseFinished)
     and re-raises; what was emitted so far is the evidence.
     """
-    run_one = runner if runner is not None else run_phase
+    if runner is None:
+        from claimcheck.collectors.pytest_run import run_phase as runner
+    run_one = runner
     runs: list[PhaseRun] = []
     for phase in phases:
         blocker = None
         if phase.requires and not force and required is not None:
             blocker = blocking_service(phase, await required(phase.requires))
         if blocker is not None:
+            from claimcheck.collectors.models import PhaseFinished, PhaseStarted
+
             run = blocked_run(phase, blocker)
             on_event(PhaseStarted(phase=phase.name, argv=(), started_at=run.started_at))
             on_event(PhaseFinished(phase=phase.name, run=run))
@@ -263,6 +291,58 @@ async def run_plan(
     return runs
 
 
+class Once:
+    """A value computed once, by whichever thread asks first; the others wait for it.
+
+    The run's provenance (git) is read on a thread while the first phase runs; the history's
+    run row and the report then share that one reading instead of asking git twice, once of
+    them after the last test.
+    """
+
+    def __init__(self, compute: Callable[[], object]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._value: object = None
+        self._done = False
+
+    def __call__(self) -> object:
+        with self._lock:
+            if not self._done:
+                self._value = self._compute()
+                self._done = True
+            return self._value
+
+
+def provenance_once(config: Config) -> Callable[[], Provenance]:
+    """`provenance_of(config)`, read at most once (see `Once`)."""
+    return Once(functools.partial(provenance_of, config))  # type: ignore[return-value]
+
+
+def _prepare_judgement(provenance: Callable[[], object],
+                       modules: Sequence[str] = ()) -> threading.Thread:
+    """While the first phase's pytest starts: import the judge (and the caller's `modules`,
+    its report writers) and read git, on a thread.
+
+    Both would otherwise happen in series, the imports before the spawn and git after the
+    last test. A failure here is no failure: the judge imports and asks again, and says so.
+    """
+
+    def work() -> None:
+        for name in (*JUDGEMENT_MODULES, *modules):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the judge's own import reports it
+                return
+        try:
+            provenance()
+        except Exception:  # noqa: BLE001 - assemble_report asks again
+            pass
+
+    thread = threading.Thread(target=work, name="claimcheck-prepare", daemon=True)
+    thread.start()
+    return thread
+
+
 async def run_evidence(
     config: Config,
     *,
@@ -271,16 +351,24 @@ async def run_evidence(
     on_service: ServiceSink | None = None,
     force: bool = False,
     services_only: bool = False,
-    probe: Callable[..., object] = probe_all,
-    live: LiveEvidence | None = None,
+    probe: Callable[..., object] | None = None,
+    live: LiveEvidence | Callable[[], LiveEvidence] | None = None,
+    provenance: Callable[[], Provenance] | None = None,
+    preload: Sequence[str] = (),
 ) -> RunReport:
     """Probe the services, run the selected phases in order, and judge the evidence.
 
     Every event and sample is folded into `live` (a fresh `LiveEvidence` unless given, so a
-    progress line can read it) before `on_event` / `on_service` see it. Cancellation (Ctrl-C,
+    progress line can read it; given as a function, it is called once, when the first event
+    or sample arrives, so the live model is not built before the first pytest is spawned)
+    before `on_event` / `on_service` see it. Cancellation (Ctrl-C,
     SIGTERM) stops the running phase, which kills its process tree, kills the earlier phases'
     stragglers too, and the report says `interrupted`, and when, with everything gathered so
     far: the interrupted phase keeps every result it streamed.
+
+    `provenance` (`provenance_once(config)` unless given: a caller that stores the run as well
+    passes the same one) is read on a thread as soon as the first phase has started, while
+    the judge's modules and the caller's `preload` (its report writers) are imported.
 
     A `pytest` phase is judged as soon as its session has finished, while its process may
     still be tearing down (and the next phase may already run beside it). This returns without
@@ -289,11 +377,27 @@ async def run_evidence(
     """
     started_at = time.time()
     selected = select_phases(config, phases)
-    evidence = live if live is not None else LiveEvidence.for_config(config)
     redactor = Redactor(config.secrets)
+    read_provenance = provenance if provenance is not None else provenance_once(config)
+    evidence: LiveEvidence | None = None
+    preparing: threading.Thread | None = None
+
+    def live_model() -> LiveEvidence:
+        nonlocal evidence
+        if evidence is None:
+            if live is None:
+                from claimcheck.collectors.live import LiveEvidence
+
+                evidence = LiveEvidence.for_config(config)
+            else:
+                evidence = live() if callable(live) else live
+        return evidence
 
     def emit(event: PhaseEvent) -> None:
-        evidence.fold(event)
+        nonlocal preparing
+        live_model().fold(event)
+        if preparing is None:  # the first event: the first phase's pytest is on its way
+            preparing = _prepare_judgement(read_provenance, preload)
         if on_event is not None:
             on_event(event)
 
@@ -301,9 +405,12 @@ async def run_evidence(
         services = [config.service(name) for name in names]
         if not services:
             return []
-        samples = list(await probe(services, redactor=redactor))  # type: ignore[misc]
+        prober = probe
+        if prober is None:
+            from claimcheck.collectors.health import probe_all as prober
+        samples = list(await prober(services, redactor=redactor))  # type: ignore[misc]
         for sample in samples:
-            evidence.fold(sample)
+            live_model().fold(sample)
             if on_service is not None:
                 on_service(sample)
         return samples
@@ -313,23 +420,31 @@ async def run_evidence(
         await probe_services([service.name for service in config.services])
         if not services_only:
             if selected:
-                await asyncio.to_thread(check_interpreter, config)
+                from claimcheck.collectors.pytest_run import check_interpreter
+
+                check_interpreter(config)  # a look at the file system, microseconds
             await run_plan(config, selected, emit, required=probe_services, force=force)
     except asyncio.CancelledError:
         interrupted_at = time.time()
         current = asyncio.current_task()
         if current is not None:
             current.uncancel()
+        from claimcheck.collectors.stragglers import kill_stragglers
+
         await kill_stragglers()  # Ctrl-C ends every pytest claimcheck started, not just the last
     interrupted = interrupted_at is not None
-    runs = evidence.runs(unfinished=interrupted)
+    runs = live_model().runs(unfinished=interrupted)
     if interrupted_at is None and any(run.status == "interrupted" for run in runs):
         interrupted_at = time.time()  # the runner itself reported the phase interrupted
+    samples = live_model().service_samples()
+
+    def judge() -> RunReport:
+        return assemble_report(config, runs, samples, started_at, interrupted=interrupted,
+                               interrupted_at=interrupted_at,
+                               provenance=read_provenance())  # type: ignore[arg-type]
+
     # Judgement reads test files and the machine's sockets: keep it off the event loop.
-    judging = asyncio.ensure_future(asyncio.to_thread(
-        assemble_report, config, runs, evidence.service_samples(), started_at,
-        interrupted=interrupted, interrupted_at=interrupted_at,
-    ))
+    judging = asyncio.ensure_future(asyncio.to_thread(judge))
     try:
         return await asyncio.shield(judging)
     except asyncio.CancelledError:

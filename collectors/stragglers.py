@@ -24,10 +24,11 @@ from claimcheck.collectors.phase_process import kill_phase_tree, settle
 # How long a pytest phase's process may go on tearing down after its session finished (it may be
 # writing coverage data, say) before its tree is killed.
 STRAGGLER_GRACE_S = 30.0
-# Niceness added to a straggler's process tree: its teardown then yields the CPU to claimcheck
-# judging the evidence and writing the report, which is what someone is waiting for. 0: leave it.
+# Niceness added to a straggler's process tree once the next phase's pytest has started: its
+# teardown then yields the CPU to the phase that runs now. A straggler of the last phase keeps
+# its priority, since claimcheck exits when it does: lowered, it would lose the CPU to every
+# other process on a busy machine and make the whole run later. 0: never lower it.
 STRAGGLER_NICENESS = 10
-
 
 
 @dataclass(eq=False)
@@ -57,6 +58,7 @@ class _Reaper:
     drainer: asyncio.Future[Any]
     task: asyncio.Task[None] | None = None
     ended: bool = False
+    lowered: bool = False
 
     async def reap(self) -> None:
         """Wait for the exit (the drainer keeps reading, so a full pipe never blocks pytest);
@@ -90,13 +92,22 @@ def adopt_straggler(phase: str, session_exit: int, proc: asyncio.subprocess.Proc
         handle: psutil.Process | None = psutil.Process(proc.pid)
     except psutil.Error:
         handle = None
-    if handle is not None and STRAGGLER_NICENESS:
-        _lower_priority(handle, STRAGGLER_NICENESS)
     reaper = _Reaper(Straggler(phase=phase, pid=proc.pid, session_exit=session_exit), handle,
                      waiter, drainer)
     reaper.task = asyncio.ensure_future(reaper.reap())
     _reapers.append(reaper)
     reaper.task.add_done_callback(lambda _: _forget(reaper))
+
+
+def yield_to_next_phase() -> None:
+    """A new phase's pytest has started: lower the priority of every straggler still tearing
+    down, so the phase that runs now gets the CPU first."""
+    if not STRAGGLER_NICENESS:
+        return
+    for reaper in _reapers:
+        if reaper.handle is not None and not reaper.lowered and not reaper.ended:
+            reaper.lowered = True
+            _lower_priority(reaper.handle, STRAGGLER_NICENESS)
 
 
 def _lower_priority(handle: psutil.Process, niceness: int) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from claimcheck.collectors.models import PhaseRun, ServiceSample, Verdict
-from claimcheck.collectors.refusal import config_to_blame
+if TYPE_CHECKING:  # the command line reads ExitCode before any evidence exists: stay light
+    from claimcheck.collectors.models import PhaseRun, ServiceSample, Verdict
 
 
 class ExitCode(IntEnum):
@@ -84,6 +84,8 @@ def verdict_reasons(
         return "interrupted", ExitCode.INTERRUPTED, [first] + red
     if red:
         # pytest refused a phase's arguments or config: the config must be fixed first.
+        from claimcheck.collectors.refusal import config_to_blame
+
         code = ExitCode.USAGE if any(config_to_blame(run) for run in runs) else ExitCode.RED
         return "red", code, red
     if not runs and not samples:

@@ -20,56 +20,51 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from claimcheck.collectors.config import Config, ConfigError, load_config
 from claimcheck.collectors.files import destination_problem, write_atomic
-from claimcheck.collectors.live import LiveEvidence
-from claimcheck.collectors.models import (
-    CollectionErrored,
-    PhaseEvent,
-    PhaseFinished,
-    PhaseStarted,
-    RunReport,
-    ServiceSample,
-    TestFinished,
-    TestsCollected,
-)
-from claimcheck.collectors.procs import kill_descendants
-from claimcheck.collectors.pytest_run import (
-    EnvironmentProblem,
-    Straggler,
-    kill_stragglers,
-    wait_for_stragglers,
-)
-from claimcheck.collectors.recording import (
-    RunRecorder,
-    fan_out,
-    history_location,
-    run_scope,
-)
-from claimcheck.collectors.report import render as render_report
-from claimcheck.collectors.report.common import interruption_text
 from claimcheck.collectors.secrets import Redactor, escape_line
-from claimcheck.collectors.session import run_evidence
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
 from claimcheck.tui.options import Options
 from claimcheck.tui.signals import delivered_on_loop
 
+if TYPE_CHECKING:
+    from claimcheck.collectors.live import LiveEvidence
+    from claimcheck.collectors.models import PhaseEvent, RunReport, ServiceSample
+    from claimcheck.collectors.stragglers import Straggler
+
+# Until the first phase's pytest is spawned, `--report` loads the config and the runner and
+# nothing else: the live model when the first event arrives, the history on its own thread
+# once the phase has started, the report's writer (rich, for text) while the phase runs
+# (`_prepare_writers`), so none of them is in series before pytest starts or after it ends.
 COUNT_WORDS = ("error", "failed", "passed", "skipped", "xfailed", "xpassed")
 
 
 class Progress:
     """One status line on stderr, read from the live model, rewritten at most ten times a second."""
 
-    def __init__(self, stream: TextIO, redactor: Redactor, live: LiveEvidence) -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor,
+                 live: Callable[[], LiveEvidence]) -> None:
         self.stream = stream
         self.redactor = redactor
-        self.live = live
+        self.live_model = live
         self.last_draw = 0.0
 
+    @property
+    def live(self) -> LiveEvidence:
+        return self.live_model()
+
     def __call__(self, event: PhaseEvent) -> None:
+        from claimcheck.collectors.models import (
+            CollectionErrored,
+            PhaseFinished,
+            PhaseStarted,
+            TestFinished,
+            TestsCollected,
+        )
+
         if isinstance(event, PhaseStarted):
             self._line(f"{event.phase}: starting", force=True)
         elif isinstance(event, (TestFinished, TestsCollected, CollectionErrored)):
@@ -106,6 +101,8 @@ class Progress:
 
 
 def render(report: RunReport, config: Config, fmt: str, *, color: bool) -> str:
+    from claimcheck.collectors.report import render as render_report
+
     return render_report(report, fmt, redactor=Redactor(config.secrets), color=color)
 
 
@@ -123,17 +120,22 @@ def run_headless(options: Options) -> int:
         print(f"claimcheck: {problem}", file=sys.stderr)
         return ExitCode.USAGE
 
-    live = LiveEvidence.for_config(config)
+    live = LazyLive(config)
     progress = Progress(sys.stderr, redactor, live) if sys.stderr.isatty() else None
     try:
         return asyncio.run(_run_and_report(config, options, progress, live))
-    except (ConfigError, EnvironmentProblem) as error:
+    except ConfigError as error:
         print(f"claimcheck: {error}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:  # before the event loop took over the signals, or after
         print("claimcheck: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the last line of defence: exit 3, not a traceback
+        from claimcheck.collectors.pytest_run import EnvironmentProblem
+
+        if isinstance(error, EnvironmentProblem):
+            print(f"claimcheck: {error}", file=sys.stderr)
+            return ExitCode.USAGE
         print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         if os.environ.get("CLAIMCHECK_DEBUG"):
             traceback.print_exc()
@@ -156,19 +158,57 @@ class _Stopper:
         if self.signals == 1:
             self.task.cancel()
         else:
+            from claimcheck.collectors.procs import kill_descendants
+
             kill_descendants(timeout=0)
 
 
+class LazyLive:
+    """The run's live model, built when first asked for: by the first event, which arrives
+    once the first phase's pytest has been spawned (`run_evidence` calls it then)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.value: LiveEvidence | None = None
+
+    def __call__(self) -> LiveEvidence:
+        if self.value is None:
+            from claimcheck.collectors.live import LiveEvidence
+
+            self.value = LiveEvidence.for_config(self.config)
+        return self.value
+
+
+def writer_modules(options: Options) -> tuple[str, ...]:
+    """The modules of the report writers this run will use, to import while it runs."""
+    from claimcheck.collectors.report import WRITERS
+
+    formats = dict.fromkeys([options.format, *(fmt for fmt, _ in options.writes)])
+    return tuple(f"claimcheck.collectors.report.{WRITERS[fmt].target.partition(':')[0]}"
+                 for fmt in formats if fmt in WRITERS)
+
+
 async def _run_and_report(config: Config, options: Options, progress: Progress | None,
-                          live: LiveEvidence) -> int:
+                          live: LazyLive) -> int:
     """Gather and judge the evidence, write the report, then wait for the stragglers."""
+    from claimcheck.collectors.recording import (
+        RunRecorder,
+        fan_out,
+        history_location,
+        run_scope,
+    )
+    from claimcheck.collectors.session import provenance_once, run_evidence
+
     # History: each finished phase is stored as it ends; the report is judged over time
-    # (what changed, vanished and flaky tests, claims) before it is written.
+    # (what changed, vanished and flaky tests, claims) before it is written. The recorder
+    # starts with the first event (the first phase's pytest is then on its way), and shares
+    # the one reading of git with the report.
+    provenance = provenance_once(config)
     recorder = RunRecorder(
         config, history_location(config.root, options.history, options.no_history),
         scope=run_scope(options.phases, options.services_only),
-        warn=lambda text: print(f"claimcheck: warning: {text}", file=sys.stderr))
-    recorder.start()
+        warn=lambda text: print(f"claimcheck: warning: {text}", file=sys.stderr),
+        provenance=provenance)
     task = asyncio.current_task()
     assert task is not None
     with delivered_on_loop(asyncio.get_running_loop(), _Stopper(task)):
@@ -181,15 +221,21 @@ async def _run_and_report(config: Config, options: Options, progress: Progress |
                 force=options.force,
                 services_only=options.services_only,
                 live=live,
+                provenance=provenance,
+                preload=writer_modules(options),
             )
             report = await asyncio.to_thread(recorder.finish, report)
         except BaseException:
+            from claimcheck.collectors.stragglers import kill_stragglers
+
             await asyncio.to_thread(recorder.close)
             await kill_stragglers()  # no report to stand for them: end them now
             raise
         if progress is not None:
             progress.stream.write("\r\x1b[2K")
         if report.interrupted_at is not None:
+            from claimcheck.collectors.report.common import interruption_text
+
             print(f"claimcheck: {interruption_text(report)}; the report keeps everything "
                   "gathered until then", file=sys.stderr)
         if options.services_only:
@@ -197,6 +243,8 @@ async def _run_and_report(config: Config, options: Options, progress: Progress |
             # only say so at length, in every format.
             report = replace(report, gaps=())
         code = write_outputs(report, config, options)
+        from claimcheck.collectors.stragglers import wait_for_stragglers
+
         try:
             stragglers = await wait_for_stragglers()
         except asyncio.CancelledError:

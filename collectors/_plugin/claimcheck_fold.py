@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from json.encoder import encode_basestring_ascii as _string  # what json.dumps uses
 from typing import Any
 
 try:
@@ -186,6 +187,40 @@ def crash_of(report: Any, outcome: str) -> tuple[str | None, str | None, int | N
             return _first_line(crash.message), crash.path, crash.lineno
         return _first_line(report.longreprtext), None, None
     return None, None, None
+
+
+_PASSING_LINE = "".join((
+    '{"', K.EVENT, '": %s, "', K.NODEID, '": %s, "', K.OUTCOME, '": %s, "', K.DURATION,
+    '": %s, "', K.LINE, '": %s, "', K.MARKERS, '": [%s]}\n'))
+
+
+def passing_line(event: dict[str, Any]) -> bytes | None:
+    """The stream line of a test event holding only the six keys every test has (a passing
+    test's), exactly as `json.dumps` writes it, without the json module's general machinery:
+    it is most of the lines of a run. None for any other event, which `json.dumps` writes."""
+    if len(event) != 6:
+        return None
+    try:
+        kind, nodeid, outcome = event[K.EVENT], event[K.NODEID], event[K.OUTCOME]
+        duration, line, markers = event[K.DURATION], event[K.LINE], event[K.MARKERS]
+    except KeyError:
+        return None
+    if type(duration) is not float or duration - duration != 0.0:  # NaN and infinities
+        return None
+    if line is None:
+        line_text = "null"
+    elif type(line) is int:
+        line_text = str(line)
+    else:
+        return None
+    if type(markers) is not list:
+        return None
+    try:  # encode_basestring_ascii refuses anything but a str
+        text = _PASSING_LINE % (_string(kind), _string(nodeid), _string(outcome),
+                                repr(duration), line_text, ", ".join(map(_string, markers)))
+    except TypeError:
+        return None
+    return text.encode("ascii")
 
 
 def markers_from_keywords(report: Any) -> list[str]:

@@ -8,9 +8,10 @@ every Python the plugin may meet.
 
 The stream: every pytest session writes `<stream dir>/<pid>-<n>.jsonl`, one JSON object a line,
 each with the key `event` naming one of the events below. Beside it, `<pid>-<n>.running` names
-the test that runs right now and the stream lines not flushed yet (see RUNNING_*), rewritten in
-place at each test's start and end, so a session that dies (os._exit, SIGSEGV, SIGKILL at a
-timeout) still says which test it died in, and loses none of the results before it.
+the tests that run right now (see RUNNING_*; a reader also takes stream lines written before
+that record, which the plugin no longer leaves there: it writes each line to the stream at
+once), rewritten in place at each test's start, so a session that dies (os._exit, SIGSEGV,
+SIGKILL at a timeout) still says which test it died in, and loses none of the results before it.
 """
 
 from __future__ import annotations

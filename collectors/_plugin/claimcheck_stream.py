@@ -31,11 +31,15 @@ of one test are folded as pytest's summary counts them, except that a test is co
 rerun attempt only raises its `reruns`, subtests are tallied beside the test and a failing one
 fails it.
 
-Writes are buffered and reach the file at least every 50 ms (a flusher thread), at once for a
-failure or a session event; the line of a passing test carries nothing nobody reads. Beside the
-stream, `<pid>-<n>.running` names the test running right now, rewritten in place with one
-`pwrite` per test start and end, so a session that dies (os._exit, a segfault, SIGKILL at the
-phase timeout) still says which test it died in: the kernel keeps what was written.
+Each line reaches the file as it is made, in one `write` (the file is opened O_APPEND); the
+line of a passing test carries nothing nobody reads. Beside the stream, `<pid>-<n>.running`
+names the tests running right now, rewritten in place with one `pwrite` when a test starts, so
+a session that dies (os._exit, a segfault, SIGKILL at the phase timeout) still says which test
+it died in: the kernel keeps what was written, and a test named there whose line is in the
+stream had finished. That is two system calls per test, each of a few bytes. (Buffering the
+lines for 50 ms cost more: a result must be in the kernel before the next test can crash the
+process, so the buffer had to be copied into `.running` at every test's start and end, a
+copy that grew with the buffer: 18 of the plugin's 39 us per test on this machine.)
 
 Under pytest-xdist only the controller writes; workers attach marker names to their reports
 (which travel to the controller) and hand their deselected ids and an interruption back
@@ -53,7 +57,6 @@ import itertools
 import json
 import os
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -73,6 +76,7 @@ try:
         longrepr_of,
         marker_names,
         markers_from_keywords,
+        passing_line,
         stage_outcome,
         strict_markers,
         subtest_longrepr,
@@ -97,6 +101,7 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         longrepr_of,
         marker_names,
         markers_from_keywords,
+        passing_line,
         stage_outcome,
         strict_markers,
         subtest_longrepr,
@@ -110,11 +115,23 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
     from claimcheck_protocol import Key as K  # type: ignore[no-redef]
     from claimcheck_ship import restore_pytest_plugins, ship_to_worker  # type: ignore[no-redef]
 
-FLUSH_INTERVAL_S = 0.05  # a live reader sees every result within about this long
+_TestReport = pytest.TestReport  # a subclass (a subtest's report) takes the longer way
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback
 
 _sequence = itertools.count(1)  # a process may run pytest.main() more than once
+_forks = 0  # how many forks this process descends from since the plugin was imported
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+# A test that forks (multiprocessing, os.fork) runs this plugin's hooks in the child too, which
+# is not the session: the child must not write. Counting forks here is free per test, where
+# asking the kernel for the pid twice per test was not.
+os.register_at_fork(after_in_child=_count_fork)
 
 
 # ----------------------------------------------------------------------------------------
@@ -146,23 +163,25 @@ def _restore_addopts() -> None:
             os.environ.pop("PYTEST_ADDOPTS", None)
 
 
-MarkerCache = dict  # id(parent node) -> (parent node, its marker names)
+MarkerCache = dict  # id(parent node) -> (parent node, its marker names, their lists)
 
 
 def _marker_names_of(item: pytest.Item, cache: MarkerCache) -> list[str]:
     """The names `item.iter_markers()` yields (the test's own, then its class's, module's...),
     with the parents' part computed once per parent: a module of 300 tests walks its chain
-    once, not 300 times."""
+    once, not 300 times, and the tests that add the same marks (a parametrized function's
+    cases) share one list, which nobody changes."""
     parent = item.parent
     cached = cache.get(id(parent))
     if cached is None or cached[0] is not parent:
         names = tuple(dict.fromkeys(mark.name for mark in parent.iter_markers())) \
             if parent is not None else ()
-        cached = cache[id(parent)] = (parent, names)
-    own = item.own_markers
-    if not own:
-        return list(cached[1])
-    return list(dict.fromkeys([*(mark.name for mark in own), *cached[1]]))
+        cached = cache[id(parent)] = (parent, names, {})
+    own = tuple(mark.name for mark in item.own_markers)
+    combined = cached[2].get(own)
+    if combined is None:
+        combined = cached[2][own] = list(dict.fromkeys((*own, *cached[1])))
+    return combined
 
 
 # ----------------------------------------------------------------------------------------
@@ -180,13 +199,20 @@ class _WorkerSide:
         self.config = config
         self.deselected: list[str] = []
         self.marker_cache: MarkerCache = {}
+        self.markers: dict[str, list[str]] = {}
         _restore_addopts()  # pytest runs the worker's tests start are not the phase's
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any):
-        outcome = yield
-        if call.when == "teardown":
-            outcome.get_result().claimcheck_markers = _marker_names_of(item, self.marker_cache)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self.markers[item.nodeid] = _marker_names_of(item, self.marker_cache)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Before xdist sends the teardown report to the controller (plain hooks: a wrapper
+        around every report's making costs far more)."""
+        if report.when == "teardown":
+            markers = self.markers.pop(report.nodeid, None)
+            if markers is not None:
+                report.claimcheck_markers = markers  # type: ignore[attr-defined]
 
     def pytest_deselected(self, items: list[Any]) -> None:
         self.deselected.extend(item.nodeid for item in items)
@@ -206,14 +232,12 @@ class _Writer:
         self.directory = directory
         self.rootdir = str(config.rootpath)
         self.pid = os.getpid()
+        self.forks = _forks
         self.base = os.path.join(directory, f"{self.pid}-{next(_sequence)}")
         self.fd: int | None = None
         self.running_fd: int | None = None
         self.running: dict[str, None] = {}  # started and not finished (several under xdist)
-        self.pending = bytearray()  # lines not written to the stream file yet
         self.lock = threading.Lock()
-        self.flushed_at = time.monotonic()
-        self.flusher: threading.Thread | None = None
         self.closed = False
         self.partial: dict[str, Partial] = {}
         self.markers: dict[str, list[str]] = {}
@@ -229,7 +253,7 @@ class _Writer:
         self.interrupt: dict[str, Any] | None = None
         self.saved_env: dict[str, str | None] = {}
         self.teststatus = config.hook.pytest_report_teststatus
-        self.status_of: tuple[Any, Any] | None = None  # (report, its teststatus), last asked
+        self.terminal_stats: dict[Any, list[Any]] | None = None  # set at the session's start
         self._hide_from_nested_sessions()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -245,95 +269,74 @@ class _Writer:
         os.environ.pop(protocol.ENV_DIR, None)
         _restore_addopts()
 
-    def _emit(self, event: dict[str, Any], urgent: bool = True) -> None:
-        """Queue one line; write the queue now when `urgent` or the last write is 50 ms old."""
-        if self.closed or os.getpid() != self.pid:
-            return  # a test forked this process: the child is not the session
+    def _emit(self, event: dict[str, Any]) -> None:
+        """Write one line to the stream file, now: whatever happens to the process next, the
+        kernel has it."""
         try:
             line = (json.dumps(event) + "\n").encode("utf-8")
         except (TypeError, ValueError):
             return  # the evidence stream must never be what breaks a project's test run
+        self._write(line)
+
+    def _write(self, line: bytes) -> None:
+        if self.closed or _forks != self.forks:
+            return  # a test forked this process: the child is not the session
         with self.lock:
-            self.pending += line
-            if urgent or time.monotonic() - self.flushed_at >= FLUSH_INTERVAL_S:
-                self._flush_locked()
-            elif self.flusher is None:
-                self.flusher = threading.Thread(target=self._flush_periodically,
-                                                name="claimcheck-stream-flush", daemon=True)
-                self.flusher.start()
-
-    def _flush_locked(self) -> None:
-        self.flushed_at = time.monotonic()
-        if not self.pending:
-            return
-        data = bytes(self.pending)
-        self.pending.clear()
-        try:
-            if self.fd is None:
-                self.fd = os.open(self.base + protocol.STREAM_SUFFIX,
-                                  os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view):]
-        except OSError:
-            pass
-        if self.running_fd is not None:
-            self._write_running_locked()  # its copy of the flushed lines is stale now
-
-    def _flush_periodically(self) -> None:
-        while not self.closed:
-            time.sleep(FLUSH_INTERVAL_S)
-            if self.pending:
-                with self.lock:
-                    self._flush_locked()
+            try:
+                if self.fd is None:
+                    self.fd = os.open(self.base + protocol.STREAM_SUFFIX,
+                                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(self.fd, view):]
+            except OSError:
+                pass
 
     def _write_running(self) -> None:
-        with self.lock:
-            self._write_running_locked()
-
-    def _write_running_locked(self) -> None:
         """Rewrite `<base>.running` in place (one pwrite, which the kernel keeps whatever
-        happens to this process next): the lines not flushed yet, then the running tests."""
-        if os.getpid() != self.pid:
+        happens to this process next): one line per running test, closed by "-"."""
+        if _forks != self.forks:
             return
-        record = (b"".join(map(protocol.running_record, self.running)) + protocol.RUNNING_BETWEEN
-                  if self.running else protocol.RUNNING_BETWEEN)
-        try:
-            if self.running_fd is None:
-                self.running_fd = os.open(self.base + protocol.RUNNING_SUFFIX,
-                                          os.O_WRONLY | os.O_CREAT, 0o600)
-            os.pwrite(self.running_fd, self.pending + record if self.pending else record, 0)
-        except OSError:
-            pass
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_report_teststatus(self, report: Any, config: Any):
-        """Keep the answer pytest's terminal reporter just asked for (it asks for every
-        report, before this plugin's `trylast` logreport runs), so it is not asked twice."""
-        outcome = yield
-        try:
-            self.status_of = (report, outcome.get_result())
-        except BaseException:  # noqa: BLE001 - another plugin's hook raised: ask again later
-            self.status_of = None
+        running = self.running
+        record = (b"".join(map(protocol.running_record, running)) + protocol.RUNNING_BETWEEN
+                  if running else protocol.RUNNING_BETWEEN)
+        with self.lock:
+            try:
+                if self.running_fd is None:
+                    self.running_fd = os.open(self.base + protocol.RUNNING_SUFFIX,
+                                              os.O_WRONLY | os.O_CREAT, 0o600)
+                os.pwrite(self.running_fd, record, 0)
+            except OSError:
+                pass
 
     def _category(self, report: Any) -> str:
         """pytest's own word for what this report is ("passed", "rerun", "" for a passed
         setup...), as the terminal summary counts it; the report's outcome if a plugin's
-        hook breaks."""
-        known = self.status_of
-        if known is not None and known[0] is report:
-            status = known[1]
-        else:  # no terminal reporter (-p no:terminal) asked first
-            try:
-                status = self.teststatus(report=report, config=self.config)
-            except Exception:  # noqa: BLE001 - another plugin's bug must not lose the result
-                return report.outcome
+        hook breaks.
+
+        pytest's terminal reporter has just asked `pytest_report_teststatus` (its logreport
+        runs before this plugin's `trylast` one) and filed the report in `stats` under the
+        answer: it is the last report of that category. Only when no reporter filed it
+        (`-p no:terminal`, a reporter of another kind) is the hook asked again. (Keeping the
+        answer with a hookwrapper cost a third of the plugin's time per test.)"""
+        stats = self.terminal_stats
+        if stats is not None:
+            for category, reports in stats.items():
+                if reports and reports[-1] is report and type(category) is str:
+                    return category
+        try:
+            status = self.teststatus(report=report, config=self.config)
+        except Exception:  # noqa: BLE001 - another plugin's bug must not lose the result
+            return report.outcome
         return str(status[0]) if status else ""
 
     # -- session -------------------------------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config = self.config
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        stats = getattr(reporter, "stats", None)
+        self.terminal_stats = stats if isinstance(stats, dict) else None
         inipath = getattr(config, "inipath", None)
         self._emit(
             {
@@ -396,7 +399,6 @@ class _Writer:
                 K.NODEID: nodeid or None,
                 K.WHEN: when,
             },
-            urgent=False,
         )
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
@@ -435,14 +437,14 @@ class _Writer:
         for nodeid, partial in list(self.partial.items()):
             if partial.rank > 0:
                 del self.partial[nodeid]
-                self._emit(self._test_event(partial.decider, partial), urgent=False)
+                self._emit(self._test_event(partial.decider, partial))
         collected, deselected = self.collected, len(self.deselected_ids)
         if self.xdist_workers:
             deselected = self.xdist_deselected or 0
             collected = (self.collected or 0) + deselected
             if self.xdist_deselected_ids:
-                self._emit({K.EVENT: protocol.DESELECTED, K.IDS: self.xdist_deselected_ids},
-                           urgent=False)
+                self._emit({K.EVENT: protocol.DESELECTED, K.IDS: self.xdist_deselected_ids})
+        self._write_running()  # no test runs any more (an interrupted one is in its line)
         self._emit(
             {
                 K.EVENT: protocol.SESSION_FINISH,
@@ -455,9 +457,7 @@ class _Writer:
         )
 
     def pytest_unconfigure(self, config: Any) -> None:
-        with self.lock:
-            self._flush_locked()
-            self.closed = True
+        self.closed = True
         for fd in (self.fd, self.running_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -525,8 +525,9 @@ class _Writer:
         self._write_running()
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        # No write: the test's line is in the stream already (its last report wrote it), so
+        # `.running` naming it until the next test starts misleads no reader.
         self.running.pop(nodeid, None)
-        self._write_running()
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """Serial runs: read the markers before the teardown report is logged (not under xdist,
@@ -535,10 +536,11 @@ class _Writer:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        partial = self.partial.get(report.nodeid)
+        nodeid = report.nodeid
+        partial = self.partial.get(nodeid)
         if partial is None:
-            partial = self.partial[report.nodeid] = Partial()
-        if is_subtest(report):
+            partial = self.partial[nodeid] = Partial()
+        if type(report) is not _TestReport and is_subtest(report):
             partial.add_subtest(report)
             return
         category = self._category(report)
@@ -559,9 +561,13 @@ class _Writer:
             partial.rank, partial.decider = rank, report
             partial.outcome = outcome or "passed"
         if report.when == "teardown" or report.when not in ("setup", "call"):
-            del self.partial[report.nodeid]
+            del self.partial[nodeid]
             event = self._test_event(report, partial)
-            self._emit(event, urgent=event[K.OUTCOME] in ("failed", "error"))
+            line = passing_line(event)  # most tests: formatted without the json module
+            if line is None:
+                self._emit(event)
+            else:
+                self._write(line)
 
     def _test_event(self, last: Any, partial: Partial) -> dict[str, Any]:
         decider = partial.decider

@@ -1,0 +1,548 @@
+"""claimcheck --report against bare pytest: the issue's rows in ONE table, per pytest.
+
+    python bench/bench_overhead.py                         # every row, newest pytest and 8.x
+    python bench/bench_overhead.py --rows one,3k --pairs 5 --pytest newest
+    python bench/bench_overhead.py --bytecode both         # .pyc caching on and off
+    python bench/bench_overhead.py --python 8=/path/to/venv/bin/python
+
+Each row is a generated suite (`gen_suite.py`, a git repository, as users' projects are) run
+as pairs: bare `python -m pytest -q [-n 2]` and `claimcheck --report --output FILE` with the
+phase's interpreter set to the same Python (`tool.claimcheck.python`, `pytest = ["-n", "2"]`
+for the xdist rows). The two sides of a pair run back to back, their order alternating
+between pairs so a machine getting busier or quieter favours neither; figures are medians.
+Wall time is what a developer waits; CPU time (user + system of the process and every child
+it waited for) is what a loaded machine disturbs least, so both are printed with the load
+average they were measured at. Every claimcheck run's counts are checked against the suite's
+before its time is used. claimcheck keeps its history (`.claimcheck/history.db`), reads git
+and audits the source as it does for a user.
+
+Under the table, a line says where the fixed cost of the one-test row goes: the interpreter's
+own start, claimcheck's imports before pytest is spawned (`-X importtime`, in a separate run),
+the rest before the spawn (config, checks, event loop), the fork and exec, and what happens
+after pytest's last test (report written, claimcheck exited) against bare pytest's own exit.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from gen_suite import CONFTEST, plan_suite, write_suite  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    label: str
+    tests: int
+    failures: int
+    xdist: bool
+    goal: float  # claimcheck wall / bare wall, at most
+
+
+ROWS: dict[str, Row] = {row.name: row for row in (
+    Row("one", "one passing test", 1, 0, False, 1.30),
+    Row("3k", "3,000 passing", 3_000, 0, False, 1.05),
+    Row("3k-n2", "3,000 passing, -n 2", 3_000, 0, True, 1.05),
+    Row("20k", "20,000 passing", 20_000, 0, False, 1.05),
+    Row("20k-n2", "20,000 passing, -n 2", 20_000, 0, True, 1.05),
+    Row("red", "10,000 tests, 500 failing", 10_000, 500, False, 0.70),
+)}
+GOAL_SPAWN_S = 0.1  # claimcheck's own start-up before pytest is spawned
+RUN_TIMEOUT_S = 1800
+
+# claimcheck's real entry point, as the console script calls it. An audit hook notes when the
+# phase's pytest is spawned (the `subprocess.Popen` event, raised before the fork) and how long
+# the fork and exec took (until `_execute_child` returns); at exit it writes those moments and
+# this process's own peak RSS. Nothing of claimcheck is patched.
+WRAPPER = """\
+import json, resource, sys, time
+_out = sys.argv[1]
+_seen = {}
+def _returned(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "_execute_child":
+        _seen["spawned"] = time.time()
+        sys.setprofile(None)
+def _audit(event, args):
+    if event == "subprocess.Popen" and "spawn" not in _seen and any(
+            "claimcheck_stream" in str(a) for a in (args[1] or ())):
+        _seen["spawn"] = time.time()
+        import os
+        if "BENCH_SPAWN_MARK" in os.environ:
+            os.write(2, b"BENCH-SPAWN\\n")
+        sys.setprofile(_returned)
+sys.addaudithook(_audit)
+from claimcheck.tui.cli import main
+try:
+    code = main(sys.argv[2:])
+finally:
+    _seen["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _seen["exit"] = time.time()
+    with open(_out, "w") as handle:
+        json.dump(_seen, handle)
+sys.exit(code)
+"""
+
+BYTECODE_ON = ".pyc caching ON (warm __pycache__), as users have it"
+BYTECODE_OFF = ("PYTHONDONTWRITEBYTECODE=1, the suite's __pycache__ removed before every run "
+                "(pytest rewrites every test module, as in this sandbox)")
+ONE_TEST = "def test_one():\n    assert 1 + 1 == 2\n"
+
+
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float
+    exit_code: int
+    launched: float  # time.time() just before the process was started
+    ended: float
+    last_test: float | None = None  # the suite's conftest: when the last test finished
+    pytest_exit: float | None = None  # ... and when that pytest was about to exit
+    rss_mb: float | None = None  # claimcheck's own process only
+    spawn: float | None = None  # claimcheck: Popen of the phase's pytest
+    spawned: float | None = None  # claimcheck: fork and exec done
+    report_at: float | None = None  # claimcheck: report file's mtime
+    exited: float | None = None  # claimcheck: main() returned
+
+
+@dataclass
+class Result:
+    row: Row
+    pytest: str
+    version: str
+    bare: list[Run] = field(default_factory=list)
+    cc: list[Run] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------
+# Suites
+
+
+def make_suite(root: Path, row: Row) -> dict[str, int]:
+    """The row's project, committed to git; returns the counts it promises."""
+    if root.exists():
+        shutil.rmtree(root)
+    if row.tests == 1:
+        (root / "tests").mkdir(parents=True)
+        (root / "pyproject.toml").write_text('[project]\nname = "one"\nversion = "0"\n')
+        (root / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+        (root / "tests" / "test_one.py").write_text(ONE_TEST, encoding="utf-8")
+        expected = {"tests": 1, "passed": 1, "failed": 0, "skipped": 0, "xfailed": 0}
+    else:
+        expected = write_suite(root, plan_suite(row.tests, row.failures / row.tests,
+                                                import_errors=0))
+    (root / ".gitignore").write_text(".claimcheck/\n__pycache__/\n", encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "suite"]):
+        subprocess.run([*git, *argv], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    return expected
+
+
+def write_config(path: Path, python: str, xdist: bool) -> None:
+    """claimcheck's configuration for one row and one interpreter (`--config PATH`)."""
+    args = ', "-n", "2"' if xdist else ""
+    path.write_text(f'python = "{python}"\n\n[[phases]]\nname = "tests"\n'
+                    f'pytest = ["-p", "no:cacheprovider"{args}]\n', encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------
+# Measuring
+
+
+def run_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path) -> Run:
+    """Start, reap with wait4 (CPU of the process and every child it waited for), time it."""
+    with log.open("wb") as out:
+        launched = time.time()
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit(f"{' '.join(argv)}: still running after {RUN_TIMEOUT_S} s")
+            time.sleep(0.002)
+        wall = time.perf_counter() - start
+        ended = time.time()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime,
+               exit_code=proc.returncode, launched=launched, ended=ended)
+
+
+def read_times(path: Path) -> tuple[float | None, float | None]:
+    try:
+        last, exiting = (float(part) for part in path.read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return None, None
+    return (last or None), exiting
+
+
+def clear_pycache(root: Path) -> None:
+    for folder in root.rglob("__pycache__"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bare_run(root: Path, python: str, row: Row, env: dict[str, str], scratch: Path,
+             expected: dict[str, int], pyc: bool) -> Run:
+    if not pyc:
+        clear_pycache(root)
+    times = scratch / "bare.times"
+    times.unlink(missing_ok=True)
+    log = scratch / "bare.log"
+    argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    if row.xdist:
+        argv += ["-n", "2"]
+    run = run_process(argv, cwd=root, env={**env, "BENCH_LAST_TEST_FILE": str(times)},
+                      log=log)
+    run.last_test, run.pytest_exit = read_times(times)
+    problem = check_bare(log, expected)
+    if problem:
+        raise SystemExit(f"{row.name}: bare pytest did not run the suite: {problem}")
+    return run
+
+
+def cc_run(root: Path, config: Path, env: dict[str, str], scratch: Path,
+           expected: dict[str, int], pyc: bool, row: Row, *,
+           extra_env: dict[str, str] | None = None, python_flags: Sequence[str] = ()) -> Run:
+    if not pyc:
+        clear_pycache(root)
+    times = scratch / "cc.times"
+    facts = scratch / "cc.facts.json"
+    report = scratch / "cc.report.txt"
+    for path in (times, facts, report):
+        path.unlink(missing_ok=True)
+    log = scratch / "cc.log"
+    argv = [sys.executable, *python_flags, "-c", WRAPPER, str(facts), "--report", "--output",
+            str(report), "--project", str(root), "--config", str(config)]
+    run = run_process(argv, cwd=root,
+                      env={**env, "BENCH_LAST_TEST_FILE": str(times), **(extra_env or {})},
+                      log=log)
+    run.last_test, run.pytest_exit = read_times(times)
+    try:
+        seen = json.loads(facts.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        seen = {}
+    run.rss_mb = seen["rss_kb"] / 1024 if "rss_kb" in seen else None
+    run.spawn, run.spawned, run.exited = seen.get("spawn"), seen.get("spawned"), seen.get("exit")
+    run.report_at = report.stat().st_mtime if report.exists() else None
+    problem = check_report(report, expected)
+    if problem or run.exit_code not in (0, 1):
+        tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
+        raise SystemExit(f"{row.name}: claimcheck exit {run.exit_code}: {problem}\n{tail}")
+    return run
+
+
+def check_bare(log: Path, expected: dict[str, int]) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    line = lines[-1] if lines else ""
+    found = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", line)}
+    wrong = [f"{key} {found.get(key, 0)} != {expected[key]}"
+             for key in ("passed", "failed", "skipped", "xfailed")
+             if found.get(key, 0) != expected[key]]
+    return f"{line!r}: " + "; ".join(wrong) if wrong else ""
+
+
+def check_report(path: Path, expected: dict[str, int]) -> str:
+    """The text report's first line must count exactly the suite's tests."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        return "no report written"
+    found = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped)", first)}
+    wrong = [f"{key} {found.get(key)} != {expected[key]}"
+             for key in ("passed", "failed", "skipped") if found.get(key) != expected[key]]
+    return f"{first!r}: " + "; ".join(wrong) if wrong else ""
+
+
+# ----------------------------------------------------------------------------------------
+# Interpreters
+
+
+def interpreters(wanted: Sequence[str], given: dict[str, str]) -> dict[str, str]:
+    """name -> python: given ones, else the engine environments the test suite provisions."""
+    found = {name: given[name] for name in wanted if name in given}
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        sys.path.insert(0, str(REPO / "tests"))
+        from engine_envs import provision
+
+        by_name = {"newest": "newest", "8": "floor"}
+        for env in provision(tuple(by_name[name] for name in missing)):
+            found[{"newest": "newest", "floor": "8"}[env.name]] = env.python
+    return found
+
+
+def pytest_version(python: str) -> str:
+    return subprocess.run([python, "-c", "import pytest; print(pytest.__version__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+# ----------------------------------------------------------------------------------------
+# The fixed cost, broken down
+
+
+def interpreter_start(env: dict[str, str], runs: int = 9) -> float:
+    """The console script's interpreter starting and exiting, with nothing imported."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def imports_before_spawn(root: Path, config: Path, env: dict[str, str], scratch: Path,
+                         expected: dict[str, int], pyc: bool, row: Row) -> tuple[float, int]:
+    """Seconds of imports (sum of `-X importtime` top-level entries) before the spawn, and how
+    many modules; importtime's own bookkeeping makes this a slight overestimate."""
+    cc_run(root, config, env, scratch, expected, pyc, row, python_flags=("-X", "importtime"),
+           extra_env={"BENCH_SPAWN_MARK": "1"})
+    total = 0
+    modules = 0
+    for line in (scratch / "cc.log").read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("BENCH-SPAWN"):
+            break
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            modules += 1
+            if len(match.group(3)) == 1:  # top level: its cumulative time covers its imports
+                total += int(match.group(2))
+    return total / 1e6, modules
+
+
+def fixed_cost_line(result: Result, interpreter_s: float, imports: tuple[float, int]) -> str:
+    runs = result.cc
+    spawn = _median([r.spawn - r.launched for r in runs if r.spawn])
+    fork = _median([r.spawned - r.spawn for r in runs if r.spawned and r.spawn])
+    report = _median([r.report_at - r.last_test for r in runs if r.report_at and r.last_test])
+    done = _median([r.ended - r.last_test for r in runs if r.last_test])
+    bare_done = _median([r.ended - r.last_test for r in result.bare if r.last_test])
+    import_s, modules = imports
+    rest = spawn - interpreter_s - import_s if spawn is not None else None
+    return (f"fixed cost ({result.row.name}, pytest {result.version}): pytest spawned "
+            f"{_ms(spawn)} after launch (goal < {GOAL_SPAWN_S * 1000:.0f} ms) = interpreter "
+            f"{_ms(interpreter_s)} + imports {_ms(import_s)} ({modules} modules) + config, "
+            f"checks and event loop {_ms(rest)}; fork+exec {_ms(fork)}. After the last test: "
+            f"report written {_ms(report)}, claimcheck exited {_ms(done)} "
+            f"(bare pytest exited {_ms(bare_done)} after its last test)")
+
+
+# ----------------------------------------------------------------------------------------
+# The table
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:.0f} ms"
+
+
+COLUMNS = (("suite", 36, "<"), ("pytest", 7, "<"), ("|", 1, "<"), ("bare", 8, ">"),
+           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("goal", 7, ">"), ("|", 1, "<"),
+           ("bare CPU", 8, ">"), ("cc CPU", 7, ">"), ("ratio", 6, ">"), ("|", 1, "<"),
+           ("cc RSS", 7, ">"), ("|", 1, "<"), ("load", 9, ">"), ("|", 1, "<"), ("", 4, "<"))
+
+
+def _cells(*values: str) -> str:
+    return " ".join(f"{value:{align}{width}}" for value, (_, width, align)
+                    in zip(values, COLUMNS)).rstrip()
+
+
+def table_head() -> list[str]:
+    head = _cells(*(name for name, _, _ in COLUMNS))
+    return [head, "-" * len(head)]
+
+
+def result_line(res: Result) -> str:
+    bare = _median([r.wall_s for r in res.bare])
+    cc = _median([r.wall_s for r in res.cc])
+    ratio = _median([c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)])
+    bare_cpu = _median([r.cpu_s for r in res.bare])
+    cc_cpu = _median([r.cpu_s for r in res.cc])
+    cpu_ratio = _median([c.cpu_s / b.cpu_s for b, c in zip(res.bare, res.cc) if b.cpu_s])
+    rss = max((r.rss_mb or 0 for r in res.cc), default=0)
+    verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
+    return _cells(res.row.label, res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
+                  f"{ratio:.2f}x", f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
+                  f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x", "|", f"{rss:.0f} MB", "|",
+                  _load(res.load), "|", verdict)
+
+
+def spawn_line(res: Result) -> str:
+    """claimcheck's own start-up: launch until the phase's pytest is spawned (one-test row)."""
+    spawn = _median([r.spawn - r.launched for r in res.cc if r.spawn])
+    verdict = "ok" if spawn is not None and spawn < GOAL_SPAWN_S else "MISS"
+    return _cells("start-up before pytest is spawned", res.version, "|", "", _ms(spawn), "",
+                  f"<{GOAL_SPAWN_S * 1000:.0f} ms", "|", "", "", "", "|", "", "|",
+                  _load(res.load), "|", verdict)
+
+
+def tui_lines(first: dict[str, float] | None, stream: dict[str, float] | None,
+              version: str) -> list[str]:
+    """The command center's rows: its own figures, no bare side."""
+    lines = []
+    if first:
+        load = f"{first['load_min']:.1f}-{first['load_max']:.1f}"
+        for label, key, goal in (("TUI: launch -> first frame", "first_frame_s", 0.5),
+                                 ("TUI: pytest reported -> on screen", "first_result_s", 0.3)):
+            value = first[key]
+            lines.append(_cells(label, version, "|", "", _ms(value), "",
+                                f"<{goal * 1000:.0f} ms", "|", "", "", "", "|", "", "|", load,
+                                "|", "ok" if value < goal else "MISS"))
+    if stream:
+        load = f"{stream['load']:.1f}"
+        lines.append(_cells(f"TUI: {stream['tests']:,} results, RSS", "-", "|", "",
+                            f"{stream['peak_rss_mb']:.0f} MB", "", "<400 MB", "|", "", "", "",
+                            "|", f"{stream['peak_rss_mb']:.0f} MB", "|", load, "|",
+                            "ok" if stream["peak_rss_mb"] < 400 else "MISS"))
+        lines.append(_cells(f"TUI: keys while {stream['tests']:,} stream", "-", "|", "",
+                            f"{stream['key_ms_max']:.0f} ms", "", "<100 ms", "|", "", "", "",
+                            "|", "", "|", load, "|",
+                            "ok" if stream["key_ms_max"] < 100 else "MISS"))
+    return lines
+
+
+def _load(loads: Sequence[float]) -> str:
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "n/a"
+
+
+def tui_figures(runs: int, work: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """First frame and first result (`tui_first_screen.py`, a real terminal), then keys and
+    RSS while 20,000 results stream into the app (`bench_tui.py`, in its own process)."""
+    from tui_first_screen import measure
+
+    first = measure(runs, work / "first-screen")
+    load = os.getloadavg()[0]
+    done = subprocess.run([sys.executable, str(HERE / "bench_tui.py"), "--json"],
+                          capture_output=True, text=True, check=True)
+    stream = json.loads(done.stdout.strip().splitlines()[-1])
+    stream["load"] = max(load, os.getloadavg()[0])
+    return first, stream
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def bench_row(row: Row, name: str, python: str, version: str, *, root: Path,
+              expected: dict[str, int], env: dict[str, str], pairs: int, pyc: bool,
+              scratch: Path) -> Result:
+    config = scratch / f"claimcheck-{row.name}-{name}.toml"
+    write_config(config, python, row.xdist)
+    result = Result(row, name, version)
+    # One discarded pair first: file cache, history database, __pycache__ when pyc is on.
+    bare_run(root, python, row, env, scratch, expected, pyc)
+    cc_run(root, config, env, scratch, expected, pyc, row)
+    for pair in range(pairs):
+        result.load.append(os.getloadavg()[0])
+        print(f"  {row.name} pytest {version} pair {pair + 1}/{pairs}", flush=True)
+        sides = [("bare", lambda: bare_run(root, python, row, env, scratch, expected, pyc)),
+                 ("cc", lambda: cc_run(root, config, env, scratch, expected, pyc, row))]
+        if pair % 2:
+            sides.reverse()
+        for side, measure in sides:
+            getattr(result, side).append(measure())
+    result.load.append(os.getloadavg()[0])
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"comma-separated, from {', '.join(ROWS)} (default: all)")
+    parser.add_argument("--pytest", default="newest,8",
+                        help="which pytest: newest, 8 (default both)")
+    parser.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON",
+                        help="the interpreter for `newest` or `8` instead of the engine "
+                             "environment tests/engine_envs.py provisions")
+    parser.add_argument("--pairs", type=int, default=3, help="measured pairs per row (default 3)")
+    parser.add_argument("--bytecode", choices=("on", "off", "both"), default="on",
+                        help="on: .pyc caching as users have it (warm); off: "
+                             "PYTHONDONTWRITEBYTECODE=1 and the suite's __pycache__ removed "
+                             "before each run, as in this sandbox")
+    parser.add_argument("--work", type=Path, help="folder for suites and outputs")
+    parser.add_argument("--tui-runs", type=int, default=5,
+                        help="command center runs for the TUI rows (0: no TUI rows)")
+    args = parser.parse_args(argv)
+    rows = [ROWS[name.strip()] for name in args.rows.split(",") if name.strip()]
+    wanted = [name.strip() for name in args.pytest.split(",") if name.strip()]
+    given = dict(item.split("=", 1) for item in args.python)
+    pythons = interpreters(wanted, given)
+    versions = {name: pytest_version(python) for name, python in pythons.items()}
+    work = args.work or Path(tempfile.mkdtemp(prefix="claimcheck-overhead-"))
+    work.mkdir(parents=True, exist_ok=True)
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.bytecode]
+    own_pyc = any((REPO / "collectors").glob("__pycache__/*.pyc"))
+    out: list[str] = []
+    tui: tuple[dict[str, float] | None, dict[str, float] | None] = (None, None)
+    if args.tui_runs > 0:
+        print("  command center: first frame, first result, keys and RSS", flush=True)
+        tui = tui_figures(args.tui_runs, work)
+    for pyc in modes:
+        env = dict(os.environ)
+        env.pop("PYTEST_ADDOPTS", None)
+        if pyc:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        results: list[Result] = []
+        fixed: list[str] = []
+        spawns: list[str] = []
+        for row in rows:
+            root = work / f"suite-{row.name.split('-')[0]}"
+            expected = make_suite(root, row) if not (root / ".git").exists() else \
+                json.loads((root.parent / f"{root.name}.expected.json").read_text())
+            (root.parent / f"{root.name}.expected.json").write_text(json.dumps(expected))
+            for name in wanted:
+                scratch = work / f"scratch-{row.name}-{name}"
+                scratch.mkdir(exist_ok=True)
+                result = bench_row(row, name, pythons[name], versions[name], root=root,
+                                   expected=expected, env=env, pairs=args.pairs, pyc=pyc,
+                                   scratch=scratch)
+                results.append(result)
+                if row.tests == 1:
+                    config = scratch / f"claimcheck-{row.name}-{name}.toml"
+                    imports = imports_before_spawn(root, config, env, scratch, expected,
+                                                   pyc, row)
+                    fixed.append(fixed_cost_line(result, interpreter_start(env), imports))
+                    spawns.append(spawn_line(result))
+        out += [
+            "",
+            "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "
+            f"modules {'have' if own_pyc or pyc else 'have no'} .pyc files",
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; medians of {args.pairs} "
+            "interleaved pairs; ratio = median of the pairs' ratios; load = 1-minute load "
+            "average during the row",
+            *table_head(),
+            *spawns,
+            *map(result_line, results),
+            *tui_lines(*tui, pytest_version(sys.executable)),
+            *fixed,
+        ]
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
