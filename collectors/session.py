@@ -318,13 +318,15 @@ def provenance_once(config: Config) -> Callable[[], Provenance]:
     return Once(functools.partial(provenance_of, config))  # type: ignore[return-value]
 
 
-def _prepare_judgement(provenance: Callable[[], object],
-                       modules: Sequence[str] = ()) -> threading.Thread:
+def _prepare_judgement(provenance: Callable[[], object], modules: Sequence[str] = (),
+                       config: Config | None = None) -> threading.Thread:
     """While the first phase's pytest starts: import the judge (and the caller's `modules`,
-    its report writers) and read git, on a thread.
+    its report writers), read git and, given `config`, read the project's sources into the
+    static audit's cache, on a thread.
 
-    Both would otherwise happen in series, the imports before the spawn and git after the
-    last test. A failure here is no failure: the judge imports and asks again, and says so.
+    All would otherwise happen in series, the imports before the spawn, git and the audit's
+    reading after the last test. A failure here is no failure: the judge imports and asks
+    again, and says so.
     """
 
     def work() -> None:
@@ -337,6 +339,10 @@ def _prepare_judgement(provenance: Callable[[], object],
             provenance()
         except Exception:  # noqa: BLE001 - assemble_report asks again
             pass
+        if config is not None:
+            from claimcheck.collectors.source_audit import warm_source_index
+
+            warm_source_index(config)
 
     thread = threading.Thread(target=work, name="claimcheck-prepare", daemon=True)
     thread.start()
@@ -397,7 +403,7 @@ async def run_evidence(
         nonlocal preparing
         live_model().fold(event)
         if preparing is None:  # the first event: the first phase's pytest is on its way
-            preparing = _prepare_judgement(read_provenance, preload)
+            preparing = _prepare_judgement(read_provenance, preload, config)
         if on_event is not None:
             on_event(event)
 
@@ -439,6 +445,8 @@ async def run_evidence(
     samples = live_model().service_samples()
 
     def judge() -> RunReport:
+        if preparing is not None:
+            preparing.join()  # the audit's cache half read: finishing it costs less than anew
         return assemble_report(config, runs, samples, started_at, interrupted=interrupted,
                                interrupted_at=interrupted_at,
                                provenance=read_provenance())  # type: ignore[arg-type]

@@ -105,3 +105,29 @@ def test_the_matrix_and_the_map_say_what_the_gaps_files_hold(report) -> None:
     assert "```mermaid\nflowchart LR\n" in markdown
     assert document["map"]["nodes"][0]["notes"] == websocket["notes"]
     assert (root / ".claimcheck" / ".gitignore").is_file()
+
+
+def test_the_sources_are_read_while_the_phase_runs(make_project) -> None:
+    """The audit's reading of the sources happens on a thread beside pytest, not after the
+    last test: a test that waits for the cache sees it written while it runs."""
+    files = {key: value for key, value in PROJECT.items() if not key.startswith("tests/")}
+    files["tests/test_wait.py"] = """
+        import pathlib
+        import time
+
+
+        def test_the_cache_appears_while_this_test_runs():
+            cache = pathlib.Path(__file__).parents[1] / ".claimcheck" / "source-index.json"
+            deadline = time.monotonic() + 60
+            while not cache.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert cache.exists()
+        """
+    root = make_project(files)
+    done = subprocess.run([sys.executable, "-m", "claimcheck", "--project", str(root),
+                           "--report", "--format", "json", "--no-history"],
+                          capture_output=True, text=True, timeout=180)
+    document = json.loads(done.stdout)
+    assert document["phases"][0]["counts"]["passed"] == 1, done.stdout[-2000:]
+    kinds = {finding["kind"] for finding in document["findings"]}
+    assert "duplicate-definition" in kinds  # the audit still reports, from the warm cache
