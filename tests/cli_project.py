@@ -77,6 +77,9 @@ def git(root: Path, *args: str) -> str:
 def make_repo(root: Path, files: dict[str, str] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     write_project(root, FILES if files is None else files)
+    # As every real project has: bytecode is never committed (else a run that rewrites a
+    # .pyc would make the tree dirty, as it does where Python writes bytecode, in CI).
+    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n", encoding="utf-8")
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Ada Lovelace")
     git(root, "config", "user.email", "ada@example.org")

@@ -26,8 +26,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Callable, Iterator
 
-from claimcheck.collectors.procs import kill_descendants
-from claimcheck.collectors.verdict import ExitCode
 
 QUIT_DEADLINE_S = 15.0  # a quit asked for by a signal ends by force after this long...
 HANGUP_DEADLINE_S = 3.0  # ...and after this long when the terminal itself is gone (SIGHUP)
@@ -111,7 +109,10 @@ def delivered_on_loop(loop: asyncio.AbstractEventLoop, handler: Callable[[int], 
 
 
 def kill_what_we_started(timeout: float = 2.0) -> None:
-    """Belt and braces: end anything still alive that claimcheck started (pytest, workers...)."""
+    """Belt and braces: end anything still alive that claimcheck started (pytest, workers...).
+    (psutil is imported here, not with the module: `--report` loads this before the spawn.)"""
+    from claimcheck.collectors.procs import kill_descendants
+
     kill_descendants(timeout=timeout)
 
 
@@ -136,6 +137,8 @@ def _exit_now() -> None:
     kill_what_we_started(timeout=1.0)
     for folder in tuple(_REMOVED_EVEN_ON_FORCED_EXIT):
         shutil.rmtree(folder, ignore_errors=True)
+    from claimcheck.collectors.verdict import ExitCode
+
     os._exit(ExitCode.INTERRUPTED)
 
 

@@ -368,7 +368,7 @@ class _Writer:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.skipped and report.nodeid not in self.collect_skips:
             self.collect_skips.add(report.nodeid)  # once, as a broken file (xdist: per worker)
-            self._emit(collection_skip_event(report), urgent=False)
+            self._emit(collection_skip_event(report))
         if not report.failed:
             return
         self.collect_error_reports += 1  # pytest's own count (per xdist worker)
