@@ -17,7 +17,6 @@ import asyncio
 import os
 import sys
 import time
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
@@ -136,12 +135,9 @@ def run_headless(options: Options) -> int:
         if isinstance(error, EnvironmentProblem):
             print(f"claimcheck: {error}", file=sys.stderr)
             return ExitCode.USAGE
-        print(f"claimcheck: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        if os.environ.get("CLAIMCHECK_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("claimcheck: set CLAIMCHECK_DEBUG=1 to see the traceback", file=sys.stderr)
-        return ExitCode.INTERNAL
+        from claimcheck.tui.guard import internal_error
+
+        return internal_error(error)
 
 
 class _Stopper:
