@@ -357,16 +357,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("claimcheck: --as-phase names the phase of a file read with --open or merge; "
                   "a run's phases come from the configuration", file=sys.stderr)
             return ExitCode.USAGE
-        from claimcheck.tui.signals import terminate_as_interrupt
+        from claimcheck.tui.signals import ignore_ending_signals, terminate_as_interrupt
 
-        with terminate_as_interrupt():
-            if options.report or options.services_only:
-                from claimcheck.tui.headless import run_headless
+        try:
+            with terminate_as_interrupt():
+                if options.report or options.services_only:
+                    from claimcheck.tui.headless import run_headless
 
-                return run_headless(options)
-            from claimcheck.tui.app import run_app
+                    return run_headless(options)
+                from claimcheck.tui.app import run_app
 
-            return run_app(options)
+                return run_app(options)
+        finally:
+            # The exit code is decided and the reports are written: a signal that arrives
+            # while the interpreter shuts down (a second SIGTERM) must not turn it into -15.
+            ignore_ending_signals()
     except KeyboardInterrupt:
         print("claimcheck: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED

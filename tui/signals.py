@@ -60,6 +60,14 @@ def signals_ignored() -> Iterator[None]:
         _restore(previous)
 
 
+def ignore_ending_signals() -> None:
+    """From here to the exit, SIGINT, SIGTERM and SIGHUP are ignored: the run is over, its
+    reports are written and its exit code decided; dying by a signal now would only lose that
+    code. (Never from a thread other than the main one.)"""
+    if threading.current_thread() is threading.main_thread():
+        _install(signal.SIG_IGN, ENDING_SIGNALS + ("SIGINT",))
+
+
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into KeyboardInterrupt for the duration of the block."""
