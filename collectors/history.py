@@ -386,12 +386,16 @@ class HistoryStore:
             "ORDER BY r.started_at DESC, r.id DESC LIMIT 1", (branch, phase)).fetchone()
         if row is None:
             return None
-        tests = [StoredTest(nodeid, outcome, tuple(markers.split(",")) if markers else ())
-                 for nodeid, outcome, markers in self.conn.execute(
-                     "SELECT n.nodeid, x.outcome, x.markers FROM results x "
-                     "JOIN nodes n ON n.id = x.node_id WHERE x.run_id = ? AND n.phase = ?",
-                     (row[0], phase))]
+        tests = self._stored_tests(row[0], phase)
         return self._ref(row), tests
+
+    def _stored_tests(self, run_id: int, phase: str) -> list[StoredTest]:
+        """Every test of `phase` the run has a result for, with its outcome and markers."""
+        return [StoredTest(nodeid, outcome, tuple(markers.split(",")) if markers else ())
+                for nodeid, outcome, markers in self.conn.execute(
+                    "SELECT n.nodeid, x.outcome, x.markers FROM results x "
+                    "JOIN nodes n ON n.id = x.node_id WHERE x.run_id = ? AND n.phase = ?",
+                    (run_id, phase))]
 
     def last_full_phases(self, branch: str | None, *, before: float,
                          exclude: int | None = None) -> tuple[RunRef, dict[str, int]] | None:
@@ -423,11 +427,7 @@ class HistoryStore:
             (commit, config_digest, host, phase)).fetchone()
         if row is None:
             return None
-        tests = [StoredTest(nodeid, outcome, tuple(markers.split(",")) if markers else ())
-                 for nodeid, outcome, markers in self.conn.execute(
-                     "SELECT n.nodeid, x.outcome, x.markers FROM results x "
-                     "JOIN nodes n ON n.id = x.node_id WHERE x.run_id = ? AND n.phase = ?",
-                     (row[0], phase))]
+        tests = self._stored_tests(row[0], phase)
         errors = [(path, error_type, message) for path, error_type, message in self.conn.execute(
             "SELECT path, error_type, message FROM collection_errors WHERE run_id = ? "
             "AND phase = ?", (row[0], phase))]
