@@ -402,10 +402,11 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         return run
 
     async def finish_off_loop(**kwargs: Any) -> PhaseRun:
-        """`finish`, with the build (a tuple of 20,000 results and their tally) on a worker
+        """`finish`, with the build (a tuple of 20,000 results and their tally) and the
+        judgement (which may start the interpreter to ask whether it is Python) on a worker
         thread, so the loop - the TUI's keys - keeps answering."""
-        run = judged(await asyncio.to_thread(state.build, command=command,
-                                             **build_args(**kwargs)))
+        args = build_args(**kwargs)
+        run = await asyncio.to_thread(lambda: judged(state.build(command=command, **args)))
         emit(PhaseFinished(phase.name, run))
         return run
 
