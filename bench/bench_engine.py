@@ -50,14 +50,14 @@ WATCH_INTERVAL_S = 0.01
 # this process's own peak RSS and its waited-for children's (the pytest phase) separately.
 CLAIMCHECK_WRAPPER = """\
 import json, os, resource, sys
-from claimcheck.tui.cli import main
+from claimcheck.tui.cli import exit_now, main
 try:
     code = main(sys.argv[2:])
 finally:
     with open(sys.argv[1], "w") as handle:
         json.dump({"self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, handle)
-sys.exit(code)
+exit_now(code)  # as the console script ends
 """
 
 

@@ -87,7 +87,7 @@ def _audit(event, args):
             os.write(2, b"BENCH-SPAWN\\n")
         sys.setprofile(_returned)
 sys.addaudithook(_audit)
-from claimcheck.tui.cli import main
+from claimcheck.tui.cli import exit_now, main
 try:
     code = main(sys.argv[2:])
 finally:
@@ -95,7 +95,7 @@ finally:
     _seen["exit"] = time.time()
     with open(_out, "w") as handle:
         json.dump(_seen, handle)
-sys.exit(code)
+exit_now(code)  # as the console script ends
 """
 
 BYTECODE_ON = ".pyc caching ON (warm __pycache__), as users have it"

@@ -1,7 +1,5 @@
 """`python -m claimcheck`: the `claimcheck` command, for a shell that cannot find the script."""
 
-import sys
+from claimcheck.tui.cli import run
 
-from claimcheck.tui.cli import main
-
-sys.exit(main())
+run()

@@ -15,7 +15,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from claimcheck.collectors.config_model import (
     DEFAULT_PHASE_DIRS,
@@ -68,6 +68,20 @@ def load_config(
         return _load_config(root, config_path, environ)
     except ConfigError as error:
         raise ConfigError(_one_line(str(error))) from None
+
+
+def select_phases(config: Config, names: Sequence[str] | None) -> tuple[PhaseConfig, ...]:
+    """The phases to run, in configured order; an unknown name is a usage error."""
+    if not names:
+        return config.phases
+    known = {phase.name for phase in config.phases}
+    for name in names:
+        if name not in known:
+            choices = ", ".join(phase.name for phase in config.phases)
+            where = config.source or "the default phases"
+            raise ConfigError(f"{where}: --phase {name!r}: no such phase; expected one of {choices}")
+    wanted = set(names)
+    return tuple(phase for phase in config.phases if phase.name in wanted)
 
 
 def _one_line(message: str) -> str:

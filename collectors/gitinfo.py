@@ -25,7 +25,7 @@ class GitInfo:
 def _git(root: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *args],
+            ["git", "--no-optional-locks", *args],  # a reader: never takes the index's lock
             cwd=root,
             capture_output=True,
             text=True,
@@ -34,19 +34,36 @@ def _git(root: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout if done.returncode == 0 else None
 
 
 def read_git_info(root: Path | str) -> GitInfo | None:
     """The branch, short commit and dirtiness of the repository holding `root`, or None.
 
-    Blocking (runs up to three short `git` commands): call it from a thread.
+    Blocking (runs one `git status`, which answers all three): call it from a thread.
     """
     root = Path(root)
-    if not root.is_dir() or _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+    if not root.is_dir():
         return None
-    branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
-    sha = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    return GitInfo(branch=branch or None, commit=sha[:7] if sha else None, dirty=bool(status),
+    status = _git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
+        return None  # no git, or not inside a work tree
+    return git_info_of(status)
+
+
+def git_info_of(status: str) -> GitInfo:
+    """`git status --porcelain=v2 --branch` read: its `# branch.oid` and `# branch.head`
+    headers, and whether any line names a changed file."""
+    sha = branch = None
+    dirty = False
+    for line in status.splitlines():
+        if line.startswith("# branch.oid "):
+            value = line[len("# branch.oid "):].strip()
+            sha = None if value == "(initial)" else value
+        elif line.startswith("# branch.head "):
+            value = line[len("# branch.head "):].strip()
+            branch = None if value == "(detached)" else value
+        elif line and not line.startswith("#"):
+            dirty = True
+    return GitInfo(branch=branch or None, commit=sha[:7] if sha else None, dirty=dirty,
                    sha=sha or None)

@@ -17,9 +17,14 @@ PIPE_GRACE_S = 1.0  # after exit, how long an orphan holding our stdout may keep
 
 
 async def kill_phase_tree(pid: int) -> None:
+    """`end_phase_tree` on a worker thread."""
+    await asyncio.to_thread(end_phase_tree, pid)
+
+
+def end_phase_tree(pid: int) -> None:
     """End the phase's process tree, then its process group, where orphans are still found."""
-    await asyncio.to_thread(procs.kill_tree, pid, KILL_GRACE_S)
-    await asyncio.to_thread(_kill_group, pid, KILL_GRACE_S)
+    procs.kill_tree(pid, KILL_GRACE_S)
+    _kill_group(pid, KILL_GRACE_S)
 
 
 def _kill_group(pgid: int, timeout: float) -> None:

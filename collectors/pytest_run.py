@@ -20,16 +20,29 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import shlex
 import shutil
 import subprocess
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from claimcheck.collectors._plugin import claimcheck_protocol as protocol
 from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.phase_command import (  # noqa: F401 - re-exported: the runner's API
+    ENV_ADDOPTS_BEFORE,
+    ENV_DIR,
+    ENV_OWNER,
+    PLUGIN_DIR,
+    PLUGIN_NAME,
+    EnvironmentProblem,
+    StartedPhase,
+    build_command,
+    check_interpreter,
+    clear_stale_stream_folders,
+    install_line,
+    make_stream_dir,
+    take_started,
+)
 
 if TYPE_CHECKING:
     from claimcheck.collectors.models import PhaseEvent, PhaseRun
@@ -50,51 +63,17 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
-PLUGIN_NAME = protocol.PLUGIN_NAME
-ENV_DIR = protocol.ENV_DIR
-ENV_ADDOPTS_BEFORE = protocol.ENV_ADDOPTS_BEFORE
-ENV_OWNER = protocol.ENV_OWNER  # the plugin ends the phase's process group when we die
 POLL_INTERVAL_S = 0.05
 OUTPUT_TAIL_LINES = 200
 OUTPUT_READ_SIZE = 65536
 OUTPUT_REST_S = 0.05  # after a short read the phase's output pipe rests this long (see drain)
 OUTPUT_EXIT_CHECK_S = 0.01  # ... looking this often whether the process has exited
 
-# pytest's short options that take a value: in a cluster such as `-rfE` the rest is that value.
-_SHORT_WITH_VALUE = frozenset("kmpcoWrn")
-_VERBOSITY_LONG = ("--verbose", "--quiet", "--verbosity", "--no-summary")
 _NO_PYTEST = ("No module named pytest", "No module named 'pytest'")
-
-
-class EnvironmentProblem(Exception):
-    """The project's interpreter cannot run claimcheck's phases; the message says what to do."""
 
 
 # ----------------------------------------------------------------------------------------
 # The interpreter
-
-
-def check_interpreter(config: Config) -> None:
-    """Fail early, with what to do, when `config.python` is no program at all.
-
-    Only a look at the file system (microseconds): whether the interpreter can import pytest
-    is learned from the first phase itself (`missing_pytest`), never from an interpreter
-    started in series before it.
-    """
-    python = config.python
-    resolved = shutil.which(python)
-    if resolved is None:
-        if os.path.exists(python) and not os.path.isdir(python):
-            raise EnvironmentProblem(
-                f"interpreter {python!r} is not executable; check tool.claimcheck.python")
-        raise EnvironmentProblem(
-            f"interpreter {python!r} does not exist; set tool.claimcheck.python to a Python "
-            f"that has pytest, then run: {install_line(python)}")
-
-
-def install_line(python: str) -> str:
-    return f"{shlex.quote(python)} -m pip install pytest"
 
 
 def missing_pytest(phase: PhaseConfig, run: PhaseRun, python: str,
@@ -133,101 +112,6 @@ def _python_answer(python: str) -> str | None:
     said = done.stdout.decode("utf-8", "replace").strip().splitlines()
     printed = repr(said[0][:80]) if said else "nothing"
     return f"asked to run `-c`, it exited {done.returncode} and printed {printed}"
-
-
-# ----------------------------------------------------------------------------------------
-# Stream folders: <tmp>/claimcheck-<owner pid>-<random>/
-
-_stale_cleared = False
-
-
-def clear_stale_stream_folders(tmp: str | None = None) -> list[str]:
-    """Remove the stream folders of claimcheck processes that died without cleaning up
-    (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
-    folder = tmp or tempfile.gettempdir()
-    removed: list[str] = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        owner = protocol.folder_owner(name)
-        if owner is None or owner == os.getpid() or protocol.pid_alive(owner):
-            continue
-        path = os.path.join(folder, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-def _clear_stale_once() -> None:
-    global _stale_cleared
-    if not _stale_cleared:
-        _stale_cleared = True
-        clear_stale_stream_folders()
-
-
-# ----------------------------------------------------------------------------------------
-# Command line and environment
-
-
-def build_command(
-    phase: PhaseConfig,
-    config: Config,
-    *,
-    extra_args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
-    stream_dir: str,
-) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that run `phase` with claimcheck's plugin inside every session.
-
-    `env` is the environment to start from (the current one by default, like subprocess's
-    `env=`); the phase's own `env` goes on top of it, claimcheck's variables last.
-    """
-    environ = dict(os.environ if env is None else env)
-    environ.update(phase.env)
-    environ[ENV_DIR] = stream_dir
-    previous = environ.get("PYTHONPATH", "")
-    environ["PYTHONPATH"] = str(PLUGIN_DIR) + (os.pathsep + previous if previous else "")
-    environ.pop(ENV_ADDOPTS_BEFORE, None)
-    environ[ENV_OWNER] = str(os.getpid())
-
-    if phase.pytest is not None:
-        user_args = [*phase.pytest, *extra_args]
-        argv = [config.python, "-m", "pytest", "-p", PLUGIN_NAME,
-                "--continue-on-collection-errors"]
-        if not _sets_verbosity(user_args):
-            argv += ["-q", "--no-summary"]
-        return argv + user_args, environ
-
-    assert phase.command is not None, f"phase {phase.name!r} has neither pytest nor command"
-    argv = list(phase.command)
-    if argv and argv[0] in ("python", "python3"):
-        argv[0] = config.python  # the project's interpreter, as for pytest phases
-    if os.path.isabs(config.python):
-        bindir = os.path.dirname(config.python)  # so `pytest` inside the runner is the venv's
-        environ["PATH"] = bindir + os.pathsep + environ.get("PATH", "")
-    before = environ.get("PYTEST_ADDOPTS", "")
-    ours = ["-p", PLUGIN_NAME, "--continue-on-collection-errors", *extra_args]
-    environ[ENV_ADDOPTS_BEFORE] = before
-    environ["PYTEST_ADDOPTS"] = " ".join(part for part in (before, shlex.join(ours)) if part)
-    return argv, environ
-
-
-def _sets_verbosity(args: Sequence[str]) -> bool:
-    for arg in args:
-        if arg.startswith("--"):
-            if arg.split("=", 1)[0] in _VERBOSITY_LONG:
-                return True
-        elif arg.startswith("-") and len(arg) > 1:
-            for letter in arg[1:]:
-                if letter in ("v", "q"):
-                    return True
-                if letter in _SHORT_WITH_VALUE or not letter.isalpha():
-                    break
-    return False
-
 
 
 # ----------------------------------------------------------------------------------------
@@ -329,12 +213,15 @@ async def run_phase(
         if on_event is not None:
             on_event(event)
 
-    _clear_stale_once()
-    stream_dir = tempfile.mkdtemp(prefix=protocol.stream_folder_prefix(os.getpid()))
+    started = take_started(phase, extra_args, env)  # `--report`'s first phase is running
+    stream_dir = started.stream_dir if started is not None else make_stream_dir()
     try:
-        argv, environ = build_command(phase, config, extra_args=extra_args, env=env,
-                                      stream_dir=stream_dir)
-        run = await _run(phase, config, argv, environ, stream_dir, emit)
+        if started is not None:
+            argv, environ = started.argv, {}
+        else:
+            argv, environ = build_command(phase, config, extra_args=extra_args, env=env,
+                                          stream_dir=stream_dir)
+        run = await _run(phase, config, argv, environ, stream_dir, emit, started)
     finally:
         shutil.rmtree(stream_dir, ignore_errors=True)
     problem = missing_pytest(phase, run, config.python, config.source)
@@ -344,26 +231,31 @@ async def run_phase(
 
 
 async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dict[str, str],
-               stream_dir: str, emit: Callable[[PhaseEvent], None]) -> PhaseRun:
+               stream_dir: str, emit: Callable[[PhaseEvent], None],
+               started: StartedPhase | None = None) -> PhaseRun:
     started_at = time.time()
     clock = time.monotonic()
     tail = _OutputTail()
     command = phase.command is not None
     spawn_error: str | None = None
     cancelled: asyncio.CancelledError | None = None
-    proc: asyncio.subprocess.Process | None = None
+    proc: asyncio.subprocess.Process | _TakenOver | None = None
     try:
         # First of all: pytest's own start-up (its imports, collection) is the longest wait
         # of a small run, and nothing below has to happen before it.
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+        if started is not None:
+            started_at, clock = started.started_at, started.clock
+            proc = await _take_over(started.process)
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
     except OSError as exc:
         spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
     except asyncio.CancelledError as stop:
-        cancelled = stop  # asyncio itself ends a half-started child
+        cancelled = stop  # asyncio itself ends a half-started child; `started` is ended below
     from dataclasses import replace
 
     from claimcheck.collectors.models import PhaseFinished, PhaseStarted
@@ -413,6 +305,8 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
     if spawn_error is not None:
         return finish(exit_code=None, start_error=spawn_error)
     if cancelled is not None:
+        if started is not None:
+            await kill_phase_tree(started.process.pid)
         finish(exit_code=None, cancelled=True)
         raise cancelled
     assert proc is not None
@@ -468,3 +362,47 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         raise
 
 
+class _TakenOver:
+    """What the runner uses of an `asyncio.subprocess.Process` (pid, returncode, stdout and
+    wait), over a process `phase_command.start_ahead` spawned before the event loop existed."""
+
+    def __init__(self, process: subprocess.Popen[bytes], stdout: asyncio.StreamReader) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.stdout = stdout
+        self._exit: asyncio.Future[int] | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def wait(self) -> asyncio.Future[int]:
+        """The exit status, once the process has exited: reaped by a thread of its own, as
+        asyncio's own child watcher does."""
+        if self._exit is None:
+            loop = asyncio.get_running_loop()
+            self._exit = loop.create_future()
+            threading.Thread(target=self._reap, args=(loop, self._exit), daemon=True,
+                             name="claimcheck-reap").start()
+        return self._exit
+
+    def _reap(self, loop: asyncio.AbstractEventLoop, exit_status: asyncio.Future[int]) -> None:
+        code = self.process.wait()
+
+        def settle() -> None:
+            if not exit_status.done():  # a waiter given up on (cancelled) stays so
+                exit_status.set_result(code)
+
+        try:
+            loop.call_soon_threadsafe(settle)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+
+async def _take_over(process: subprocess.Popen[bytes]) -> _TakenOver:
+    """The process started ahead, its output pipe now read on this event loop."""
+    assert process.stdout is not None
+    reader = asyncio.StreamReader(limit=OUTPUT_READ_SIZE)
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
+    return _TakenOver(process, reader)

@@ -151,6 +151,8 @@ class RunRecorder:
             self.store = None
 
     def _begin(self) -> None:
+        # What judges the run over time at its end, imported now, while the phase runs.
+        from claimcheck.collectors import changes, claims  # noqa: F401
         from claimcheck.collectors.history import HistoryStore
 
         provenance = self._provenance

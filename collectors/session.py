@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Protocol, Sequence
 
-from claimcheck.collectors.config import Config, ConfigError, PhaseConfig
+from claimcheck.collectors.config import (  # noqa: F401 - select_phases: the plan's API
+    Config,
+    ConfigError,
+    PhaseConfig,
+    select_phases,
+)
 from claimcheck.collectors.secrets import Redactor
 
 from claimcheck import __version__
@@ -60,20 +65,6 @@ class PhaseRunner(Protocol):
 
     def __call__(self, phase: PhaseConfig, config: Config, on_event: EventSink | None = None,
                  *, extra_args: Sequence[str] = ()) -> Awaitable[PhaseRun]: ...
-
-
-def select_phases(config: Config, names: Sequence[str] | None) -> tuple[PhaseConfig, ...]:
-    """The phases to run, in configured order; an unknown name is a usage error."""
-    if not names:
-        return config.phases
-    known = {phase.name for phase in config.phases}
-    for name in names:
-        if name not in known:
-            choices = ", ".join(phase.name for phase in config.phases)
-            where = config.source or "the default phases"
-            raise ConfigError(f"{where}: --phase {name!r}: no such phase; expected one of {choices}")
-    wanted = set(names)
-    return tuple(phase for phase in config.phases if phase.name in wanted)
 
 
 def blocking_service(phase: PhaseConfig, samples: Iterable[ServiceSample]) -> ServiceSample | None:

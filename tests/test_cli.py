@@ -230,3 +230,38 @@ def test_write_rejects_an_unknown_format(tmp_path: Path) -> None:
     result = claimcheck(tmp_path, "--report", "--write", "yaml=x.yml")
     assert result.returncode == 4
     assert "expected FORMAT=PATH with FORMAT one of text, json, markdown, junit" in result.stderr
+
+
+EXITING = """\
+import atexit, sys, threading, time
+from claimcheck.tui.cli import exit_now
+atexit.register(lambda: print("atexit ran"))
+def late():
+    time.sleep(0.2)
+    print("thread done")
+threading.Thread(target=late).start()
+sys.stdout.write("buffered, not flushed")
+exit_now(int(sys.argv[1]))
+"""
+BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+
+@pytest.mark.parametrize("code", [0, 1, 4])
+def test_the_console_scripts_quick_exit_still_does_what_it_owes(code: int) -> None:
+    """`exit_now` skips the interpreter's teardown, never what the process owes first: a
+    thread still working, the atexit functions, the bytes waiting in stdout, the exit code."""
+    done = subprocess.run([sys.executable, "-c", EXITING, str(code)], capture_output=True,
+                          text=True, timeout=60, env=BUFFERED)
+    assert done.returncode == code
+    assert done.stdout.splitlines() == ["buffered, not flushedthread done", "atexit ran"]
+
+
+def test_the_quick_exit_fails_a_green_run_whose_output_was_lost() -> None:
+    reader, writer = os.pipe()
+    os.close(reader)  # stdout is a pipe nobody reads: its last bytes cannot be written
+    try:
+        done = subprocess.run([sys.executable, "-c", EXITING, "0"], stdout=writer,
+                              stderr=subprocess.PIPE, timeout=60, env=BUFFERED)
+    finally:
+        os.close(writer)
+    assert done.returncode == 120

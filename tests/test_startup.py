@@ -1,8 +1,9 @@
 """What `claimcheck --report` does before its first pytest starts and after its last one ends.
 
 Speed itself is measured in `bench/bench_overhead.py`; these tests hold the structure that
-makes it fast: until the first phase's pytest is spawned, only the config and the runner are
-imported (no live model, judge, history, report writer, HTTP or WebSocket client); git is read
+makes it fast: until the first phase's pytest is spawned, only the config and what starts a
+phase are imported (no event loop, runner, live model, judge, history, report writer, HTTP or
+WebSocket client); git is read
 once per run; the history starts once the phase is on its way; a straggler of the last phase
 keeps its priority while one of an earlier phase yields to the next.
 """
@@ -46,7 +47,7 @@ sys.exit(code)
 
 # Not one of these is needed to start a phase: each is imported while pytest starts, or never.
 NOT_BEFORE_SPAWN = (
-    "textual", "rich", "httpx", "websockets", "sqlite3", "psutil", "tomlkit",
+    "asyncio", "claimcheck.collectors.pytest_run", "textual", "rich", "httpx", "websockets", "sqlite3", "psutil", "tomlkit",
     "claimcheck.collectors.models", "claimcheck.collectors.live",
     "claimcheck.collectors.judge", "claimcheck.collectors.history",
     "claimcheck.collectors.phase_record", "claimcheck.collectors.discovery",
@@ -79,7 +80,7 @@ def watched_run(root: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Comp
     return done, json.loads(facts.read_text(encoding="utf-8"))
 
 
-def test_nothing_but_the_config_and_the_runner_is_imported_before_pytest_starts(
+def test_nothing_but_the_config_and_the_phase_command_is_imported_before_pytest_starts(
         tmp_path: Path) -> None:
     root = project(tmp_path / "proj")
     done, seen = watched_run(root, tmp_path, "--format", "json")
@@ -89,7 +90,7 @@ def test_nothing_but_the_config_and_the_runner_is_imported_before_pytest_starts(
                    if any(name == banned or name.startswith(banned + ".")
                           for banned in NOT_BEFORE_SPAWN))
     assert early == []
-    assert {"claimcheck.collectors.config", "claimcheck.collectors.pytest_run"} <= loaded
+    assert {"claimcheck.collectors.config", "claimcheck.collectors.phase_command"} <= loaded
     # ... and yet the run was judged and written in full
     report = json.loads(done.stdout)
     assert report["verdict"] == "green"
@@ -122,8 +123,8 @@ def test_git_is_read_once_per_run_after_pytest_started(tmp_path: Path) -> None:
     commands = seen["commands"]
     spawn = next(i for i, argv in enumerate(commands) if "claimcheck_stream" in argv)
     git = [i for i, argv in enumerate(commands) if argv[:1] == ["git"]]
-    status = [i for i in git if "status" in commands[i]]
-    assert len(status) == 1, [commands[i] for i in git]  # the history and the report share it
+    # one `git status` answers branch, commit and dirtiness; the history and the report share it
+    assert len(git) == 1 and "status" in commands[git[0]], [commands[i] for i in git]
     assert min(git) > spawn
     report = json.loads(done.stdout)
     assert report["history_id"] is not None  # the history was written all the same

@@ -12,12 +12,14 @@ options, and the "module:function" that runs it with the parsed `Options`.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from claimcheck.collectors.report import FORMATS
 from claimcheck.collectors.verdict import ExitCode
@@ -383,5 +385,38 @@ def color_enabled(stream: object) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
+def run() -> NoReturn:
+    """The console script: `main`, then `exit_now` with its code."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process once everything it owes is done, without the interpreter's teardown.
+
+    Freeing every module and object a run loaded took 40 to 60 ms after the report was
+    written, on every run, against nothing to gain: what must still happen does, in the order
+    the interpreter keeps. Threads that are not daemons are joined, the `atexit` functions run
+    (temporary folders, logging), stdout and stderr are flushed; should stdout fail to take
+    its last bytes (a closed pipe), the exit is 120, as Python's own is then.
+    """
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    try:
+        atexit._run_exitfuncs()  # each failure is printed, as at a normal exit
+    except Exception:  # noqa: BLE001 - and none changes the exit code
+        pass
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        code = code or 120
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(int(code))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

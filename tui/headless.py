@@ -13,7 +13,6 @@ streamed; a second one only hurries the clean-up (what claimcheck started is kil
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -21,8 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from claimcheck.collectors.config import Config, ConfigError, load_config
+from claimcheck.collectors.config import Config, ConfigError, load_config, select_phases
 from claimcheck.collectors.files import destination_problem, write_atomic
+from claimcheck.collectors.phase_command import abandon_started, start_ahead
 from claimcheck.collectors.secrets import Redactor, escape_line
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
@@ -30,6 +30,8 @@ from claimcheck.tui.options import Options
 from claimcheck.tui.signals import delivered_on_loop
 
 if TYPE_CHECKING:
+    import asyncio
+
     from claimcheck.collectors.live import LiveEvidence
     from claimcheck.collectors.models import PhaseEvent, RunReport, ServiceSample
     from claimcheck.collectors.stragglers import Straggler
@@ -121,7 +123,10 @@ def run_headless(options: Options) -> int:
 
     live = LazyLive(config)
     progress = Progress(sys.stderr, redactor, live) if sys.stderr.isatty() else None
+    start_first_phase(config, options)
     try:
+        import asyncio  # while the first phase's pytest starts
+
         return asyncio.run(_run_and_report(config, options, progress, live))
     except ConfigError as error:
         print(f"claimcheck: {error}", file=sys.stderr)
@@ -138,6 +143,22 @@ def run_headless(options: Options) -> int:
         from claimcheck.tui.guard import internal_error
 
         return internal_error(error)
+    finally:
+        abandon_started()  # a run stopped before its first phase took the process over
+
+
+def start_first_phase(config: Config, options: Options) -> None:
+    """Spawn the first phase's pytest before the event loop and the runner are imported,
+    when nothing comes before it: no service to probe first (a phase may require one), a
+    phase selected. The runner takes the process over (`phase_command.take_started`)."""
+    if options.services_only or config.services:
+        return
+    try:
+        phases = select_phases(config, options.phases or None)
+    except ConfigError:
+        return  # said by the run itself, as usual
+    if phases:
+        start_ahead(phases[0], config)
 
 
 class _Stopper:
@@ -187,6 +208,8 @@ def writer_modules(options: Options) -> tuple[str, ...]:
 async def _run_and_report(config: Config, options: Options, progress: Progress | None,
                           live: LazyLive) -> int:
     """Gather and judge the evidence, write the report, then wait for the stragglers."""
+    import asyncio
+
     from claimcheck.collectors.recording import (
         RunRecorder,
         fan_out,

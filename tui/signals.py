@@ -14,7 +14,6 @@ claimcheck started and exits 2.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -24,7 +23,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 QUIT_DEADLINE_S = 15.0  # a quit asked for by a signal ends by force after this long...

@@ -1,0 +1,250 @@
+"""How a phase is started: its interpreter's check, its argv and environment, its stream folder,
+and, for `--report`, the first phase started before the event loop exists.
+
+Nothing here imports asyncio or anything the record of a run needs: `--report` spawns its first
+phase's pytest from here (`start_ahead`) as soon as the config is read, and imports the event
+loop, the runner and the rest while pytest starts, which takes far longer. The runner
+(`pytest_run.run_phase`) then takes that process over (`take_started`) instead of spawning one.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+from claimcheck.collectors.config import Config, PhaseConfig
+
+PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
+PLUGIN_NAME = protocol.PLUGIN_NAME
+ENV_DIR = protocol.ENV_DIR
+ENV_ADDOPTS_BEFORE = protocol.ENV_ADDOPTS_BEFORE
+ENV_OWNER = protocol.ENV_OWNER  # the plugin ends the phase's process group when we die
+
+# pytest's short options that take a value: in a cluster such as `-rfE` the rest is that value.
+_SHORT_WITH_VALUE = frozenset("kmpcoWrn")
+_VERBOSITY_LONG = ("--verbose", "--quiet", "--verbosity", "--no-summary")
+
+
+class EnvironmentProblem(Exception):
+    """The project's interpreter cannot run claimcheck's phases; the message says what to do."""
+
+
+# ----------------------------------------------------------------------------------------
+# The interpreter
+
+
+def check_interpreter(config: Config) -> None:
+    """Fail early, with what to do, when `config.python` is no program at all.
+
+    Only a look at the file system (microseconds): whether the interpreter can import pytest
+    is learned from the first phase itself (`missing_pytest`), never from an interpreter
+    started in series before it.
+    """
+    python = config.python
+    resolved = shutil.which(python)
+    if resolved is None:
+        if os.path.exists(python) and not os.path.isdir(python):
+            raise EnvironmentProblem(
+                f"interpreter {python!r} is not executable; check tool.claimcheck.python")
+        raise EnvironmentProblem(
+            f"interpreter {python!r} does not exist; set tool.claimcheck.python to a Python "
+            f"that has pytest, then run: {install_line(python)}")
+
+
+def install_line(python: str) -> str:
+    return f"{shlex.quote(python)} -m pip install pytest"
+
+
+# ----------------------------------------------------------------------------------------
+# Stream folders: <tmp>/claimcheck-<owner pid>-<random>/
+
+_stale_cleared = False
+
+
+def clear_stale_stream_folders(tmp: str | None = None) -> list[str]:
+    """Remove the stream folders of claimcheck processes that died without cleaning up
+    (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
+    folder = tmp or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        owner = protocol.folder_owner(name)
+        if owner is None or owner == os.getpid() or protocol.pid_alive(owner):
+            continue
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _clear_stale_once() -> None:
+    global _stale_cleared
+    if not _stale_cleared:
+        _stale_cleared = True
+        clear_stale_stream_folders()
+
+
+# ----------------------------------------------------------------------------------------
+# Command line and environment
+
+
+def build_command(
+    phase: PhaseConfig,
+    config: Config,
+    *,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    stream_dir: str,
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run `phase` with claimcheck's plugin inside every session.
+
+    `env` is the environment to start from (the current one by default, like subprocess's
+    `env=`); the phase's own `env` goes on top of it, claimcheck's variables last.
+    """
+    environ = dict(os.environ if env is None else env)
+    environ.update(phase.env)
+    environ[ENV_DIR] = stream_dir
+    previous = environ.get("PYTHONPATH", "")
+    environ["PYTHONPATH"] = str(PLUGIN_DIR) + (os.pathsep + previous if previous else "")
+    environ.pop(ENV_ADDOPTS_BEFORE, None)
+    environ[ENV_OWNER] = str(os.getpid())
+
+    if phase.pytest is not None:
+        user_args = [*phase.pytest, *extra_args]
+        argv = [config.python, "-m", "pytest", "-p", PLUGIN_NAME,
+                "--continue-on-collection-errors"]
+        if not _sets_verbosity(user_args):
+            argv += ["-q", "--no-summary"]
+        return argv + user_args, environ
+
+    assert phase.command is not None, f"phase {phase.name!r} has neither pytest nor command"
+    argv = list(phase.command)
+    if argv and argv[0] in ("python", "python3"):
+        argv[0] = config.python  # the project's interpreter, as for pytest phases
+    if os.path.isabs(config.python):
+        bindir = os.path.dirname(config.python)  # so `pytest` inside the runner is the venv's
+        environ["PATH"] = bindir + os.pathsep + environ.get("PATH", "")
+    before = environ.get("PYTEST_ADDOPTS", "")
+    ours = ["-p", PLUGIN_NAME, "--continue-on-collection-errors", *extra_args]
+    environ[ENV_ADDOPTS_BEFORE] = before
+    environ["PYTEST_ADDOPTS"] = " ".join(part for part in (before, shlex.join(ours)) if part)
+    return argv, environ
+
+
+def _sets_verbosity(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg.startswith("--"):
+            if arg.split("=", 1)[0] in _VERBOSITY_LONG:
+                return True
+        elif arg.startswith("-") and len(arg) > 1:
+            for letter in arg[1:]:
+                if letter in ("v", "q"):
+                    return True
+                if letter in _SHORT_WITH_VALUE or not letter.isalpha():
+                    break
+    return False
+
+
+# ----------------------------------------------------------------------------------------
+# The first phase, started before the event loop
+
+
+@dataclass
+class StartedPhase:
+    """A phase's process started by `start_ahead`, waiting for the runner to take it over."""
+
+    phase: str
+    argv: list[str]
+    stream_dir: str
+    process: subprocess.Popen[bytes]
+    started_at: float  # time.time() at the spawn
+    clock: float  # time.monotonic() at the spawn
+
+
+_started: StartedPhase | None = None
+
+
+def make_stream_dir() -> str:
+    """A new stream folder for one phase, named for this claimcheck (after clearing the ones
+    that dead claimchecks left, once per process)."""
+    _clear_stale_once()
+    return tempfile.mkdtemp(prefix=protocol.stream_folder_prefix(os.getpid()))
+
+
+def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """The phase's process: its own session (so its whole group can be ended), stdout and
+    stderr on one pipe, no stdin."""
+    return subprocess.Popen(list(argv), cwd=str(cwd), env=dict(environ),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_ahead(phase: PhaseConfig, config: Config) -> None:
+    """Start `phase` now, before the event loop and the runner are imported (`--report`).
+
+    The runner takes this process over when it runs `phase` with no extra arguments or
+    environment (`take_started`); should it never do so, `abandon_started` ends it. Any
+    problem (an interpreter that is no program, a spawn that fails) is left for the runner
+    to meet and report as it always does: nothing is started then.
+    """
+    global _started
+    if _started is not None:
+        return
+    try:
+        check_interpreter(config)
+    except EnvironmentProblem:
+        return
+    stream_dir = make_stream_dir()
+    argv, environ = build_command(phase, config, stream_dir=stream_dir)
+    started_at, clock = time.time(), time.monotonic()
+    try:
+        process = spawn(argv, environ, config.root)
+    except OSError:
+        shutil.rmtree(stream_dir, ignore_errors=True)
+        return
+    _started = StartedPhase(phase.name, argv, stream_dir, process, started_at, clock)
+
+
+def take_started(phase: PhaseConfig, extra_args: Sequence[str],
+                 env: Mapping[str, str] | None) -> StartedPhase | None:
+    """The process `start_ahead` started for `phase`, handed over once, if it is the one this
+    run of `phase` would start; one started for another run is ended."""
+    global _started
+    started, _started = _started, None
+    if started is None:
+        return None
+    if started.phase == phase.name and not extra_args and env is None:
+        return started
+    _end(started)
+    return None
+
+
+def abandon_started() -> None:
+    """End the process `start_ahead` started, if the runner never took it over (a run
+    stopped before its first phase): no pytest outlives claimcheck."""
+    global _started
+    started, _started = _started, None
+    if started is not None:
+        _end(started)
+
+
+def _end(started: StartedPhase) -> None:
+    from claimcheck.collectors.phase_process import end_phase_tree
+
+    end_phase_tree(started.process.pid)
+    started.process.wait()
+    if started.process.stdout is not None:
+        started.process.stdout.close()
+    shutil.rmtree(started.stream_dir, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""`--report` starts its first phase before the event loop exists (`phase_command.start_ahead`);
+the runner takes that process over, or it is ended: real pytest processes on fixture projects."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from claimcheck.collectors import phase_command
+from claimcheck.collectors.config import load_config
+from claimcheck.collectors.pytest_run import run_phase, wait_for_stragglers
+
+from tests.processes import all_gone, wait_for
+
+SLOW = {"tests/test_slow.py": """
+    import time
+
+    def test_slow():
+        time.sleep(600)
+"""}
+QUICK = {"tests/test_quick.py": """
+    import pytest
+
+    def test_one():
+        pass
+
+    def test_two():
+        assert 1 == 2
+
+    @pytest.mark.skip(reason="not today")
+    def test_three():
+        pass
+"""}
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_started():
+    yield
+    phase_command.abandon_started()
+
+
+def started_process() -> psutil.Process:
+    started = phase_command._started
+    assert started is not None, "nothing was started ahead"
+    return psutil.Process(started.process.pid)
+
+
+def test_a_phase_started_ahead_is_taken_over_and_counted_in_full(make_project) -> None:
+    root = make_project(QUICK)
+    config = load_config(root)
+    phase = config.phases[0]
+    phase_command.start_ahead(phase, config)
+    ahead = started_process()
+    events: list[object] = []
+
+    async def run():
+        try:
+            return await run_phase(phase, config, events.append)
+        finally:
+            await wait_for_stragglers()
+
+    result = asyncio.run(run())
+    assert phase_command._started is None
+    assert result.argv[:3] == (config.python, "-m", "pytest")
+    assert (result.counts.passed, result.counts.failed, result.counts.skipped) == (1, 1, 1)
+    assert result.status == "failed"
+    assert result.sessions and result.sessions[0].pid == ahead.pid  # the very process
+    assert type(events[0]).__name__ == "PhaseStarted"
+    assert type(events[-1]).__name__ == "PhaseFinished"
+
+
+def test_a_phase_started_ahead_but_never_run_is_ended_with_its_stream_folder(
+        make_project) -> None:
+    root = make_project(SLOW)
+    config = load_config(root)
+    phase_command.start_ahead(config.phases[0], config)
+    ahead = started_process()
+    stream_dir = Path(phase_command._started.stream_dir)
+    assert stream_dir.is_dir()
+    phase_command.abandon_started()
+    wait_for(lambda: all_gone([ahead]), "the phase started ahead to end", limit=10)
+    assert not stream_dir.exists()
+
+
+def test_a_run_with_other_arguments_ends_the_process_started_ahead_and_starts_its_own(
+        make_project) -> None:
+    root = make_project(QUICK)
+    config = load_config(root)
+    phase = config.phases[0]
+    phase_command.start_ahead(phase, config)
+    ahead = started_process()
+
+    async def run():
+        try:
+            return await run_phase(phase, config, extra_args=["-k", "one"])
+        finally:
+            await wait_for_stragglers()
+
+    result = asyncio.run(run())
+    wait_for(lambda: all_gone([ahead]), "the phase started ahead to end", limit=10)
+    assert result.argv[-2:] == ("-k", "one")
+    assert (result.counts.passed, result.counts.failed) == (1, 0)
+    assert all(session.pid != ahead.pid for session in result.sessions)
+
+
+def test_an_interpreter_that_is_no_program_starts_nothing_ahead(make_project) -> None:
+    root = make_project(QUICK)
+    config = replace(load_config(root), python=str(root / "no-such-python"))
+    before = set(os.listdir(phase_command.tempfile.gettempdir()))
+    phase_command.start_ahead(config.phases[0], config)
+    assert phase_command._started is None
+    assert set(os.listdir(phase_command.tempfile.gettempdir())) <= before  # no stream folder
