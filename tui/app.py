@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import shutil
 import signal
 import sys
 import threading
@@ -135,6 +136,10 @@ class ClaimcheckApp(App[int]):
             config, self.evidence, self.run_state, assemble=self._assemble,
             redactor=self.redactor, project_name=project_name or config.root.name, clock=clock,
             over_time=self.over_time)
+        if handle_signals:  # the real terminal (not a test's): its size is known now
+            self.command_center.update_classes(breakpoint_classes(
+                shutil.get_terminal_size(), self.HORIZONTAL_BREAKPOINTS,
+                self.VERTICAL_BREAKPOINTS), update=False)
         self._pending: list[object] = []  # events folded but not yet handed to the screen
         self._change = Change()
         self._generation = 0  # events of a plan that was replaced are dropped
@@ -555,6 +560,20 @@ class ClaimcheckApp(App[int]):
         self._generation += 1
         self._give_back_signals()
         await asyncio.to_thread(kill_what_we_started)
+
+
+def breakpoint_classes(size: tuple[int, int], horizontal: Sequence[tuple[int, str]],
+                       vertical: Sequence[tuple[int, str]]) -> dict[str, bool]:
+    """The breakpoint classes a screen of `size` gets on its first resize (Textual's rule: the
+    largest breakpoint each dimension reaches), given before the screen is first styled: the
+    resize then changes nothing, where it restyled every widget (a third of the time to the
+    first frame). Textual's driver reads the size with the same `shutil.get_terminal_size`."""
+    classes = {name: False for _, name in (*horizontal, *vertical)}
+    for dimension, points in zip(size, (horizontal, vertical)):
+        reached = [(at, name) for at, name in points if dimension >= at]
+        if reached:
+            classes[max(reached)[1]] = True
+    return classes
 
 
 def run_app(options: Options) -> int:

@@ -57,16 +57,22 @@ class Engine:
 def live_engine() -> Engine:
     """pytest subprocesses, network probes, WebSocket streams and the judge, for real.
 
-    Imported here, when an app is built to run, not when the TUI module is imported.
+    The runner is imported here, when an app is built to run, not when the TUI module is
+    imported; the network clients (httpx, websockets: tens of milliseconds before the first
+    frame) only when a service is first probed or followed.
     """
-    from claimcheck.collectors import health, session
+    from claimcheck.collectors import session
 
     async def probe(services: Sequence[ServiceConfig],
                     redactor: Redactor) -> Sequence[ServiceSample]:
+        from claimcheck.collectors import health
+
         return await health.probe_all(services, redactor=redactor)
 
     async def stream(service: ServiceConfig, on_event: Callable[[StreamEvent], None],
                      redactor: Redactor) -> None:
+        from claimcheck.collectors import health
+
         await health.stream_events(service, on_event, redactor=redactor)
 
     return Engine(plan=session.run_plan, probe=probe, stream=stream,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from claimcheck.collectors.models import Finding
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._text import Redact, data_text
 from rich.text import Text
 from textual.widgets import Static
@@ -26,7 +26,6 @@ SHOWN = 2  # broken claims spelled out; the rest are counted (all are first in t
 class ClaimsBanner(Static):
     """`✖ CLAIM BROKEN` and the claim-broken findings' words; hidden when there are none."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
 
     def __init__(self, redact: Redact | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]

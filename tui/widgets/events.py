@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from typing import ClassVar, Iterable
 
 from claimcheck.tui.widgets._keys import vim_keys
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._scroll import grow_virtual_size
 from claimcheck.tui.widgets._text import Clip
 from rich.segment import Segment
@@ -41,7 +41,6 @@ _CACHE = 256  # rendered strips kept (a screenful or two)
 class EventLane(ScrollView, can_focus=True):
     """A filtered, pausable, bounded log of one-line `Text`s."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
     BINDINGS: ClassVar[list[BindingType]] = [
         *vim_keys("scroll_down", "scroll_up", "scroll_home", "scroll_end")]
 
@@ -150,7 +149,6 @@ class EventLane(ScrollView, can_focus=True):
 class EventStream(Widget):
     """The events panel: the run lane above, the frames lane beneath once frames arrive."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
 
     paused: reactive[bool] = reactive(False)
     filter_text: reactive[str] = reactive("")

@@ -25,7 +25,7 @@ from typing import Callable, ClassVar, Iterable, Sequence
 from claimcheck.collectors.live import failure_key, split_key
 from claimcheck.collectors.models import TestResult
 from claimcheck.tui.widgets._keys import LIST_KEYS
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._scroll import grow_virtual_size
 from claimcheck.tui.widgets._text import Clip, Redact, clean_line, data_text, duration
 from rich.segment import Segment
@@ -78,7 +78,6 @@ class FailureList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "failure-list--header", "failure-list--cursor", "failure-list--cursor-blurred",
-        *PALETTE_CLASSES,
     }
 
     cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)

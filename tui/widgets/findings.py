@@ -20,7 +20,7 @@ from typing import ClassVar, Iterable
 from claimcheck.collectors.models import Finding
 from claimcheck.collectors.report.common import finding_where
 from claimcheck.tui.widgets._keys import TREE_KEYS
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._text import Clip, Redact, data_text
 from rich.text import Text
 from textual.binding import BindingType
@@ -81,7 +81,6 @@ class FindingRef:
 class FindingsPanel(Tree[FindingRef]):
     """Findings grouped by kind, one row per finding; import errors list their files."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
     BINDINGS: ClassVar[list[BindingType]] = [*TREE_KEYS]
 
     @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._text import Redact, data_text
 from rich.text import Text
 from textual.widgets import Static
@@ -22,7 +22,6 @@ SHOWN = 2
 class GapNotes(Static):
     """One line per gap with notes: the gap's name, then its notes."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
 
     def __init__(self, redact: Redact | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ has its own word and colour, and "no evidence" is never green.
 from __future__ import annotations
 
 from claimcheck.collectors.gitinfo import GitInfo
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._text import data_text, duration
 from rich.table import Table
 from rich.text import Text
@@ -26,7 +26,6 @@ VERDICT_LABELS: dict[str, str] = {
 class VerdictHeader(Static):
     """Verdict badge, project, git branch and commit, elapsed time."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
 
     verdict: reactive[str] = reactive("no-evidence")
     project: reactive[str] = reactive("")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from claimcheck.collectors.gaps import NO_EVIDENCE, cell_status, cell_words
 from claimcheck.collectors.models import GapCell
 from claimcheck.tui.widgets._keys import TABLE_KEYS
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf, plain
+from claimcheck.tui.widgets._palette import Palette, StyleOf, plain
 from claimcheck.tui.widgets._text import Clip, data_text
 from rich.text import Text
 from textual.message import Message
@@ -76,7 +76,6 @@ class _Layout:
 class GapMatrix(DataTable):
     """One row per gap, one column per phase; Enter on a cell filters the failure list."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
     BINDINGS = [*TABLE_KEYS]
 
     @dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from claimcheck.tui.widgets._keys import LIST_KEYS
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
+from claimcheck.tui.widgets._palette import Palette
 from claimcheck.tui.widgets._text import Clip, clean_line, data_text, duration
 from rich.segment import Segment
 from rich.style import Style
@@ -97,7 +97,6 @@ class PhaseStrip(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "phase-strip--header", "phase-strip--cursor", "phase-strip--cursor-blurred",
-        *PALETTE_CLASSES,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "up", show=False),

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from claimcheck.collectors.models import ServiceSample
 from claimcheck.tui.widgets._keys import LIST_KEYS
-from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette, StyleOf
+from claimcheck.tui.widgets._palette import Palette, StyleOf
 from claimcheck.tui.widgets._text import Clip, Redact, data_text, duration
 from rich.console import Group
 from rich.style import Style
@@ -59,7 +59,6 @@ def sparkline(samples: list[ServiceSample], palette: StyleOf) -> Text:
 class ServicesPanel(Static, can_focus=True):
     """Status, latency, time since the last change, history, and the detail when not up."""
 
-    COMPONENT_CLASSES = PALETTE_CLASSES
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "up", show=False),
         Binding("down", "cursor(1)", "down", show=False),
