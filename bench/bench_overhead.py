@@ -91,7 +91,9 @@ from claimcheck.tui.cli import exit_now, main
 try:
     code = main(sys.argv[2:])
 finally:
-    _seen["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _self = resource.getrusage(resource.RUSAGE_SELF)
+    _seen["rss_kb"] = _self.ru_maxrss
+    _seen["self_cpu"] = _self.ru_utime + _self.ru_stime
     _seen["exit"] = time.time()
     with open(_out, "w") as handle:
         json.dump(_seen, handle)
@@ -114,6 +116,7 @@ class Run:
     last_test: float | None = None  # the suite's conftest: when the last test finished
     pytest_exit: float | None = None  # ... and when that pytest was about to exit
     rss_mb: float | None = None  # claimcheck's own process only
+    own_cpu_s: float | None = None  # claimcheck's own process only (pytest not included)
     spawn: float | None = None  # claimcheck: Popen of the phase's pytest
     spawned: float | None = None  # claimcheck: fork and exec done
     report_at: float | None = None  # claimcheck: report file's mtime
@@ -242,6 +245,7 @@ def cc_run(root: Path, config: Path, env: dict[str, str], scratch: Path,
     except (OSError, ValueError):
         seen = {}
     run.rss_mb = seen["rss_kb"] / 1024 if "rss_kb" in seen else None
+    run.own_cpu_s = seen.get("self_cpu")
     run.spawn, run.spawned, run.exited = seen.get("spawn"), seen.get("spawned"), seen.get("exit")
     run.report_at = report.stat().st_mtime if report.exists() else None
     problem = check_report(report, expected)
@@ -360,9 +364,10 @@ def _ms(value: float | None) -> str:
 
 
 COLUMNS = (("suite", 36, "<"), ("pytest", 7, "<"), ("|", 1, "<"), ("bare", 8, ">"),
-           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("goal", 7, ">"), ("|", 1, "<"),
-           ("bare CPU", 8, ">"), ("cc CPU", 7, ">"), ("ratio", 6, ">"), ("|", 1, "<"),
-           ("cc RSS", 7, ">"), ("|", 1, "<"), ("load", 9, ">"), ("|", 1, "<"), ("", 4, "<"))
+           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("pairs", 14, ">"), ("goal", 7, ">"),
+           ("|", 1, "<"), ("bare CPU", 8, ">"), ("cc CPU", 7, ">"), ("ratio", 6, ">"),
+           ("cc own", 7, ">"), ("|", 1, "<"), ("cc RSS", 7, ">"), ("|", 1, "<"),
+           ("load", 9, ">"), ("|", 1, "<"), ("", 4, "<"))
 
 
 def _cells(*values: str) -> str:
@@ -378,15 +383,19 @@ def table_head() -> list[str]:
 def result_line(res: Result) -> str:
     bare = _median([r.wall_s for r in res.bare])
     cc = _median([r.wall_s for r in res.cc])
-    ratio = _median([c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)])
+    ratios = [c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)]
+    ratio = _median(ratios)
     bare_cpu = _median([r.cpu_s for r in res.bare])
     cc_cpu = _median([r.cpu_s for r in res.cc])
     cpu_ratio = _median([c.cpu_s / b.cpu_s for b, c in zip(res.bare, res.cc) if b.cpu_s])
+    own_cpu = _median([r.own_cpu_s for r in res.cc if r.own_cpu_s is not None])
     rss = max((r.rss_mb or 0 for r in res.cc), default=0)
     verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
+    spread = f"{len(ratios)}: {min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
     return _cells(res.row.label, res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
-                  f"{ratio:.2f}x", f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
-                  f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x", "|", f"{rss:.0f} MB", "|",
+                  f"{ratio:.2f}x", spread, f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
+                  f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x",
+                  "" if own_cpu is None else f"{own_cpu:.2f} s", "|", f"{rss:.0f} MB", "|",
                   _load(res.load), "|", verdict)
 
 
@@ -395,7 +404,7 @@ def spawn_line(res: Result) -> str:
     spawn = _median([r.spawn - r.launched for r in res.cc if r.spawn])
     verdict = "ok" if spawn is not None and spawn < GOAL_SPAWN_S else "MISS"
     return _cells("start-up before pytest is spawned", res.version, "|", "", _ms(spawn), "",
-                  f"<{GOAL_SPAWN_S * 1000:.0f} ms", "|", "", "", "", "|", "", "|",
+                  "", f"<{GOAL_SPAWN_S * 1000:.0f} ms", "|", "", "", "", "", "|", "", "|",
                   _load(res.load), "|", verdict)
 
 
@@ -408,18 +417,18 @@ def tui_lines(first: dict[str, float] | None, stream: dict[str, float] | None,
         for label, key, goal in (("TUI: launch -> first frame", "first_frame_s", 0.5),
                                  ("TUI: pytest reported -> on screen", "first_result_s", 0.3)):
             value = first[key]
-            lines.append(_cells(label, version, "|", "", _ms(value), "",
-                                f"<{goal * 1000:.0f} ms", "|", "", "", "", "|", "", "|", load,
-                                "|", "ok" if value < goal else "MISS"))
+            lines.append(_cells(label, version, "|", "", _ms(value), "", "",
+                                f"<{goal * 1000:.0f} ms", "|", "", "", "", "", "|", "", "|",
+                                load, "|", "ok" if value < goal else "MISS"))
     if stream:
         load = f"{stream['load']:.1f}"
         lines.append(_cells(f"TUI: {stream['tests']:,} results, RSS", "-", "|", "",
-                            f"{stream['peak_rss_mb']:.0f} MB", "", "<400 MB", "|", "", "", "",
-                            "|", f"{stream['peak_rss_mb']:.0f} MB", "|", load, "|",
+                            f"{stream['peak_rss_mb']:.0f} MB", "", "", "<400 MB", "|", "", "",
+                            "", "", "|", f"{stream['peak_rss_mb']:.0f} MB", "|", load, "|",
                             "ok" if stream["peak_rss_mb"] < 400 else "MISS"))
         lines.append(_cells(f"TUI: keys while {stream['tests']:,} stream", "-", "|", "",
-                            f"{stream['key_ms_max']:.0f} ms", "", "<100 ms", "|", "", "", "",
-                            "|", "", "|", load, "|",
+                            f"{stream['key_ms_max']:.0f} ms", "", "", "<100 ms", "|", "", "",
+                            "", "", "|", "", "|", load, "|",
                             "ok" if stream["key_ms_max"] < 100 else "MISS"))
     return lines
 
@@ -476,7 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON",
                         help="the interpreter for `newest` or `8` instead of the engine "
                              "environment tests/engine_envs.py provisions")
-    parser.add_argument("--pairs", type=int, default=3, help="measured pairs per row (default 3)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="measured pairs per row of more than 3,000 tests (default 3)")
+    parser.add_argument("--small-pairs", type=int, default=9,
+                        help="measured pairs per row of at most 3,000 tests, which take "
+                             "seconds and move most from run to run (default 9)")
     parser.add_argument("--bytecode", choices=("on", "off", "both"), default="on",
                         help="on: .pyc caching as users have it (warm); off: "
                              "PYTHONDONTWRITEBYTECODE=1 and the suite's __pycache__ removed "
@@ -518,7 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scratch = work / f"scratch-{row.name}-{name}"
                 scratch.mkdir(exist_ok=True)
                 result = bench_row(row, name, pythons[name], versions[name], root=root,
-                                   expected=expected, env=env, pairs=args.pairs, pyc=pyc,
+                                   expected=expected, env=env, pyc=pyc,
+                                   pairs=args.small_pairs if row.tests <= 3000 else args.pairs,
                                    scratch=scratch)
                 results.append(result)
                 if row.tests == 1:
@@ -531,9 +545,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "
             f"modules {'have' if own_pyc or pyc else 'have no'} .pyc files",
-            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; medians of {args.pairs} "
-            "interleaved pairs; ratio = median of the pairs' ratios; load = 1-minute load "
-            "average during the row",
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; interleaved pairs "
+            f"({args.small_pairs} for rows of at most 3,000 tests, {args.pairs} above); "
+            "ratio = median of the pairs' ratios; pairs = how many and their lowest and highest "
+            "ratio; cc own = CPU of claimcheck's own process (pytest not included); load = "
+            "1-minute load average during the row",
             *table_head(),
             *spawns,
             *map(result_line, results),
