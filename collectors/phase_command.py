@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from claimcheck.collectors._plugin import claimcheck_protocol as protocol
-from claimcheck.collectors.config import Config, PhaseConfig
+from claimcheck.collectors.config import Config, ConfigError, PhaseConfig, select_phases
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
 PLUGIN_NAME = protocol.PLUGIN_NAME
@@ -215,6 +215,26 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
         shutil.rmtree(stream_dir, ignore_errors=True)
         return
     _started = StartedPhase(phase.name, argv, stream_dir, process, started_at, clock)
+
+
+def start_first_ahead(config: Config, phase_names: Sequence[str] | None,
+                      services_only: bool = False) -> None:
+    """`start_ahead` the first of the selected phases when nothing comes before it: no service
+    to probe first (a phase may require one), a phase selected, a valid selection (an unknown
+    name is left for the run to report)."""
+    if services_only or config.services:
+        return
+    try:
+        phases = select_phases(config, phase_names or None)
+    except ConfigError:
+        return
+    if phases:
+        start_ahead(phases[0], config)
+
+
+def started_ahead() -> bool:
+    """Whether a process `start_ahead` started waits for the runner."""
+    return _started is not None
 
 
 def take_started(phase: PhaseConfig, extra_args: Sequence[str],

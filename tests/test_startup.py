@@ -163,3 +163,47 @@ def test_a_straggler_yields_to_the_next_phase_and_the_last_one_keeps_its_priorit
     last = int(Path(f"{niceness}.last").read_text())
     assert first > base  # it tore down while the last phase ran
     assert last == base  # claimcheck waited for it: lowering it would only make the run later
+
+
+def test_the_command_center_starts_the_first_phase_before_it_imports_textual(
+        tmp_path: Path) -> None:
+    """The app takes over a pytest that started while Textual was still being imported, and
+    shows its result as from any other."""
+    import pty
+    import re
+    import select
+    import time
+
+    root = project(tmp_path / "proj")
+    facts = tmp_path / "facts.json"
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_COLOR": "1",
+           "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    process = subprocess.Popen([sys.executable, "-c", WATCH, str(facts), "--project", str(root),
+                                "--no-history"], cwd=root, env=env, stdin=secondary,
+                               stdout=secondary, stderr=secondary, start_new_session=True)
+    os.close(secondary)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"GREEN" not in re.sub(rb"\x1b\[[0-9;?<>=]*[a-zA-Z]", b" ", shown):  # judged
+            assert process.poll() is None and time.monotonic() < deadline, shown[-2000:]
+            if select.select([primary], [], [], 0.1)[0]:
+                shown += os.read(primary, 65536)
+        os.write(primary, b"q")
+        while process.poll() is None and time.monotonic() < deadline:
+            if select.select([primary], [], [], 0.1)[0]:
+                try:
+                    os.read(primary, 65536)
+                except OSError:
+                    break
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait()
+        os.close(primary)
+    seen = json.loads(facts.read_text(encoding="utf-8"))
+    assert "modules" in seen, seen["commands"]  # the phase's pytest was started
+    early = {name.split(".")[0] for name in seen["modules"]}
+    assert "textual" not in early and "asyncio" not in early

@@ -29,14 +29,13 @@ import contextlib
 import functools
 import shutil
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Iterable, Sequence
 
-from claimcheck.collectors.config import Config, ConfigError, PhaseConfig, ServiceConfig
+from claimcheck.collectors.config import Config, PhaseConfig, ServiceConfig
 from claimcheck.collectors.gitinfo import read_git_info
 from claimcheck.collectors.live import Change, LiveEvidence
 from claimcheck.collectors.models import (
@@ -176,6 +175,8 @@ class ClaimcheckApp(App[int]):
             self._take_ending_signals()
         if self.autostart:
             self.start_services()
+            # The first phase may already run (`launch` started it ahead): the plan takes it
+            # over now, so a quit from the first key on stops it as a running phase.
             self.start_phases(self._selected_phases())
 
     # ------------------------------------------------------------------ evidence in
@@ -574,32 +575,6 @@ def breakpoint_classes(size: tuple[int, int], horizontal: Sequence[tuple[int, st
         if reached:
             classes[max(reached)[1]] = True
     return classes
-
-
-def run_app(options: Options) -> int:
-    """The interactive path: load the config, check the interpreter, run the command center."""
-    from claimcheck.collectors.config import load_config
-    from claimcheck.collectors.session import select_phases
-
-    try:
-        config = load_config(options.project, options.config)
-        phases = select_phases(config, options.phases or None)
-        if phases and not options.services_only:
-            from claimcheck.collectors.pytest_run import (
-                EnvironmentProblem,
-                check_interpreter,
-            )
-
-            try:
-                check_interpreter(config)
-            except EnvironmentProblem as exc:
-                print(f"claimcheck: {exc}", file=sys.stderr)
-                return ExitCode.USAGE
-    except ConfigError as exc:
-        print(f"claimcheck: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    app = ClaimcheckApp(config, options, handle_signals=True)
-    return run_to_exit(app)
 
 
 def run_to_exit(app: ClaimcheckApp) -> int:

@@ -367,9 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from claimcheck.tui.headless import run_headless
 
                     return run_headless(options)
-                from claimcheck.tui.app import run_app
+                from claimcheck.tui.launch import run_command_center
 
-                return run_app(options)
+                return run_command_center(options)
         finally:
             # The exit code is decided and the reports are written: a signal that arrives
             # while the interpreter shuts down (a second SIGTERM) must not turn it into -15.

@@ -65,9 +65,9 @@ def run_demo(options: Options) -> int:
                 from claimcheck.tui.headless import run_headless
 
                 return run_headless(options)
-            from claimcheck.tui.app import run_app
+            from claimcheck.tui.launch import run_command_center
 
-            return run_app(options)
+            return run_command_center(options)
         finally:
             with signals_ignored():
                 if services is not None:

@@ -20,9 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from claimcheck.collectors.config import Config, ConfigError, load_config, select_phases
+from claimcheck.collectors.config import Config, ConfigError, load_config
 from claimcheck.collectors.files import destination_problem, write_atomic
-from claimcheck.collectors.phase_command import abandon_started, start_ahead
+from claimcheck.collectors.phase_command import abandon_started, start_first_ahead
 from claimcheck.collectors.secrets import Redactor, escape_line
 from claimcheck.collectors.verdict import ExitCode
 from claimcheck.tui.cli import color_enabled
@@ -123,7 +123,7 @@ def run_headless(options: Options) -> int:
 
     live = LazyLive(config)
     progress = Progress(sys.stderr, redactor, live) if sys.stderr.isatty() else None
-    start_first_phase(config, options)
+    start_first_ahead(config, options.phases, options.services_only)
     try:
         import asyncio  # while the first phase's pytest starts
 
@@ -145,20 +145,6 @@ def run_headless(options: Options) -> int:
         return internal_error(error)
     finally:
         abandon_started()  # a run stopped before its first phase took the process over
-
-
-def start_first_phase(config: Config, options: Options) -> None:
-    """Spawn the first phase's pytest before the event loop and the runner are imported,
-    when nothing comes before it: no service to probe first (a phase may require one), a
-    phase selected. The runner takes the process over (`phase_command.take_started`)."""
-    if options.services_only or config.services:
-        return
-    try:
-        phases = select_phases(config, options.phases or None)
-    except ConfigError:
-        return  # said by the run itself, as usual
-    if phases:
-        start_ahead(phases[0], config)
 
 
 class _Stopper:

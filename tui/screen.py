@@ -41,7 +41,6 @@ from claimcheck.tui.run_state import RunState, header_detail, verdict_word
 from claimcheck.tui.widgets._palette import PALETTE_CLASSES, Palette
 from claimcheck.tui.widgets._text import Clip, clean, clipboard_text
 from claimcheck.tui.widgets.claims_banner import ClaimsBanner
-from claimcheck.tui.widgets.detail import FailureDetailScreen
 from claimcheck.tui.widgets.events import EventStream
 from claimcheck.tui.widgets.failures import MORE_KEY, FailureList
 from claimcheck.tui.widgets.finding_detail import FindingDetailScreen
@@ -388,6 +387,10 @@ class CommandCenter(Screen[None]):
             self.open_failure(result)
 
     def open_failure(self, result: TestResult) -> None:
+        # Imported when first opened: its traceback highlighting (rich.syntax, pygments) is
+        # a tenth of the imports before the first frame.
+        from claimcheck.tui.widgets.detail import FailureDetailScreen
+
         self.app.push_screen(FailureDetailScreen(result, self.evidence.gaps_of(result),
                                                  self.redactor))
 
