@@ -192,7 +192,7 @@ def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path) -> subproc
 
 
 def start_ahead(phase: PhaseConfig, config: Config) -> None:
-    """Start `phase` now, before the event loop and the runner are imported (`--report`).
+    """Start `phase` now, before the event loop, the runner or Textual are imported.
 
     The runner takes this process over when it runs `phase` with no extra arguments or
     environment (`take_started`); should it never do so, `abandon_started` ends it. Any
@@ -230,11 +230,6 @@ def start_first_ahead(config: Config, phase_names: Sequence[str] | None,
         return
     if phases:
         start_ahead(phases[0], config)
-
-
-def started_ahead() -> bool:
-    """Whether a process `start_ahead` started waits for the runner."""
-    return _started is not None
 
 
 def take_started(phase: PhaseConfig, extra_args: Sequence[str],

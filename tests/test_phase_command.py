@@ -115,3 +115,21 @@ def test_an_interpreter_that_is_no_program_starts_nothing_ahead(make_project) ->
     phase_command.start_ahead(config.phases[0], config)
     assert phase_command._started is None
     assert set(os.listdir(phase_command.tempfile.gettempdir())) <= before  # no stream folder
+
+
+SERVICE = """
+[[tool.claimcheck.services]]
+name = "auth"
+url = "http://127.0.0.1:9/health"
+"""
+
+
+@pytest.mark.parametrize("case", ["services first", "services only", "unknown phase", "none"])
+def test_nothing_is_started_ahead_when_something_comes_before_the_first_phase(
+        make_project, case: str) -> None:
+    root = make_project({**QUICK, "pyproject.toml": SERVICE if case == "services first" else ""})
+    config = load_config(root)
+    phase_command.start_first_ahead(config, ["nope"] if case == "unknown phase" else None,
+                                    services_only=case == "services only")
+    started = phase_command._started is not None
+    assert started == (case == "none")
