@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from claimcheck.collectors.config import Config, GapConfig, PhaseConfig
 from claimcheck.collectors.verdict import ExitCode
-from claimcheck.tui.app import ClaimcheckApp
+from claimcheck.tui.app import ClaimcheckApp, breakpoint_classes
 from claimcheck.tui.open_report import load_opened
 from claimcheck.tui.opened import opened_app
 from claimcheck.tui.options import Options
@@ -220,3 +220,29 @@ def test_open_in_a_terminal_draws_the_report_and_q_exits_with_its_code(made_repo
             process.wait()
         os.close(primary)
     assert process.returncode == ExitCode.RED
+
+
+@pytest.mark.parametrize("size, expected", [
+    ((80, 24), {"-narrow", "-short"}), ((99, 33), {"-narrow", "-short"}),
+    ((100, 34), {"-normal", "-tall"}), ((179, 40), {"-normal", "-tall"}),
+    ((200, 50), {"-wide", "-tall"}),
+])
+def test_the_breakpoint_classes_given_before_the_first_resize_are_the_ones_it_would_set(
+        size, expected) -> None:
+    classes = breakpoint_classes(size, ClaimcheckApp.HORIZONTAL_BREAKPOINTS,
+                                 ClaimcheckApp.VERTICAL_BREAKPOINTS)
+    assert {name for name, on in classes.items() if on} == expected
+    assert set(classes) == {"-narrow", "-normal", "-wide", "-short", "-tall"}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)])
+async def test_textuals_first_resize_sets_what_breakpoint_classes_said(tmp_path,
+                                                                      size) -> None:
+    from claimcheck.collectors.config import default_config
+
+    app = ClaimcheckApp(default_config(tmp_path), autostart=False, read_git=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        said = breakpoint_classes(size, app.HORIZONTAL_BREAKPOINTS, app.VERTICAL_BREAKPOINTS)
+        assert {name for name, on in said.items() if on} == \
+            set(said) & set(app.screen.classes)
