@@ -23,11 +23,10 @@ Never imports Textual.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from claimcheck.collectors.changes import outcome_class
 from claimcheck.collectors.gaps import cell_status
-from claimcheck.collectors.history import HistoryStore
 from claimcheck.collectors.models import (
     ClaimCheck,
     Finding,
@@ -37,6 +36,9 @@ from claimcheck.collectors.models import (
     RunRef,
     RunReport,
 )
+
+if TYPE_CHECKING:
+    from claimcheck.collectors.history import HistoryStore
 
 CellChange = Literal["worse", "better"]
 FailureMark = Literal["new", "still"]

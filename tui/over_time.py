@@ -22,7 +22,6 @@ Textual-free: the app calls the main-thread methods and runs the blocking ones o
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from claimcheck.collectors.config import Config
-from claimcheck.collectors.history import HistoryError, HistoryStore
 from claimcheck.collectors.models import PhaseFinished, PhaseRun, RunReport
 from claimcheck.collectors.recording import RunRecorder
 from claimcheck.collectors.trend import Baseline, HistoryJudgement, read_baseline
@@ -164,6 +162,11 @@ class OverTime:
         run_id = recording.recorder.run_id
         if run_id is None or not self.history.exists():
             return Baseline()
+        # Imported here, on the reading thread: sqlite3 and the store are not needed for the
+        # command center's first frame.
+        import sqlite3
+
+        from claimcheck.collectors.history import HistoryError, HistoryStore
         from claimcheck.collectors.session import provenance_of
 
         provenance = provenance_of(self.config)
