@@ -43,14 +43,20 @@ class Watcher:
                 children = self.root.children(recursive=True)
             except psutil.NoSuchProcess:
                 return
+            except psutil.Error:  # a child vanishing mid-walk on a busy machine: look again
+                time.sleep(0.02)
+                continue
             for child in children:
                 self.seen.setdefault(child.pid, child)
                 try:
                     # Read again each time: right after fork, before exec, a child still
-                    # shows its parent's command line.
-                    self.cmdlines[child.pid] = " ".join(child.cmdline())
+                    # shows its parent's command line. A zombie's reads empty: the last
+                    # command line it had is kept.
+                    line = " ".join(child.cmdline())
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                    self.cmdlines.setdefault(child.pid, "")
+                    line = ""
+                if line or child.pid not in self.cmdlines:
+                    self.cmdlines[child.pid] = line
             time.sleep(0.02)
 
     def saw(self, fragment: str) -> bool:
