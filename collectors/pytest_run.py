@@ -13,6 +13,11 @@ arrives; its process may still be tearing down and becomes a straggler
 
 Nothing runs in series before the first phase: what the phase's interpreter lacks (pytest
 itself) is learned from the phase, which then says so with the `pip install` line to run.
+
+Every phase's process is one `subprocess.Popen` (`phase_command.spawn`), spawned here or, for
+the first phase of `--report` and of the command center, before the event loop existed
+(`phase_command.start_ahead`); either way its output is read on the loop and its exit reaped
+by a thread of its own (`_PhaseProcess`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from claimcheck.collectors.phase_command import (  # noqa: F401 - re-exported: t
     clear_stale_stream_folders,
     install_line,
     make_stream_dir,
+    spawn,
     take_started,
 )
 
@@ -213,11 +219,11 @@ async def run_phase(
         if on_event is not None:
             on_event(event)
 
-    started = take_started(phase, extra_args, env)  # `--report`'s first phase is running
+    started = take_started(phase, extra_args, env)  # spawned ahead for this very run
     stream_dir = started.stream_dir if started is not None else make_stream_dir()
     try:
         if started is not None:
-            argv, environ = started.argv, {}
+            argv, environ = started.argv, None
         else:
             argv, environ = build_command(phase, config, extra_args=extra_args, env=env,
                                           stream_dir=stream_dir)
@@ -230,32 +236,33 @@ async def run_phase(
     return run
 
 
-async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dict[str, str],
-               stream_dir: str, emit: Callable[[PhaseEvent], None],
-               started: StartedPhase | None = None) -> PhaseRun:
+async def _run(phase: PhaseConfig, config: Config, argv: list[str],
+               environ: dict[str, str] | None, stream_dir: str,
+               emit: Callable[[PhaseEvent], None], started: StartedPhase | None = None
+               ) -> PhaseRun:
+    """`phase` run to the end; spawned here from `argv` and `environ`, or, with `started`
+    (and no `environ`), the process `start_ahead` spawned for it."""
     started_at = time.time()
     clock = time.monotonic()
     tail = _OutputTail()
     command = phase.command is not None
     spawn_error: str | None = None
     cancelled: asyncio.CancelledError | None = None
-    proc: asyncio.subprocess.Process | _TakenOver | None = None
+    process = started.process if started is not None else None
+    if started is not None:
+        started_at, clock = started.started_at, started.clock
+    proc: _PhaseProcess | None = None
     try:
         # First of all: pytest's own start-up (its imports, collection) is the longest wait
         # of a small run, and nothing below has to happen before it.
-        if started is not None:
-            started_at, clock = started.started_at, started.clock
-            proc = await _take_over(started.process)
-        else:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=str(config.root), env=environ, stdin=subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
+        if process is None:
+            assert environ is not None
+            process = spawn(argv, environ, config.root)
+        proc = await _watch(process)
     except OSError as exc:
         spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
     except asyncio.CancelledError as stop:
-        cancelled = stop  # asyncio itself ends a half-started child; `started` is ended below
+        cancelled = stop  # a process already spawned is ended below
     from dataclasses import replace
 
     from claimcheck.collectors.models import PhaseFinished, PhaseStarted
@@ -305,8 +312,8 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
     if spawn_error is not None:
         return finish(exit_code=None, start_error=spawn_error)
     if cancelled is not None:
-        if started is not None:
-            await kill_phase_tree(started.process.pid)
+        if process is not None:
+            await kill_phase_tree(process.pid)
         finish(exit_code=None, cancelled=True)
         raise cancelled
     assert proc is not None
@@ -335,7 +342,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
                 # view: every test result was final when the session ended, and waiting for
                 # the exit would cost seconds on every large run. The straggler's own exit is
                 # still recorded, and `wait_for_stragglers` returns it.
-                adopt_straggler(phase.name, status, proc, waiter, drainer)
+                adopt_straggler(phase.name, status, proc.pid, waiter, drainer)
                 return await finish_off_loop(exit_code=status)
             if deadline is not None and time.monotonic() >= deadline:
                 for key, event in stream.poll():  # what was written before the deadline
@@ -362,9 +369,10 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str], environ: dic
         raise
 
 
-class _TakenOver:
-    """What the runner uses of an `asyncio.subprocess.Process` (pid, returncode, stdout and
-    wait), over a process `phase_command.start_ahead` spawned before the event loop existed."""
+class _PhaseProcess:
+    """The phase's process as the runner uses it (pid, returncode, stdout and wait): one
+    `subprocess.Popen`, whether spawned by the runner or by `phase_command.start_ahead` before
+    the event loop existed, its output read on the loop."""
 
     def __init__(self, process: subprocess.Popen[bytes], stdout: asyncio.StreamReader) -> None:
         self.process = process
@@ -399,10 +407,10 @@ class _TakenOver:
             pass  # the loop is closed: nobody waits any more
 
 
-async def _take_over(process: subprocess.Popen[bytes]) -> _TakenOver:
-    """The process started ahead, its output pipe now read on this event loop."""
+async def _watch(process: subprocess.Popen[bytes]) -> _PhaseProcess:
+    """The phase's process, its output pipe now read on this event loop."""
     assert process.stdout is not None
     reader = asyncio.StreamReader(limit=OUTPUT_READ_SIZE)
     await asyncio.get_running_loop().connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
-    return _TakenOver(process, reader)
+    return _PhaseProcess(process, reader)

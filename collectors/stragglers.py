@@ -86,13 +86,15 @@ class _Reaper:
 _reapers: list[_Reaper] = []
 
 
-def adopt_straggler(phase: str, session_exit: int, proc: asyncio.subprocess.Process,
+def adopt_straggler(phase: str, session_exit: int, pid: int,
                      waiter: asyncio.Future[Any], drainer: asyncio.Future[Any]) -> None:
+    """Reap the phase's process `pid` in the background; `waiter` resolves with its exit
+    status, `drainer` when its output is read to the end."""
     try:
-        handle: psutil.Process | None = psutil.Process(proc.pid)
+        handle: psutil.Process | None = psutil.Process(pid)
     except psutil.Error:
         handle = None
-    reaper = _Reaper(Straggler(phase=phase, pid=proc.pid, session_exit=session_exit), handle,
+    reaper = _Reaper(Straggler(phase=phase, pid=pid, session_exit=session_exit), handle,
                      waiter, drainer)
     reaper.task = asyncio.ensure_future(reaper.reap())
     _reapers.append(reaper)
