@@ -71,9 +71,8 @@ def __getattr__(name: str) -> Any:
 
 POLL_INTERVAL_S = 0.05
 OUTPUT_TAIL_LINES = 200
-OUTPUT_READ_SIZE = 65536
-OUTPUT_REST_S = 0.05  # after a short read the phase's output pipe rests this long (see drain)
-OUTPUT_EXIT_CHECK_S = 0.01  # ... looking this often whether the process has exited
+OUTPUT_READ_SIZE = 65536  # a pipe's size: a read this long may leave more behind
+OUTPUT_REST_S = 0.05  # after a read that emptied it the phase's output pipe rests this long
 
 _NO_PYTEST = ("No module named pytest", "No module named 'pytest'")
 
@@ -124,13 +123,26 @@ def _python_answer(python: str) -> str | None:
 # The phase's own output
 
 
-class _OutputTail:
-    """The last lines of the phase's stdout+stderr; reading it continuously keeps pipes open."""
+class _OutputTail(asyncio.Protocol):
+    """The last lines of the phase's stdout+stderr, fed straight from its pipe's transport.
+
+    `pytest -q` writes and flushes a dot per test: read as it came, that woke the event loop
+    once per test, over half of claimcheck's own CPU on a 20,000-test run (1.9 s of it, 0.85 s
+    with the rest). So after a read that emptied the pipe (shorter than its 64 KiB) reading
+    pauses for `OUTPUT_REST_S`: what the phase writes meanwhile waits in the pipe
+    (it holds 64 KiB; a writer blocks only when it is full, and a full read is followed by the
+    next at once). The process's exit ends the rest and ends resting (`process_exited`), and
+    `catch_up` reads what waits in the pipe, resting or not, whenever a phase's result is
+    built: the tail then holds everything written until that moment."""
 
     def __init__(self, limit: int = OUTPUT_TAIL_LINES) -> None:
         self.lines: collections.deque[str] = collections.deque(maxlen=limit)
         self.partial = b""
-        self._resting_fd: int | None = None  # the output pipe while `drain` lets it rest
+        self._transport: Any = None  # asyncio's read pipe transport
+        self._fd: int | None = None  # the pipe, until the transport closes it
+        self._rest: asyncio.TimerHandle | None = None
+        self._exited = False
+        self._closed: asyncio.Future[None] | None = None
 
     def feed(self, chunk: bytes) -> None:
         data = self.partial + chunk
@@ -148,51 +160,65 @@ class _OutputTail:
             lines.append(self.partial.decode("utf-8", "replace"))
         return "\n".join(lines)
 
-    async def drain(self, reader: asyncio.StreamReader,
-                    exited: Callable[[], bool] = lambda: False) -> None:
-        """Read the phase's output until its end, resting the pipe after each short read.
+    # asyncio.Protocol: the transport calls these on the loop
 
-        `pytest -q` writes and flushes a dot per test: read as it comes, that woke the event
-        loop once per test, over half of claimcheck's own CPU on a 20,000-test run (1.9 s of
-        it, 0.85 s with the rest). So after a read that emptied the buffer the pipe is not
-        watched for `OUTPUT_REST_S`: what the phase writes meanwhile waits in the pipe (it
-        holds 64 KiB; a writer blocks only when it is full, and a full read is followed by
-        the next at once), the process's exit (`exited()`, looked at every 10 ms: asyncio's
-        `Process.wait()` itself waits for the pipe to close) ends the rest, and `catch_up`
-        takes what is waiting when the phase's result is built."""
-        transport: Any = getattr(reader, "_transport", None)  # asyncio's pipe transport
-        pipe = transport.get_extra_info("pipe") if transport is not None else None
-        while True:
-            chunk = await reader.read(OUTPUT_READ_SIZE)
-            if not chunk:
-                return
-            self.feed(chunk)
-            if pipe is None or len(chunk) == OUTPUT_READ_SIZE or exited():
-                continue  # more is buffered, or the process is gone: read on
-            # The reader's buffer is empty now (a read shorter than asked takes all of it),
-            # so what `catch_up` reads straight from the pipe comes next, in order.
-            transport.pause_reading()
-            self._resting_fd = pipe.fileno()
-            loop = asyncio.get_running_loop()
-            until = loop.time() + OUTPUT_REST_S
-            try:
-                while not exited() and loop.time() < until:
-                    await asyncio.sleep(min(OUTPUT_EXIT_CHECK_S, until - loop.time()))
-            finally:
-                self._resting_fd = None
-                transport.resume_reading()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        pipe = transport.get_extra_info("pipe")
+        self._fd = pipe.fileno() if pipe is not None else None
+        self._closed = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.feed(data)
+        if len(data) < OUTPUT_READ_SIZE and not self._exited and self._rest is None:
+            self._transport.pause_reading()
+            self._rest = asyncio.get_running_loop().call_later(OUTPUT_REST_S, self._wake)
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fd = None  # the transport closes the pipe right after this
+        if self._rest is not None:
+            self._rest.cancel()
+            self._rest = None
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    # the runner's side
+
+    def _wake(self) -> None:
+        if self._rest is not None:
+            self._rest.cancel()
+            self._rest = None
+            self._transport.resume_reading()
+
+    def process_exited(self) -> None:
+        """No more rests: what is left is read as it comes, up to the pipe's end."""
+        self._exited = True
+        self._wake()
 
     def catch_up(self) -> None:
-        """Take what the phase wrote while its pipe rested (on the loop, before a build)."""
-        fd = self._resting_fd
-        while fd is not None:
+        """Take what waits in the pipe now (on the loop, before a result is built)."""
+        while self._fd is not None:
             try:
-                data = os.read(fd, OUTPUT_READ_SIZE)  # the pipe is non-blocking (asyncio's)
+                data = os.read(self._fd, OUTPUT_READ_SIZE)  # non-blocking: asyncio's pipe
             except OSError:  # BlockingIOError: nothing more waits
                 return
             if not data:
-                return
+                return  # the end; the transport sees it too and closes
             self.feed(data)
+
+    async def drained(self) -> None:
+        """Until the pipe's end. Cancelled (a grandchild still holds the pipe; its output is
+        not the phase's), the pipe is closed."""
+        assert self._closed is not None, "connect the tail to a pipe first"
+        try:
+            await asyncio.shield(self._closed)
+        finally:
+            if not self._closed.done():
+                self._wake()
+                self._transport.close()
 
 
 # ----------------------------------------------------------------------------------------
@@ -258,7 +284,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
         if process is None:
             assert environ is not None
             process = spawn(argv, environ, config.root)
-        proc = await _watch(process)
+        proc = await _watch(process, tail)
     except OSError as exc:
         spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
     except asyncio.CancelledError as stop:
@@ -318,10 +344,9 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
         raise cancelled
     assert proc is not None
 
-    assert proc.stdout is not None
     waiter = asyncio.ensure_future(proc.wait())
-    drainer = asyncio.ensure_future(tail.drain(proc.stdout,
-                                               exited=lambda: proc.returncode is not None))
+    waiter.add_done_callback(lambda _: tail.process_exited())
+    drainer = asyncio.ensure_future(tail.drained())
     deadline = clock + phase.timeout if phase.timeout else None
     # Only where claimcheck started pytest itself is one finished session the whole phase. A
     # command may start more sessions after this one, and its own exit status is evidence
@@ -370,14 +395,13 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
 
 
 class _PhaseProcess:
-    """The phase's process as the runner uses it (pid, returncode, stdout and wait): one
+    """The phase's process as the runner uses it (pid, returncode and wait): one
     `subprocess.Popen`, whether spawned by the runner or by `phase_command.start_ahead` before
-    the event loop existed, its output read on the loop."""
+    the event loop existed."""
 
-    def __init__(self, process: subprocess.Popen[bytes], stdout: asyncio.StreamReader) -> None:
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
         self.pid = process.pid
-        self.stdout = stdout
         self._exit: asyncio.Future[int] | None = None
 
     @property
@@ -407,10 +431,8 @@ class _PhaseProcess:
             pass  # the loop is closed: nobody waits any more
 
 
-async def _watch(process: subprocess.Popen[bytes]) -> _PhaseProcess:
-    """The phase's process, its output pipe now read on this event loop."""
+async def _watch(process: subprocess.Popen[bytes], tail: _OutputTail) -> _PhaseProcess:
+    """The phase's process, its output pipe now read into `tail` on this event loop."""
     assert process.stdout is not None
-    reader = asyncio.StreamReader(limit=OUTPUT_READ_SIZE)
-    await asyncio.get_running_loop().connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
-    return _PhaseProcess(process, reader)
+    await asyncio.get_running_loop().connect_read_pipe(lambda: tail, process.stdout)
+    return _PhaseProcess(process)
