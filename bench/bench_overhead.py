@@ -82,11 +82,14 @@ def _audit(event, args):
     if event == "subprocess.Popen" and "spawn" not in _seen and any(
             "claimcheck_stream" in str(a) for a in (args[1] or ())):
         _seen["spawn"] = time.time()
+        _seen["remembered"] = "CLAIMCHECK_GATE" in (args[3] or {})
         import os
         if "BENCH_SPAWN_MARK" in os.environ:
             os.write(2, b"BENCH-SPAWN\\n")
         sys.setprofile(_returned)
 sys.addaudithook(_audit)
+from claimcheck.collectors.remembered_start import start_remembered  # as tui/entry.py runs
+start_remembered(sys.argv[2:])
 from claimcheck.tui.cli import exit_now, main
 try:
     code = main(sys.argv[2:])
@@ -116,6 +119,7 @@ class Run:
     last_test: float | None = None  # the suite's conftest: when the last test finished
     pytest_exit: float | None = None  # ... and when that pytest was about to exit
     rss_mb: float | None = None  # claimcheck's own process only
+    remembered: bool = False  # claimcheck: its first pytest started from the remembered command
     own_cpu_s: float | None = None  # claimcheck's own process only (pytest not included)
     spawn: float | None = None  # claimcheck: Popen of the phase's pytest
     spawned: float | None = None  # claimcheck: fork and exec done
@@ -128,6 +132,7 @@ class Result:
     row: Row
     pytest: str
     version: str
+    remember: bool = True  # False: claimcheck's remembered starts switched off
     bare: list[Run] = field(default_factory=list)
     cc: list[Run] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
@@ -247,6 +252,7 @@ def cc_run(root: Path, config: Path, env: dict[str, str], scratch: Path,
     run.rss_mb = seen["rss_kb"] / 1024 if "rss_kb" in seen else None
     run.own_cpu_s = seen.get("self_cpu")
     run.spawn, run.spawned, run.exited = seen.get("spawn"), seen.get("spawned"), seen.get("exit")
+    run.remembered = bool(seen.get("remembered"))
     run.report_at = report.stat().st_mtime if report.exists() else None
     problem = check_report(report, expected)
     if problem or run.exit_code not in (0, 1):
@@ -319,7 +325,7 @@ def imports_before_spawn(root: Path, config: Path, env: dict[str, str], scratch:
     """Seconds of imports (sum of `-X importtime` top-level entries) before the spawn, and how
     many modules; importtime's own bookkeeping makes this a slight overestimate."""
     cc_run(root, config, env, scratch, expected, pyc, row, python_flags=("-X", "importtime"),
-           extra_env={"BENCH_SPAWN_MARK": "1"})
+           extra_env={"BENCH_SPAWN_MARK": "1", "CLAIMCHECK_START_CACHE": "off"})
     total = 0
     modules = 0
     for line in (scratch / "cc.log").read_text(encoding="utf-8", errors="replace").splitlines():
@@ -342,7 +348,8 @@ def fixed_cost_line(result: Result, interpreter_s: float, imports: tuple[float, 
     bare_done = _median([r.ended - r.last_test for r in result.bare if r.last_test])
     import_s, modules = imports
     rest = spawn - interpreter_s - import_s if spawn is not None else None
-    return (f"fixed cost ({result.row.name}, pytest {result.version}): pytest spawned "
+    return (f"fixed cost ({result.row.name}, pytest {result.version}, nothing remembered): "
+            f"pytest spawned "
             f"{_ms(spawn)} after launch (goal < {GOAL_SPAWN_S * 1000:.0f} ms) = interpreter "
             f"{_ms(interpreter_s)} + imports {_ms(import_s)} ({modules} modules) + config, "
             f"checks and event loop {_ms(rest)}; fork+exec {_ms(fork)}. After the last test: "
@@ -392,18 +399,28 @@ def result_line(res: Result) -> str:
     rss = max((r.rss_mb or 0 for r in res.cc), default=0)
     verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
     spread = f"{len(ratios)}: {min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
-    return _cells(res.row.label, res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
+    return _cells(_label(res, res.row.label), res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
                   f"{ratio:.2f}x", spread, f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
                   f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x",
                   "" if own_cpu is None else f"{own_cpu:.2f} s", "|", f"{rss:.0f} MB", "|",
                   _load(res.load), "|", verdict)
 
 
+def _label(res: Result, label: str) -> str:
+    """A row's label, saying how many of claimcheck's runs started pytest from what the same
+    invocation ran last time (`remembered_start`), or that this was switched off."""
+    if not res.remember:
+        return f"{label}, nothing remembered"
+    remembered = sum(run.remembered for run in res.cc)
+    return label if remembered == len(res.cc) else f"{label} ({remembered}/{len(res.cc)} rem.)"
+
+
 def spawn_line(res: Result) -> str:
     """claimcheck's own start-up: launch until the phase's pytest is spawned (one-test row)."""
     spawn = _median([r.spawn - r.launched for r in res.cc if r.spawn])
     verdict = "ok" if spawn is not None and spawn < GOAL_SPAWN_S else "MISS"
-    return _cells("start-up before pytest is spawned", res.version, "|", "", _ms(spawn), "",
+    return _cells(_label(res, "start-up before pytest is spawned"), res.version, "|", "",
+                  _ms(spawn), "",
                   "", f"<{GOAL_SPAWN_S * 1000:.0f} ms", "|", "", "", "", "", "|", "", "|",
                   _load(res.load), "|", verdict)
 
@@ -456,18 +473,21 @@ def tui_figures(runs: int, work: Path) -> tuple[dict[str, float], dict[str, floa
 
 def bench_row(row: Row, name: str, python: str, version: str, *, root: Path,
               expected: dict[str, int], env: dict[str, str], pairs: int, pyc: bool,
-              scratch: Path) -> Result:
+              scratch: Path, remember: bool = True) -> Result:
     config = scratch / f"claimcheck-{row.name}-{name}.toml"
     write_config(config, python, row.xdist)
-    result = Result(row, name, version)
+    result = Result(row, name, version, remember)
+    # Remembered starts in the scratch folder: the discarded pair below leaves what the
+    # measured ones start from, as a developer's previous run does.
+    cc_env = {**env, "CLAIMCHECK_START_CACHE": str(scratch / "starts") if remember else "off"}
     # One discarded pair first: file cache, history database, __pycache__ when pyc is on.
     bare_run(root, python, row, env, scratch, expected, pyc)
-    cc_run(root, config, env, scratch, expected, pyc, row)
+    cc_run(root, config, cc_env, scratch, expected, pyc, row)
     for pair in range(pairs):
         result.load.append(os.getloadavg()[0])
         print(f"  {row.name} pytest {version} pair {pair + 1}/{pairs}", flush=True)
         sides = [("bare", lambda: bare_run(root, python, row, env, scratch, expected, pyc)),
-                 ("cc", lambda: cc_run(root, config, env, scratch, expected, pyc, row))]
+                 ("cc", lambda: cc_run(root, config, cc_env, scratch, expected, pyc, row))]
         if pair % 2:
             sides.reverse()
         for side, measure in sides:
@@ -536,11 +556,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    scratch=scratch)
                 results.append(result)
                 if row.tests == 1:
+                    # The same row with nothing remembered: a first run in a folder, or a
+                    # machine that switched remembered starts off.
+                    cold = bench_row(row, name, pythons[name], versions[name], root=root,
+                                     expected=expected, env=env, pyc=pyc,
+                                     pairs=args.small_pairs, scratch=scratch, remember=False)
+                    results.append(cold)
                     config = scratch / f"claimcheck-{row.name}-{name}.toml"
                     imports = imports_before_spawn(root, config, env, scratch, expected,
                                                    pyc, row)
-                    fixed.append(fixed_cost_line(result, interpreter_start(env), imports))
-                    spawns.append(spawn_line(result))
+                    fixed.append(fixed_cost_line(cold, interpreter_start(env), imports))
+                    spawns += [spawn_line(result), spawn_line(cold)]
         out += [
             "",
             "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "

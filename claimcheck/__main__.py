@@ -1,5 +1,5 @@
 """`python -m claimcheck`: the `claimcheck` command, for a shell that cannot find the script."""
 
-from claimcheck.tui.cli import run
+from claimcheck.tui.entry import run
 
 run()

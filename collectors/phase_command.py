@@ -1,28 +1,32 @@
 """How a phase is started: its interpreter's check, its argv and environment, its stream folder,
-and, for `--report`, the first phase started before the event loop exists.
+and, for `--report` and the command center, the first phase started before the event loop exists.
 
 Nothing here imports asyncio or anything the record of a run needs: `--report` spawns its first
 phase's pytest from here (`start_ahead`) as soon as the config is read, and imports the event
 loop, the runner and the rest while pytest starts, which takes far longer. The runner
 (`pytest_run.run_phase`) then takes that process over (`take_started`) instead of spawning one.
+Earlier still, `remembered_start` may have started that pytest from the command the same
+invocation started last time, before the config was read: `start_ahead` confirms it or ends it.
+This module is imported on that path, so its own imports are the standard library's lightest.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, Sequence
 
+from claimcheck.collectors import remembered_start
 from claimcheck.collectors._plugin import claimcheck_protocol as protocol
-from claimcheck.collectors.config import Config, ConfigError, PhaseConfig, select_phases
 
-PLUGIN_DIR = Path(__file__).resolve().parent / "_plugin"
+TYPE_CHECKING = False  # typing itself is not imported on this path: it takes milliseconds
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Mapping, Sequence
+
+    from claimcheck.collectors.config import Config, PhaseConfig
+
+PLUGIN_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "_plugin")
 PLUGIN_NAME = protocol.PLUGIN_NAME
 ENV_DIR = protocol.ENV_DIR
 ENV_ADDOPTS_BEFORE = protocol.ENV_ADDOPTS_BEFORE
@@ -48,6 +52,8 @@ def check_interpreter(config: Config) -> None:
     is learned from the first phase itself (`missing_pytest`), never from an interpreter
     started in series before it.
     """
+    import shutil
+
     python = config.python
     resolved = shutil.which(python)
     if resolved is None:
@@ -60,6 +66,8 @@ def check_interpreter(config: Config) -> None:
 
 
 def install_line(python: str) -> str:
+    import shlex
+
     return f"{shlex.quote(python)} -m pip install pytest"
 
 
@@ -72,6 +80,9 @@ _stale_cleared = False
 def clear_stale_stream_folders(tmp: str | None = None) -> list[str]:
     """Remove the stream folders of claimcheck processes that died without cleaning up
     (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
+    import shutil
+    import tempfile
+
     folder = tmp or tempfile.gettempdir()
     removed: list[str] = []
     try:
@@ -113,14 +124,7 @@ def build_command(
     `env` is the environment to start from (the current one by default, like subprocess's
     `env=`); the phase's own `env` goes on top of it, claimcheck's variables last.
     """
-    environ = dict(os.environ if env is None else env)
-    environ.update(phase.env)
-    environ[ENV_DIR] = stream_dir
-    previous = environ.get("PYTHONPATH", "")
-    environ["PYTHONPATH"] = str(PLUGIN_DIR) + (os.pathsep + previous if previous else "")
-    environ.pop(ENV_ADDOPTS_BEFORE, None)
-    environ[ENV_OWNER] = str(os.getpid())
-
+    environ = phase_environ(os.environ if env is None else env, phase.env, stream_dir)
     if phase.pytest is not None:
         user_args = [*phase.pytest, *extra_args]
         argv = [config.python, "-m", "pytest", "-p", PLUGIN_NAME,
@@ -136,11 +140,28 @@ def build_command(
     if os.path.isabs(config.python):
         bindir = os.path.dirname(config.python)  # so `pytest` inside the runner is the venv's
         environ["PATH"] = bindir + os.pathsep + environ.get("PATH", "")
+    import shlex
+
     before = environ.get("PYTEST_ADDOPTS", "")
     ours = ["-p", PLUGIN_NAME, "--continue-on-collection-errors", *extra_args]
     environ[ENV_ADDOPTS_BEFORE] = before
     environ["PYTEST_ADDOPTS"] = " ".join(part for part in (before, shlex.join(ours)) if part)
     return argv, environ
+
+
+def phase_environ(base: Mapping[str, str], phase_env: Mapping[str, str],
+                  stream_dir: str) -> dict[str, str]:
+    """`base` with the phase's own `env` on top and claimcheck's variables last: the stream
+    folder, the plugin on PYTHONPATH, this claimcheck as the phase's owner."""
+    environ = dict(base)
+    environ.update(phase_env)
+    environ[ENV_DIR] = stream_dir
+    previous = environ.get("PYTHONPATH", "")
+    environ["PYTHONPATH"] = PLUGIN_DIR + (os.pathsep + previous if previous else "")
+    environ.pop(ENV_ADDOPTS_BEFORE, None)
+    environ.pop(protocol.ENV_GATE, None)
+    environ[ENV_OWNER] = str(os.getpid())
+    return environ
 
 
 def _sets_verbosity(args: Sequence[str]) -> bool:
@@ -161,16 +182,19 @@ def _sets_verbosity(args: Sequence[str]) -> bool:
 # The first phase, started before the event loop
 
 
-@dataclass
 class StartedPhase:
     """A phase's process started by `start_ahead`, waiting for the runner to take it over."""
 
-    phase: str
-    argv: list[str]
-    stream_dir: str
-    process: subprocess.Popen[bytes]
-    started_at: float  # time.time() at the spawn
-    clock: float  # time.monotonic() at the spawn
+    __slots__ = ("phase", "argv", "stream_dir", "process", "started_at", "clock")
+
+    def __init__(self, phase: str, argv: list[str], stream_dir: str,
+                 process: subprocess.Popen[bytes], started_at: float, clock: float) -> None:
+        self.phase = phase
+        self.argv = argv
+        self.stream_dir = stream_dir
+        self.process = process
+        self.started_at = started_at  # time.time() at the spawn
+        self.clock = clock  # time.monotonic() at the spawn
 
 
 _started: StartedPhase | None = None
@@ -179,16 +203,20 @@ _started: StartedPhase | None = None
 def make_stream_dir() -> str:
     """A new stream folder for one phase, named for this claimcheck (after clearing the ones
     that dead claimchecks left, once per process)."""
+    import tempfile
+
     _clear_stale_once()
     return tempfile.mkdtemp(prefix=protocol.stream_folder_prefix(os.getpid()))
 
 
-def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path | str,
+          pass_fds: Sequence[int] = ()) -> subprocess.Popen[bytes]:
     """The phase's process: its own session (so its whole group can be ended), stdout and
     stderr on one pipe, no stdin."""
     return subprocess.Popen(list(argv), cwd=str(cwd), env=dict(environ),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            pass_fds=tuple(pass_fds))
 
 
 def start_ahead(phase: PhaseConfig, config: Config) -> None:
@@ -198,6 +226,10 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     environment (`take_started`); should it never do so, `abandon_started` ends it. Any
     problem (an interpreter that is no program, a spawn that fails) is left for the runner
     to meet and report as it always does: nothing is started then.
+
+    A process `remembered_start` started before the config was read is this one if its
+    command is exactly the one built here (argv, environment, folder): it is let through its
+    gate; otherwise it is ended, having run none of the project's code, and this one spawned.
     """
     global _started
     if _started is not None:
@@ -205,31 +237,59 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     try:
         check_interpreter(config)
     except EnvironmentProblem:
+        remembered_start.discard()
         return
-    stream_dir = make_stream_dir()
+    held = remembered_start.held()
+    stream_dir = held.stream_dir if held is not None else make_stream_dir()
     argv, environ = build_command(phase, config, stream_dir=stream_dir)
+    if held is not None:
+        if remembered_start.confirm(phase.name, argv, environ, str(config.root)):
+            _started = StartedPhase(phase.name, argv, stream_dir, held.process,
+                                    held.started_at, held.clock)
+            return
+        stream_dir = make_stream_dir()  # the held one went with its process
+        argv, environ = build_command(phase, config, stream_dir=stream_dir)
     started_at, clock = time.time(), time.monotonic()
     try:
         process = spawn(argv, environ, config.root)
     except OSError:
+        import shutil
+
         shutil.rmtree(stream_dir, ignore_errors=True)
         return
     _started = StartedPhase(phase.name, argv, stream_dir, process, started_at, clock)
+    if _may_remember(phase, config, argv):
+        remembered_start.remember(phase.name, argv, str(config.root))
+    else:
+        remembered_start.forget()
+
+
+def _may_remember(phase: PhaseConfig, config: Config, argv: Sequence[str]) -> bool:
+    """Only what needs no secret: a pytest phase with no `env` of its own (the rest of its
+    environment is claimcheck's, taken afresh at each start), no secret in its arguments."""
+    if phase.pytest is None or phase.env:
+        return False
+    return not any(secret and secret in arg for secret in config.secrets for arg in argv)
 
 
 def start_first_ahead(config: Config, phase_names: Sequence[str] | None,
                       services_only: bool = False) -> None:
     """`start_ahead` the first of the selected phases when nothing comes before it: no service
     to probe first (a phase may require one), a phase selected, a valid selection (an unknown
-    name is left for the run to report)."""
+    name is left for the run to report). A remembered start that is not this one is ended."""
+    from claimcheck.collectors.config import ConfigError, select_phases
+
     if services_only or config.services:
+        remembered_start.discard()
         return
     try:
         phases = select_phases(config, phase_names or None)
     except ConfigError:
-        return
+        phases = ()
     if phases:
         start_ahead(phases[0], config)
+    else:
+        remembered_start.discard()
 
 
 def take_started(phase: PhaseConfig, extra_args: Sequence[str],
@@ -248,14 +308,18 @@ def take_started(phase: PhaseConfig, extra_args: Sequence[str],
 
 def abandon_started() -> None:
     """End the process `start_ahead` started, if the runner never took it over (a run
-    stopped before its first phase): no pytest outlives claimcheck."""
+    stopped before its first phase), and one `remembered_start` still holds: no pytest
+    outlives claimcheck."""
     global _started
     started, _started = _started, None
+    remembered_start.discard()
     if started is not None:
         _end(started)
 
 
 def _end(started: StartedPhase) -> None:
+    import shutil
+
     from claimcheck.collectors.phase_process import end_phase_tree
 
     end_phase_tree(started.process.pid)

@@ -18,6 +18,28 @@ UNUSED_PLUGINS = ("-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p
                   "-p no:anyio -p no:asyncio")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The claimcheck processes tests start remember their first phase's command
+    (`collectors/remembered_start.py`) under $XDG_CACHE_HOME: a folder of this run's own, never
+    the user's cache. Each xdist worker gets its own."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cc-tests-cache-")
+    config.stash[_CACHE_KEY] = folder
+    os.environ["XDG_CACHE_HOME"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    folder = config.stash.get(_CACHE_KEY, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_CACHE_KEY = pytest.StashKey[str]()
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without anything an outer pytest or claimcheck set, plus
     `extra`: what a fixture project's pytest or claimcheck should start with."""

@@ -101,7 +101,7 @@ def test_a_wheel_holds_one_top_level_package_and_every_module(tmp_path: Path) ->
     assert expected - set(names) == set()
     assert any(name.startswith("claimcheck/tui/demo-project/") for name in names)
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
-    assert "claimcheck = claimcheck.tui.cli:run" in zipfile.ZipFile(wheel).read(
+    assert "claimcheck = claimcheck.tui.entry:run" in zipfile.ZipFile(wheel).read(
         entry_points).decode()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -111,10 +112,10 @@ def test_a_run_with_other_arguments_ends_the_process_started_ahead_and_starts_it
 def test_an_interpreter_that_is_no_program_starts_nothing_ahead(make_project) -> None:
     root = make_project(QUICK)
     config = replace(load_config(root), python=str(root / "no-such-python"))
-    before = set(os.listdir(phase_command.tempfile.gettempdir()))
+    before = set(os.listdir(tempfile.gettempdir()))
     phase_command.start_ahead(config.phases[0], config)
     assert phase_command._started is None
-    assert set(os.listdir(phase_command.tempfile.gettempdir())) <= before  # no stream folder
+    assert set(os.listdir(tempfile.gettempdir())) <= before  # no stream folder
 
 
 SERVICE = """

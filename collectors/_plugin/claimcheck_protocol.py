@@ -23,6 +23,7 @@ import re
 ENV_DIR = "CLAIMCHECK_STREAM_DIR"  # the stream folder; the plugin does nothing without it
 ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"  # PYTEST_ADDOPTS before claimcheck's options
 ENV_OWNER = "CLAIMCHECK_OWNER_PID"  # the claimcheck that runs the phase: its death ends it
+ENV_GATE = "CLAIMCHECK_GATE"  # a pipe's read end: wait here until claimcheck confirms the phase
 PLUGIN_NAME = "claimcheck_stream"  # `-p claimcheck_stream`
 WORKER_FLAG = "claimcheck_stream"  # set in an xdist worker's workerinput
 
@@ -165,3 +166,38 @@ def pid_alive(pid: int) -> bool:
             return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+# -- the gate ------------------------------------------------------------------------------
+GATE_OPEN = b"1"
+GATE_CLOSED_EXIT = 70  # what a phase the gate turned back exits with (it ran nothing)
+
+
+def wait_at_gate(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Hold a phase claimcheck started from the command it remembered, before pytest loads
+    any of the project's code (conftest files, plugins of its own, tests), until claimcheck
+    has read its config and confirmed the command: one byte `GATE_OPEN` lets it go on; the
+    pipe's end (the command changed, or claimcheck is gone) ends this process at once.
+
+    `environ` loses the variable, so neither the tests nor the processes they start see it.
+    Without the variable this returns at once."""
+    value = environ.pop(ENV_GATE, None)
+    if value is None:
+        return
+    word = b""
+    try:
+        fd = int(value)
+    except ValueError:
+        fd = -1
+    if fd >= 0:
+        try:
+            word = os.read(fd, 1)
+        except OSError:
+            word = b""
+        finally:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    if word != GATE_OPEN:
+        os._exit(GATE_CLOSED_EXIT)

@@ -115,6 +115,10 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
     from claimcheck_protocol import Key as K  # type: ignore[no-redef]
     from claimcheck_ship import restore_pytest_plugins, ship_to_worker  # type: ignore[no-redef]
 
+# A phase started from a remembered command waits here, before pytest loads the project's
+# conftest files and plugins, until claimcheck has confirmed the command (or ends here).
+protocol.wait_at_gate()
+
 _TestReport = pytest.TestReport  # a subclass (a subtest's report) takes the longer way
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback

@@ -1,0 +1,304 @@
+"""The first phase started from the command the same invocation started last time
+(`collectors/remembered_start.py`), held at the plugin's gate until the config confirms it.
+
+Real `claimcheck` processes (the console entry, with an audit hook that notes every phase
+spawned and what was imported by then) on fixture projects; the project's conftest files write
+a line to a file when pytest loads them, which is how a test sees whether a held process ever
+ran any of the project's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+
+from claimcheck.collectors import remembered_start
+from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+
+from tests.conftest import UNUSED_PLUGINS, clean_env
+from tests.processes import all_gone, wait_for
+
+# The console entry (tui/entry.py) as it runs, with an audit hook noting each phase's spawn:
+# its argv, whether it was held at the gate, and, at the first, whether the config had been
+# read by then.
+WATCH = """\
+import json, sys
+out = sys.argv[1]
+seen = {"spawns": []}
+def audit(event, args):
+    if event != "subprocess.Popen":
+        return
+    argv = [str(a) for a in (args[1] or ())]
+    if "claimcheck_stream" in argv:
+        env = args[3] or {}
+        seen["spawns"].append({"argv": argv, "held": "CLAIMCHECK_GATE" in env,
+                               "config_read": "claimcheck.collectors.config" in sys.modules})
+sys.addaudithook(audit)
+sys.argv = [sys.argv[0], *sys.argv[2:]]
+def write():
+    with open(out, "w") as handle:
+        json.dump(seen, handle)
+import atexit
+atexit.register(write)  # the entry ends with os._exit, after the atexit functions
+from claimcheck.tui.entry import run
+run()
+"""
+
+CONFTEST = """
+import os
+with open(os.environ["LOADED_LOG"], "a") as log:
+    log.write("{name}\\n")
+"""
+
+
+def fixture_project(root: Path, first_args: str = '["tests/a"]') -> Path:
+    files = {
+        "tests/a/conftest.py": CONFTEST.format(name="a"),
+        "tests/a/test_a.py": "def test_a_one():\n    pass\n\ndef test_a_two():\n    pass\n",
+        "tests/b/conftest.py": CONFTEST.format(name="b"),
+        "tests/b/test_b.py": "def test_b():\n    assert 1 == 2\n",
+    }
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    set_first_phase(root, first_args)
+    return root
+
+
+def set_first_phase(root: Path, args: str, extra: str = "") -> None:
+    (root / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [tool.pytest.ini_options]
+        addopts = "{UNUSED_PLUGINS}"
+
+        [tool.claimcheck]
+        [[tool.claimcheck.phases]]
+        name = "first"
+        pytest = {args}
+        {extra}
+    """), encoding="utf-8")
+
+
+class Runs:
+    """`claimcheck --report --format json` in one project, again and again, with one folder of
+    remembered starts."""
+
+    def __init__(self, root: Path, tmp_path: Path) -> None:
+        self.root = root
+        self.tmp = tmp_path
+        self.cache = tmp_path / "starts"
+        self.loaded = tmp_path / "loaded.log"
+        self.count = 0
+
+    def env(self) -> dict[str, str]:
+        return clean_env(CLAIMCHECK_START_CACHE=str(self.cache), LOADED_LOG=str(self.loaded),
+                         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+
+    def run(self, *args: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+        self.count += 1
+        facts = self.tmp / f"facts-{self.count}.json"
+        done = subprocess.run(
+            [sys.executable, "-c", WATCH, str(facts), "--report", "--no-history",
+             "--format", "json", *args],
+            cwd=self.root, env=self.env(), capture_output=True, text=True, timeout=300)
+        return done, json.loads(facts.read_text(encoding="utf-8"))["spawns"]
+
+    def loads(self) -> list[str]:
+        if not self.loaded.exists():
+            return []
+        return self.loaded.read_text(encoding="utf-8").split()
+
+
+def counts(done: subprocess.CompletedProcess[str]) -> tuple[str, list[tuple[str, int, int]]]:
+    report = json.loads(done.stdout)
+    return report["verdict"], [(phase["name"], phase["counts"]["passed"],
+                                phase["counts"]["failed"]) for phase in report["phases"]]
+
+
+def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_same(
+        tmp_path: Path) -> None:
+    runs = Runs(fixture_project(tmp_path / "proj"), tmp_path)
+    first, spawns = runs.run()
+    assert first.returncode == 0, first.stderr
+    assert [spawn["held"] for spawn in spawns] == [False]
+    assert spawns[0]["config_read"]
+    assert len(list(runs.cache.iterdir())) == 1  # remembered
+
+    second, spawns = runs.run()
+    assert second.returncode == 0, second.stderr
+    assert [spawn["held"] for spawn in spawns] == [True]  # one pytest, the remembered one
+    assert not spawns[0]["config_read"]  # spawned before the config was read
+    assert counts(second) == counts(first) == ("green", [("first", 2, 0)])
+    assert runs.loads() == ["a", "a"]
+
+
+def test_a_changed_config_ends_the_held_pytest_before_it_loads_any_of_the_project(
+        tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    runs = Runs(root, tmp_path)
+    assert runs.run()[0].returncode == 0
+    assert runs.loads() == ["a"]
+
+    set_first_phase(root, '["tests/b"]')
+    changed, spawns = runs.run()
+    assert changed.returncode == 1, changed.stderr
+    assert [(spawn["held"], spawn["argv"][-1]) for spawn in spawns] == [
+        (True, "tests/a"), (False, "tests/b")]
+    assert counts(changed) == ("red", [("first", 0, 1)])
+    assert runs.loads() == ["a", "b"]  # the held pytest for tests/a never loaded its conftest
+
+    again, spawns = runs.run()  # the new command is the one remembered now
+    assert [(spawn["held"], spawn["argv"][-1]) for spawn in spawns] == [(True, "tests/b")]
+    assert counts(again) == ("red", [("first", 0, 1)])
+
+
+def test_other_arguments_are_another_invocation(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    set_first_phase(root, '["tests/a"]', extra='[[tool.claimcheck.phases]]\nname = "second"\n'
+                                              'pytest = ["tests/b"]')
+    runs = Runs(root, tmp_path)
+    runs.run()
+    only_second, spawns = runs.run("--phase", "second")
+    assert [spawn["held"] for spawn in spawns] == [False]
+    assert counts(only_second) == ("red", [("second", 0, 1)])
+    assert len(list(runs.cache.iterdir())) == 2
+    _, spawns = runs.run("--phase", "second")
+    assert [spawn["held"] for spawn in spawns] == [True]
+
+
+def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    runs = Runs(root, tmp_path)
+    runs.run()
+    (root / "pyproject.toml").write_text("[tool.claimcheck\n", encoding="utf-8")  # broken
+    broken, spawns = runs.run()
+    assert broken.returncode == 4, broken.stderr
+    assert "pyproject.toml" in broken.stderr
+    assert [spawn["held"] for spawn in spawns] == [True]
+    assert runs.loads() == ["a"]
+    assert list(runs.cache.iterdir()) == []  # forgotten
+    leftovers = [name for name in os.listdir(_tempdir())
+                 if protocol.folder_owner(name) is not None
+                 and not protocol.pid_alive(protocol.folder_owner(name))]
+    assert leftovers == []  # its stream folder went with it
+
+
+def _tempdir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+@pytest.mark.parametrize("extra, args", [
+    ('env = { API_MODE = "test" }', '["tests/a"]'),  # a phase's own env is never written down
+    ('', '["tests/a", "-k", "${CC_TEST_TOKEN}"]'),  # nor a secret in its arguments
+])
+def test_what_would_write_a_secret_down_is_not_remembered(tmp_path: Path, extra: str,
+                                                           args: str) -> None:
+    root = fixture_project(tmp_path / "proj")
+    set_first_phase(root, args, extra=extra)
+    runs = Runs(root, tmp_path)
+    os.environ["CC_TEST_TOKEN"] = "test_a_one"
+    try:
+        done, _ = runs.run()
+    finally:
+        del os.environ["CC_TEST_TOKEN"]
+    assert done.returncode == 0, done.stderr
+    assert not runs.cache.exists() or list(runs.cache.iterdir()) == []
+
+
+def test_switched_off_nothing_is_remembered(tmp_path: Path, monkeypatch) -> None:
+    runs = Runs(fixture_project(tmp_path / "proj"), tmp_path)
+    runs.cache = Path("off")
+    runs.run()
+    _, spawns = runs.run()
+    assert [spawn["held"] for spawn in spawns] == [False]
+    monkeypatch.delenv(remembered_start.ENV_CACHE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert remembered_start.cache_folder() == str(tmp_path / "xdg" / "claimcheck" / "starts")
+    monkeypatch.setenv(remembered_start.ENV_CACHE, "OFF")
+    assert remembered_start.cache_folder() is None
+
+
+# The held process on its own: the gate in claimcheck's plugin
+
+HOLDER = """\
+import os, sys, time
+from claimcheck.collectors import remembered_start
+remembered_start.start_remembered(sys.argv[1:])
+held = remembered_start.held()
+print(held.process.pid if held else 0, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_claimcheck_that_dies_ends_the_pytest_it_held(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    runs = Runs(root, tmp_path)
+    runs.run()  # remembered
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, "--report", "--no-history",
+                               "--format", "json"],
+                              cwd=root, env=runs.env(), stdout=subprocess.PIPE, text=True)
+    try:
+        held_pid = int(holder.stdout.readline())
+        assert held_pid > 0
+        held = psutil.Process(held_pid)
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=60)
+        wait_for(lambda: all_gone([held]), "the held pytest to end")
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+    assert runs.loads() == ["a"]  # only the first run's
+
+
+def test_the_gate_opens_on_its_word_and_the_tests_never_see_it(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    (root / "tests" / "a" / "test_env.py").write_text(
+        "import os\n\ndef test_no_gate():\n    assert 'CLAIMCHECK_GATE' not in os.environ\n",
+        encoding="utf-8")
+    loaded = tmp_path / "loaded.log"
+
+    def held_pytest(word: bytes | None) -> subprocess.CompletedProcess[bytes]:
+        read_end, write_end = os.pipe()
+        env = clean_env(LOADED_LOG=str(loaded), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+                        PYTHONPATH=str(Path(protocol.__file__).parent),
+                        CLAIMCHECK_GATE=str(read_end))
+        process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "claimcheck_stream",
+                                    "-q", "tests/a"], cwd=root, env=env, pass_fds=(read_end,),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.close(read_end)
+        if word is not None:
+            os.write(write_end, word)
+        os.close(write_end)
+        out, _ = process.communicate(timeout=120)
+        return subprocess.CompletedProcess(process.args, process.returncode, out)
+
+    turned_back = held_pytest(None)
+    assert turned_back.returncode == protocol.GATE_CLOSED_EXIT, turned_back.stdout
+    assert not loaded.exists()
+    let_through = held_pytest(protocol.GATE_OPEN)
+    assert let_through.returncode == 0, let_through.stdout
+    assert loaded.read_text(encoding="utf-8").split() == ["a"]
+
+
+def test_an_entry_is_read_only_for_its_own_invocation(tmp_path: Path) -> None:
+    mine = ("/usr/bin/python3", "/proj", ("--report",))
+    path = remembered_start.entry_path(str(tmp_path), mine)
+    remembered_start.write_entry(path, mine, "unit", ["python", "-m", "pytest"], "/proj")
+    assert remembered_start.read_entry(path, mine) == ("unit", ["python", "-m", "pytest"],
+                                                       "/proj")
+    other = ("/usr/bin/python3", "/proj", ("--report", "--phase", "unit"))
+    assert remembered_start.read_entry(path, other) is None
+    Path(path).write_bytes(b"\x00not marshal")
+    assert remembered_start.read_entry(path, mine) is None
+    assert remembered_start.read_entry(str(tmp_path / "absent"), mine) is None
