@@ -237,7 +237,7 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     try:
         check_interpreter(config)
     except EnvironmentProblem:
-        remembered_start.discard()
+        _start_nothing()
         return
     held = remembered_start.held()
     stream_dir = held.stream_dir if held is not None else make_stream_dir()
@@ -256,6 +256,7 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
         import shutil
 
         shutil.rmtree(stream_dir, ignore_errors=True)
+        remembered_start.forget()
         return
     _started = StartedPhase(phase.name, argv, stream_dir, process, started_at, clock)
     if _may_remember(phase, config, argv):
@@ -280,7 +281,7 @@ def start_first_ahead(config: Config, phase_names: Sequence[str] | None,
     from claimcheck.collectors.config import ConfigError, select_phases
 
     if services_only or config.services:
-        remembered_start.discard()
+        _start_nothing()
         return
     try:
         phases = select_phases(config, phase_names or None)
@@ -289,7 +290,13 @@ def start_first_ahead(config: Config, phase_names: Sequence[str] | None,
     if phases:
         start_ahead(phases[0], config)
     else:
-        remembered_start.discard()
+        _start_nothing()
+
+
+def _start_nothing() -> None:
+    """This run starts no phase ahead: nor does a remembered start, now or next time."""
+    remembered_start.discard()
+    remembered_start.forget()
 
 
 def take_started(phase: PhaseConfig, extra_args: Sequence[str],

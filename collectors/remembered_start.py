@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from typing import Any, Mapping, Sequence
 
 ENV_CACHE = "CLAIMCHECK_START_CACHE"  # the folder of remembered starts, or "off"
+KEEP_ENTRIES = 200  # the most recently written ones; older entries are removed
 _FORMAT = 1  # the version of an entry's layout; another is ignored
 
 
@@ -227,6 +228,30 @@ def remember(phase: str, argv: Sequence[str], cwd: str) -> None:
     path = entry_path(folder, _invocation)
     if read_entry(path, _invocation) != (phase, list(argv), cwd):
         write_entry(path, _invocation, phase, argv, cwd)
+        prune(folder)
+
+
+def prune(folder: str, keep: int = KEEP_ENTRIES) -> None:
+    """Only the `keep` most recently written entries stay (a folder per test run in CI, a
+    temporary project per demo: each leaves one)."""
+    try:
+        entries = [entry for entry in os.scandir(folder) if entry.is_file()]
+    except OSError:
+        return
+    if len(entries) <= keep:
+        return
+
+    def written(entry: os.DirEntry[str]) -> float:
+        try:
+            return entry.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    for entry in sorted(entries, key=written)[:len(entries) - keep]:
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def forget() -> None:

@@ -191,6 +191,23 @@ def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path:
     assert leftovers == []  # its stream folder went with it
 
 
+def test_an_interpreter_gone_since_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    runs = Runs(root, tmp_path)
+    runs.run()
+    set_first_phase(root, '["tests/a"]', extra="")
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        text.replace("[tool.claimcheck]\n", '[tool.claimcheck]\npython = "no-such-python"\n'),
+        encoding="utf-8")
+    done, spawns = runs.run()
+    assert done.returncode != 0
+    assert "no-such-python" in done.stdout + done.stderr
+    assert [spawn["held"] for spawn in spawns] == [True]
+    assert runs.loads() == ["a"]
+    assert list(runs.cache.iterdir()) == []
+
+
 def _tempdir() -> str:
     import tempfile
 
@@ -302,3 +319,12 @@ def test_an_entry_is_read_only_for_its_own_invocation(tmp_path: Path) -> None:
     Path(path).write_bytes(b"\x00not marshal")
     assert remembered_start.read_entry(path, mine) is None
     assert remembered_start.read_entry(str(tmp_path / "absent"), mine) is None
+
+
+def test_only_the_most_recent_entries_are_kept(tmp_path: Path) -> None:
+    for number in range(7):
+        path = tmp_path / f"entry-{number}"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+    remembered_start.prune(str(tmp_path), keep=3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["entry-4", "entry-5", "entry-6"]
