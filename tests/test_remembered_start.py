@@ -96,11 +96,13 @@ class Runs:
         self.tmp = tmp_path
         self.cache = tmp_path / "starts"
         self.loaded = tmp_path / "loaded.log"
+        self.tmpdir = tmp_path / "tmp"  # the runs' stream folders, and nobody else's
+        self.tmpdir.mkdir()
         self.count = 0
 
     def env(self) -> dict[str, str]:
         return clean_env(CLAIMCHECK_START_CACHE=str(self.cache), LOADED_LOG=str(self.loaded),
-                         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+                         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", TMPDIR=str(self.tmpdir))
 
     def run(self, *args: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
         self.count += 1
@@ -185,10 +187,7 @@ def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path:
     assert [spawn["held"] for spawn in spawns] == [True]
     assert runs.loads() == ["a"]
     assert list(runs.cache.iterdir()) == []  # forgotten
-    leftovers = [name for name in os.listdir(_tempdir())
-                 if protocol.folder_owner(name) is not None
-                 and not protocol.pid_alive(protocol.folder_owner(name))]
-    assert leftovers == []  # its stream folder went with it
+    assert os.listdir(runs.tmpdir) == []  # the held pytest's stream folder went with it
 
 
 def test_an_interpreter_gone_since_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
@@ -206,12 +205,6 @@ def test_an_interpreter_gone_since_ends_the_held_pytest_and_forgets_it(tmp_path:
     assert [spawn["held"] for spawn in spawns] == [True]
     assert runs.loads() == ["a"]
     assert list(runs.cache.iterdir()) == []
-
-
-def _tempdir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
 
 
 @pytest.mark.parametrize("extra, args", [
