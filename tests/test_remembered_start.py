@@ -40,7 +40,10 @@ def audit(event, args):
     if "claimcheck_stream" in argv:
         env = args[3] or {}
         seen["spawns"].append({"argv": argv, "held": "CLAIMCHECK_GATE" in env,
-                               "config_read": "claimcheck.collectors.config" in sys.modules})
+                               "config_read": "claimcheck.collectors.config" in sys.modules,
+                               "loaded": sorted(name for name in sys.modules
+                                                if name.startswith("claimcheck")
+                                                or name == "argparse")})
 sys.addaudithook(audit)
 sys.argv = [sys.argv[0], *sys.argv[2:]]
 def write():
@@ -138,6 +141,11 @@ def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_sam
     assert second.returncode == 0, second.stderr
     assert [spawn["held"] for spawn in spawns] == [True]  # one pytest, the remembered one
     assert not spawns[0]["config_read"]  # spawned before the config was read
+    assert spawns[0]["loaded"] == [  # ... or anything else but what spawns it
+        "claimcheck", "claimcheck.collectors", "claimcheck.collectors._plugin",
+        "claimcheck.collectors._plugin.claimcheck_protocol",
+        "claimcheck.collectors.phase_command", "claimcheck.collectors.remembered_start",
+        "claimcheck.tui", "claimcheck.tui.entry"]
     assert counts(second) == counts(first) == ("green", [("first", 2, 0)])
     assert runs.loads() == ["a", "a"]
 
