@@ -386,7 +386,8 @@ def color_enabled(stream: object) -> bool:
 
 
 def run() -> NoReturn:
-    """The console script: `main`, then `exit_now` with its code."""
+    """The console script's work (after `tui/entry.py`'s remembered start): `main`, then
+    `exit_now` with its code."""
     exit_now(main())
 
 
