@@ -183,7 +183,8 @@ def _sets_verbosity(args: Sequence[str]) -> bool:
 
 
 class StartedPhase:
-    """A phase's process started by `start_ahead`, waiting for the runner to take it over."""
+    """A phase's process started ahead of the runner (by `start_ahead`, or by
+    `remembered_start` and confirmed), waiting for the runner to take it over."""
 
     __slots__ = ("phase", "argv", "stream_dir", "process", "started_at", "clock")
 
@@ -240,12 +241,11 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
         _start_nothing()
         return
     held = remembered_start.held()
-    stream_dir = held.stream_dir if held is not None else make_stream_dir()
+    stream_dir = held.started.stream_dir if held is not None else make_stream_dir()
     argv, environ = build_command(phase, config, stream_dir=stream_dir)
     if held is not None:
-        if remembered_start.confirm(phase.name, argv, environ, str(config.root)):
-            _started = StartedPhase(phase.name, argv, stream_dir, held.process,
-                                    held.started_at, held.clock)
+        _started = remembered_start.confirm(phase.name, argv, environ, str(config.root))
+        if _started is not None:
             return
         stream_dir = make_stream_dir()  # the held one went with its process
         argv, environ = build_command(phase, config, stream_dir=stream_dir)
@@ -325,11 +325,16 @@ def abandon_started() -> None:
 
 
 def _end(started: StartedPhase) -> None:
-    import shutil
-
     from claimcheck.collectors.phase_process import end_phase_tree
 
     end_phase_tree(started.process.pid)
+    reap_started(started)
+
+
+def reap_started(started: StartedPhase) -> None:
+    """After its process tree was ended: reap it, close its pipe, remove its stream folder."""
+    import shutil
+
     started.process.wait()
     if started.process.stdout is not None:
         started.process.stdout.close()

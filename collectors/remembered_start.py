@@ -36,8 +36,9 @@ import time
 
 TYPE_CHECKING = False  # typing itself is not imported on this path: it takes milliseconds
 if TYPE_CHECKING:
-    import subprocess
     from typing import Any, Mapping, Sequence
+
+    from claimcheck.collectors.phase_command import StartedPhase
 
 ENV_CACHE = "CLAIMCHECK_START_CACHE"  # the folder of remembered starts, or "off"
 KEEP_ENTRIES = 200  # the most recently written ones; older entries are removed
@@ -45,23 +46,17 @@ _FORMAT = 1  # the version of an entry's layout; another is ignored
 
 
 class HeldPhase:
-    """A phase's process started from a remembered command, held at its gate."""
+    """A phase's process started from a remembered command, held at its gate: what the
+    runner takes over once confirmed, and what its command is compared by."""
 
-    __slots__ = ("phase", "argv", "cwd", "environ", "stream_dir", "process", "gate",
-                 "started_at", "clock")
+    __slots__ = ("started", "cwd", "environ", "gate")
 
-    def __init__(self, phase: str, argv: list[str], cwd: str, environ: dict[str, str],
-                 stream_dir: str, process: subprocess.Popen[bytes], gate: int,
-                 started_at: float, clock: float) -> None:
-        self.phase = phase
-        self.argv = argv
+    def __init__(self, started: StartedPhase, cwd: str, environ: dict[str, str],
+                 gate: int) -> None:
+        self.started = started
         self.cwd = cwd
-        self.environ = environ
-        self.stream_dir = stream_dir
-        self.process = process
+        self.environ = environ  # without the gate's variable, as a build of it has it
         self.gate = gate  # the write end of the gate's pipe
-        self.started_at = started_at
-        self.clock = clock
 
 
 _invocation: tuple[str, str, tuple[str, ...]] | None = None  # (interpreter, folder, arguments)
@@ -165,8 +160,8 @@ def start_remembered(arguments: Sequence[str]) -> None:
         return
     finally:
         os.close(read_end)
-    _held = HeldPhase(phase, argv, cwd, environ, stream_dir, process, write_end, started_at,
-                      clock)
+    started = phase_command.StartedPhase(phase, argv, stream_dir, process, started_at, clock)
+    _held = HeldPhase(started, cwd, environ, write_end)
     atexit.register(discard)  # never confirmed: ended with claimcheck
 
 
@@ -175,17 +170,19 @@ def held() -> HeldPhase | None:
     return _held
 
 
-def confirm(phase: str, argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> bool:
-    """Open the gate when the held process runs exactly this command; otherwise end it and
-    forget its entry. True when the held process is now this phase's."""
+def confirm(phase: str, argv: Sequence[str], environ: Mapping[str, str], cwd: str
+            ) -> StartedPhase | None:
+    """Open the gate when the held process runs exactly this command and hand it over;
+    otherwise end it and forget its entry (None)."""
     global _held
     current = _held
     if current is None:
-        return False
-    if (current.phase, current.argv, current.cwd, current.environ) != (
+        return None
+    started = current.started
+    if (started.phase, started.argv, current.cwd, current.environ) != (
             phase, list(argv), cwd, dict(environ)):
         discard()
-        return False
+        return None
     _held = None
     from claimcheck.collectors._plugin.claimcheck_protocol import GATE_OPEN
 
@@ -195,7 +192,7 @@ def confirm(phase: str, argv: Sequence[str], environ: Mapping[str, str], cwd: st
         pass  # it has died already: the runner meets its exit as any phase's
     finally:
         os.close(current.gate)
-    return True
+    return started
 
 
 def discard() -> None:
@@ -205,18 +202,17 @@ def discard() -> None:
     current, _held = _held, None
     if current is None:
         return
-    import shutil
     import signal
+
+    from claimcheck.collectors.phase_command import reap_started
 
     os.close(current.gate)  # a process not yet at the gate ends when it gets there
     try:
-        os.killpg(current.process.pid, signal.SIGKILL)  # its own session: nothing else in it
+        # Its own session, and nothing else in it: it ran no code that could start any.
+        os.killpg(current.started.process.pid, signal.SIGKILL)
     except OSError:
         pass
-    current.process.wait()
-    if current.process.stdout is not None:
-        current.process.stdout.close()
-    shutil.rmtree(current.stream_dir, ignore_errors=True)
+    reap_started(current.started)
     forget()
 
 

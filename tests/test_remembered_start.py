@@ -253,7 +253,7 @@ import os, sys, time
 from claimcheck.collectors import remembered_start
 remembered_start.start_remembered(sys.argv[1:])
 held = remembered_start.held()
-print(held.process.pid if held else 0, flush=True)
+print(held.started.process.pid if held else 0, flush=True)
 time.sleep(600)
 """
 
