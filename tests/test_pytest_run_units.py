@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
 
 import pytest
-from claimcheck.collectors._plugin.claimcheck_fold import exception_from_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from claimcheck.collectors._plugin.claimcheck_fold import exception_from_text, passing_line
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.judge import judge_status
 from claimcheck.collectors.models import Counts, PytestSession
@@ -219,3 +222,34 @@ def test_a_worker_lost_while_claimcheck_kills_a_timed_out_phase_was_still_runnin
     (test,) = state.tests
     assert test.message == "still running when the phase timed out after 12 s"
     assert test.crashed and test.outcome == "error"
+
+
+# -- the plugin's line for a passing test ------------------------------------------------------
+
+
+def _as_json(nodeid, duration, line, markers) -> bytes:
+    event = {"event": "test", "nodeid": nodeid, "outcome": "passed", "duration": duration,
+             "line": line, "markers": markers}
+    return (json.dumps(event) + "\n").encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(nodeid=st.text(), duration=st.floats(allow_nan=False, allow_infinity=False),
+       line=st.none() | st.integers(min_value=-10, max_value=10**9),
+       markers=st.lists(st.text(max_size=12), max_size=4))
+def test_a_passing_line_is_exactly_what_json_writes(nodeid, duration, line, markers):
+    """The plugin formats most tests' lines by hand (`passing_line`): byte for byte what
+    `json.dumps` writes for the same event, whatever the node id holds (quotes, newlines,
+    control characters, astral characters, surrogates)."""
+    assert passing_line(nodeid, duration, line, markers) == _as_json(nodeid, duration, line,
+                                                                     markers)
+
+
+@pytest.mark.parametrize(("duration", "line", "markers"), [
+    (float("nan"), 1, []), (float("inf"), 1, []), (1, 1, []), (0.1, "3", []), (0.1, 1.0, []),
+    (0.1, 1, ("slow",)), (0.1, 1, [3]),
+])
+def test_a_passing_line_is_left_to_json_for_values_it_does_not_write(duration, line, markers):
+    """Anything but a finite float duration, an int or None line and a list of str markers
+    goes the general way (None), never a line json.loads would read differently."""
+    assert passing_line("t.py::t", duration, line, markers) is None

@@ -190,21 +190,15 @@ def crash_of(report: Any, outcome: str) -> tuple[str | None, str | None, int | N
 
 
 _PASSING_LINE = "".join((
-    '{"', K.EVENT, '": %s, "', K.NODEID, '": %s, "', K.OUTCOME, '": %s, "', K.DURATION,
-    '": %s, "', K.LINE, '": %s, "', K.MARKERS, '": [%s]}\n'))
+    '{"', K.EVENT, '": "', protocol.TEST, '", "', K.NODEID, '": %s, "', K.OUTCOME,
+    '": "passed", "', K.DURATION, '": %s, "', K.LINE, '": %s, "', K.MARKERS, '": [%s]}\n'))
 
 
-def passing_line(event: dict[str, Any]) -> bytes | None:
-    """The stream line of a test event holding only the six keys every test has (a passing
-    test's), exactly as `json.dumps` writes it, without the json module's general machinery:
-    it is most of the lines of a run. None for any other event, which `json.dumps` writes."""
-    if len(event) != 6:
-        return None
-    try:
-        kind, nodeid, outcome = event[K.EVENT], event[K.NODEID], event[K.OUTCOME]
-        duration, line, markers = event[K.DURATION], event[K.LINE], event[K.MARKERS]
-    except KeyError:
-        return None
+def passing_line(nodeid: Any, duration: Any, line: Any, markers: Any) -> bytes | None:
+    """The stream line of a test that passed and has nothing more to say (no reruns, no
+    subtests, decided by its call), exactly as `json.dumps` writes that `test` event, without
+    building the event or the json module's general machinery: it is most of the lines of a
+    run. None when a value is not what such a line holds; then `json.dumps` writes it."""
     if type(duration) is not float or duration - duration != 0.0:  # NaN and infinities
         return None
     if line is None:
@@ -216,8 +210,8 @@ def passing_line(event: dict[str, Any]) -> bytes | None:
     if type(markers) is not list:
         return None
     try:  # encode_basestring_ascii refuses anything but a str
-        text = _PASSING_LINE % (_string(kind), _string(nodeid), _string(outcome),
-                                repr(duration), line_text, ", ".join(map(_string, markers)))
+        text = _PASSING_LINE % (_string(nodeid), repr(duration), line_text,
+                                ", ".join(map(_string, markers)))
     except TypeError:
         return None
     return text.encode("ascii")

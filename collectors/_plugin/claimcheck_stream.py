@@ -441,7 +441,7 @@ class _Writer:
         for nodeid, partial in list(self.partial.items()):
             if partial.rank > 0:
                 del self.partial[nodeid]
-                self._emit(self._test_event(partial.decider, partial))
+                self._emit(self._test_event(partial.decider, partial, nodeid))
         collected, deselected = self.collected, len(self.deselected_ids)
         if self.xdist_workers:
             deselected = self.xdist_deselected or 0
@@ -566,30 +566,51 @@ class _Writer:
             partial.outcome = outcome or "passed"
         if report.when == "teardown" or report.when not in ("setup", "call"):
             del self.partial[nodeid]
-            event = self._test_event(report, partial)
-            line = passing_line(event)  # most tests: formatted without the json module
-            if line is None:
-                self._emit(event)
-            else:
-                self._write(line)
+            self._finish(nodeid, report, partial)
 
-    def _test_event(self, last: Any, partial: Partial) -> dict[str, Any]:
+    def _finish(self, nodeid: str, last: Any, partial: Partial) -> None:
+        """Write the test's one line: most tests passed and say nothing more, and their line
+        is formatted without building the event (`passing_line`)."""
+        decider = partial.decider
+        if (partial.outcome == "passed" and decider is not None and decider.when == "call"
+                and not partial.reruns and partial.rerun_report is None
+                and partial.subtests is None):
+            markers = self._markers_of(nodeid, last)
+            line = passing_line(nodeid, partial.duration, self._line_of(last, decider)[1],
+                                markers)
+            if line is not None:
+                self._write(line)
+                return
+            self.markers[nodeid] = markers  # the general way reads them again
+        self._emit(self._test_event(last, partial, nodeid))
+
+    def _markers_of(self, nodeid: str, last: Any) -> list[str]:
+        markers = self.markers.pop(nodeid, None)
+        if markers is None:
+            markers = getattr(last, "claimcheck_markers", None)
+        if markers is None:
+            markers = markers_from_keywords(last)
+        return markers
+
+    @staticmethod
+    def _line_of(last: Any, decider: Any) -> tuple[Any, int | None]:
+        """The test's location as pytest reports it, and its 1-based line."""
+        location = getattr(last, "location", None) or getattr(decider, "location", None)
+        return location, (location[1] + 1 if location and isinstance(location[1], int)
+                          else None)
+
+    def _test_event(self, last: Any, partial: Partial, nodeid: str) -> dict[str, Any]:
         decider = partial.decider
         outcome = partial.outcome
         failures = partial.subtest_failures
         if failures and outcome in ("passed", "failed") and decider.when == "call":
             outcome = "failed"  # a failing subtest fails its test (pytest 9 says so too)
             decider = failures[0]
-        markers = self.markers.pop(last.nodeid, None)
-        if markers is None:
-            markers = getattr(last, "claimcheck_markers", None)
-        if markers is None:
-            markers = markers_from_keywords(last)
-        location = getattr(last, "location", None) or getattr(decider, "location", None)
-        line = location[1] + 1 if location and isinstance(location[1], int) else None
+        markers = self._markers_of(nodeid, last)
+        location, line = self._line_of(last, decider)
         event: dict[str, Any] = {
             K.EVENT: protocol.TEST,
-            K.NODEID: last.nodeid,
+            K.NODEID: nodeid,
             K.OUTCOME: outcome,
             K.DURATION: partial.duration,
             K.LINE: line,
