@@ -301,6 +301,21 @@ def interpreters(wanted: Sequence[str], given: dict[str, str]) -> dict[str, str]
     return found
 
 
+def install_line() -> str:
+    """How the claimcheck measured here is installed: an editable install (a checkout's
+    `pip install -e`) has every start of its interpreter import setuptools' finder (pathlib,
+    urllib, ipaddress: about 12 ms here), which a regular install, as users have it, does not."""
+    import claimcheck
+
+    finders = sorted(name for name in sys.modules if name.startswith("__editable__"))
+    where = Path(claimcheck.__file__).resolve().parent.parent
+    if finders:
+        return (f"claimcheck: an editable install ({where}): every start of its interpreter "
+                f"imports {finders[0]}; run the bench from a `pip install .` for the figures "
+                "users get")
+    return f"claimcheck: a regular install ({where})"
+
+
 def pytest_version(python: str) -> str:
     return subprocess.run([python, "-c", "import pytest; print(pytest.__version__)"],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -576,6 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "
             f"modules {'have' if own_pyc or pyc else 'have no'} .pyc files",
+            install_line(),
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; interleaved pairs "
             f"({args.small_pairs} for rows of at most 3,000 tests, {args.pairs} above); "
             "ratio = median of the pairs' ratios; pairs = how many and their lowest and highest "

@@ -160,6 +160,7 @@ def phase_environ(base: Mapping[str, str], phase_env: Mapping[str, str],
     environ["PYTHONPATH"] = PLUGIN_DIR + (os.pathsep + previous if previous else "")
     environ.pop(ENV_ADDOPTS_BEFORE, None)
     environ.pop(protocol.ENV_GATE, None)
+    environ.pop(protocol.ENV_WAKE, None)
     environ[ENV_OWNER] = str(os.getpid())
     return environ
 
@@ -186,14 +187,16 @@ class StartedPhase:
     """A phase's process started ahead of the runner (by `start_ahead`, or by
     `remembered_start` and confirmed), waiting for the runner to take it over."""
 
-    __slots__ = ("phase", "argv", "stream_dir", "process", "started_at", "clock")
+    __slots__ = ("phase", "argv", "stream_dir", "process", "wake", "started_at", "clock")
 
     def __init__(self, phase: str, argv: list[str], stream_dir: str,
-                 process: subprocess.Popen[bytes], started_at: float, clock: float) -> None:
+                 process: subprocess.Popen[bytes], wake: int | None, started_at: float,
+                 clock: float) -> None:
         self.phase = phase
         self.argv = argv
         self.stream_dir = stream_dir
         self.process = process
+        self.wake = wake  # the read end of its wake pipe (see `spawn`)
         self.started_at = started_at  # time.time() at the spawn
         self.clock = clock  # time.monotonic() at the spawn
 
@@ -211,13 +214,37 @@ def make_stream_dir() -> str:
 
 
 def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path | str,
-          pass_fds: Sequence[int] = ()) -> subprocess.Popen[bytes]:
+          pass_fds: Sequence[int] = (), *, wake: bool = False
+          ) -> tuple[subprocess.Popen[bytes], int | None]:
     """The phase's process: its own session (so its whole group can be ended), stdout and
-    stderr on one pipe, no stdin."""
-    return subprocess.Popen(list(argv), cwd=str(cwd), env=dict(environ),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            pass_fds=tuple(pass_fds))
+    stderr on one pipe, no stdin; and with `wake`, the read end of its wake pipe.
+
+    `wake` is for a `pytest` phase only, whose process is the session's: the plugin writes a
+    byte to the pipe's write end (`CLAIMCHECK_WAKE`) when the session ends, so the runner reads
+    the stream then, not at its next poll. (A command phase's pytest is a grandchild, which
+    does not inherit the pipe; the variable's inode tells it so.)"""
+    env = dict(environ)
+    fds = tuple(pass_fds)
+    read_end = write_end = None
+    if wake:
+        read_end, write_end = os.pipe()
+        env[protocol.ENV_WAKE] = protocol.wake_value(write_end)
+        fds += (write_end,)
+    try:
+        process = subprocess.Popen(list(argv), cwd=str(cwd), env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True,
+                                   pass_fds=fds)
+    except BaseException:
+        if read_end is not None:
+            os.close(read_end)
+        raise
+    finally:
+        if write_end is not None:
+            os.close(write_end)
+    if read_end is not None:
+        os.set_blocking(read_end, False)
+    return process, read_end
 
 
 def start_ahead(phase: PhaseConfig, config: Config) -> None:
@@ -251,14 +278,14 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
         argv, environ = build_command(phase, config, stream_dir=stream_dir)
     started_at, clock = time.time(), time.monotonic()
     try:
-        process = spawn(argv, environ, config.root)
+        process, wake = spawn(argv, environ, config.root, wake=phase.pytest is not None)
     except OSError:
         import shutil
 
         shutil.rmtree(stream_dir, ignore_errors=True)
         remembered_start.forget()
         return
-    _started = StartedPhase(phase.name, argv, stream_dir, process, started_at, clock)
+    _started = StartedPhase(phase.name, argv, stream_dir, process, wake, started_at, clock)
     if _may_remember(phase, config, argv):
         remembered_start.remember(phase.name, argv, str(config.root))
     else:
@@ -338,4 +365,14 @@ def reap_started(started: StartedPhase) -> None:
     started.process.wait()
     if started.process.stdout is not None:
         started.process.stdout.close()
+    close_wake(started.wake)
     shutil.rmtree(started.stream_dir, ignore_errors=True)
+
+
+def close_wake(fd: int | None) -> None:
+    """Close a wake pipe's read end (`spawn`), if there is one."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass

@@ -44,6 +44,7 @@ from claimcheck.collectors.phase_command import (  # noqa: F401 - re-exported: t
     build_command,
     check_interpreter,
     clear_stale_stream_folders,
+    close_wake,
     install_line,
     make_stream_dir,
     spawn,
@@ -275,6 +276,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
     spawn_error: str | None = None
     cancelled: asyncio.CancelledError | None = None
     process = started.process if started is not None else None
+    wake_fd = started.wake if started is not None else None
     if started is not None:
         started_at, clock = started.started_at, started.clock
     proc: _PhaseProcess | None = None
@@ -283,7 +285,7 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
         # of a small run, and nothing below has to happen before it.
         if process is None:
             assert environ is not None
-            process = spawn(argv, environ, config.root)
+            process, wake_fd = spawn(argv, environ, config.root, wake=phase.pytest is not None)
         proc = await _watch(process, tail)
     except OSError as exc:
         spawn_error = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
@@ -335,6 +337,8 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
         emit(PhaseFinished(phase.name, run))
         return run
 
+    if spawn_error is not None or cancelled is not None:
+        close_wake(wake_fd)
     if spawn_error is not None:
         return finish(exit_code=None, start_error=spawn_error)
     if cancelled is not None:
@@ -347,6 +351,8 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
     waiter = asyncio.ensure_future(proc.wait())
     waiter.add_done_callback(lambda _: tail.process_exited())
     drainer = asyncio.ensure_future(tail.drained())
+    wake = _Wake(wake_fd)
+    wake_fd = None  # `wake` closes it
     deadline = clock + phase.timeout if phase.timeout else None
     # Only where claimcheck started pytest itself is one finished session the whole phase. A
     # command may start more sessions after this one, and its own exit status is evidence
@@ -354,7 +360,8 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
     settles_early = phase.pytest is not None
     try:
         while True:
-            await asyncio.wait({waiter}, timeout=POLL_INTERVAL_S)
+            await asyncio.wait({waiter, wake.next()}, timeout=POLL_INTERVAL_S,
+                               return_when=asyncio.FIRST_COMPLETED)
             for key, event in stream.poll():
                 state.handle(key, event)
             if waiter.done():
@@ -386,12 +393,55 @@ async def _run(phase: PhaseConfig, config: Config, argv: list[str],
         await settle(waiter, drainer)
         stream.close()
         raise
+    finally:
+        wake.close()
     await settle(waiter, drainer)
     try:
         return await finish_off_loop(exit_code=proc.returncode)
     except asyncio.CancelledError:
         finish(exit_code=None, cancelled=True)  # the evidence so far, judged as interrupted
         raise
+
+
+class _Wake:
+    """The read end of a phase's wake pipe on the event loop (`phase_command.spawn`): `next()`
+    is a future that a byte there resolves (the plugin writes one when a session ends), so the
+    runner reads the stream at once instead of at its next poll. Without a pipe, or once the
+    pipe is at its end, `next()` is a future that never resolves and polling alone goes on."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+        self.loop = asyncio.get_running_loop()
+        self.pending: asyncio.Future[None] = self.loop.create_future()
+        if fd is not None:
+            self.loop.add_reader(fd, self._readable)
+
+    def next(self) -> asyncio.Future[None]:
+        if self.pending.done():
+            self.pending = self.loop.create_future()
+        return self.pending
+
+    def _readable(self) -> None:
+        assert self.fd is not None
+        try:
+            data = os.read(self.fd, 512)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # every writer is gone: the process exited, which `wait` tells
+            self.loop.remove_reader(self.fd)
+            return
+        if not self.pending.done():
+            self.pending.set_result(None)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self.loop.remove_reader(self.fd)
+            close_wake(self.fd)
+            self.fd = None
+        if not self.pending.done():
+            self.pending.cancel()
 
 
 class _PhaseProcess:

@@ -151,7 +151,8 @@ def start_remembered(arguments: Sequence[str]) -> None:
     held_environ = {**environ, phase_command.protocol.ENV_GATE: str(read_end)}
     started_at, clock = time.time(), time.monotonic()
     try:
-        process = phase_command.spawn(argv, held_environ, cwd, pass_fds=(read_end,))
+        process, wake = phase_command.spawn(argv, held_environ, cwd, pass_fds=(read_end,),
+                                            wake=True)  # a remembered phase runs pytest
     except (OSError, ValueError):
         import shutil
 
@@ -160,7 +161,8 @@ def start_remembered(arguments: Sequence[str]) -> None:
         return
     finally:
         os.close(read_end)
-    started = phase_command.StartedPhase(phase, argv, stream_dir, process, started_at, clock)
+    started = phase_command.StartedPhase(phase, argv, stream_dir, process, wake, started_at,
+                                         clock)
     _held = HeldPhase(started, cwd, environ, write_end)
     atexit.register(discard)  # never confirmed: ended with claimcheck
 

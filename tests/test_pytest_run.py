@@ -715,6 +715,41 @@ async def test_pytest_phase_is_judged_when_its_session_ends_not_when_pytest_exit
     assert await wait_for_stragglers() == []
 
 
+async def test_a_session_that_ends_wakes_the_runner_instead_of_waiting_for_its_poll(
+        make_project, marks, monkeypatch):
+    """The plugin writes a byte to the phase's wake pipe when the session ends: with the
+    runner's poll set to ten minutes and pytest held in its teardown, only that byte can end
+    the runner's wait (the bound below is against hanging, not a timing assertion)."""
+    from claimcheck.collectors import pytest_run
+
+    monkeypatch.setattr(pytest_run, "POLL_INTERVAL_S", 600.0)
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": slow_teardown_conftest(marks),
+        "tests/test_two.py": TWO_TESTS,
+    })
+    try:
+        result = await asyncio.wait_for(run(root, pytest_args=("tests",)), timeout=60)
+        assert not gone(result.sessions[0].pid), "the runner waited for pytest's teardown"
+        assert (result.status, result.exit_code) == ("failed", 1)
+        assert result.counts == Counts(collected=2, passed=1, failed=1)
+    finally:
+        (marks / "go").write_text("go")
+    (straggler,) = await wait_for_stragglers()
+    assert (straggler.returncode, straggler.killed) == (1, False)
+
+
+async def test_a_command_phase_gets_no_wake_pipe(make_project):
+    """A command phase's pytest is the command's child, which does not inherit the pipe: the
+    variable is not handed to the command at all."""
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "show.py": "import os\nprint('wake=' + repr(os.environ.get('CLAIMCHECK_WAKE')))\n",
+    })
+    result = await run(root, command=("python", "show.py"))
+    assert "wake=None" in result.output_tail
+
+
 async def test_a_crash_in_teardown_leaves_the_returned_run_as_the_session_saw_it(
         make_project, marks):
     root = make_project({

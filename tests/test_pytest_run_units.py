@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -253,3 +254,31 @@ def test_a_passing_line_is_left_to_json_for_values_it_does_not_write(duration, l
     """Anything but a finite float duration, an int or None line and a list of str markers
     goes the general way (None), never a line json.loads would read differently."""
     assert passing_line("t.py::t", duration, line, markers) is None
+
+
+# -- the wake pipe ---------------------------------------------------------------------------
+
+
+def test_the_wake_pipe_is_taken_only_when_it_is_the_very_pipe_named():
+    """`CLAIMCHECK_WAKE` names the write end and the pipe's inode: a process that did not
+    inherit that pipe (the number is another file there) never writes to it."""
+    from claimcheck.collectors._plugin import claimcheck_protocol as protocol
+
+    read_end, write_end = os.pipe()
+    other_read, other_write = os.pipe()
+    try:
+        environ = {protocol.ENV_WAKE: protocol.wake_value(write_end)}
+        assert protocol.take_wake_fd(environ) == write_end
+        assert protocol.ENV_WAKE not in environ  # the tests and their processes never see it
+        protocol.wake(write_end)
+        assert os.read(read_end, 10) == protocol.WAKE_BYTE
+        inode = os.fstat(other_write).st_ino
+        for value in (f"{write_end}:{inode}", "", "x", f"{write_end}", "99999:1", f"-1:{inode}"):
+            assert protocol.take_wake_fd({protocol.ENV_WAKE: value}) is None, value
+        assert protocol.take_wake_fd({}) is None
+        os.close(read_end)
+        protocol.wake(write_end)  # nobody reads any more: no error, no signal
+        protocol.wake(None)
+    finally:
+        for fd in (write_end, other_read, other_write):
+            os.close(fd)

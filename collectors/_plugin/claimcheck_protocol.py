@@ -24,6 +24,7 @@ ENV_DIR = "CLAIMCHECK_STREAM_DIR"  # the stream folder; the plugin does nothing 
 ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"  # PYTEST_ADDOPTS before claimcheck's options
 ENV_OWNER = "CLAIMCHECK_OWNER_PID"  # the claimcheck that runs the phase: its death ends it
 ENV_GATE = "CLAIMCHECK_GATE"  # a pipe's read end: wait here until claimcheck confirms the phase
+ENV_WAKE = "CLAIMCHECK_WAKE"  # "<fd>:<inode>": a pipe's write end, a byte there when a session ends
 PLUGIN_NAME = "claimcheck_stream"  # `-p claimcheck_stream`
 WORKER_FLAG = "claimcheck_stream"  # set in an xdist worker's workerinput
 
@@ -201,3 +202,41 @@ def wait_at_gate(environ: dict[str, str] | os._Environ[str] = os.environ) -> Non
                 pass
     if word != GATE_OPEN:
         os._exit(GATE_CLOSED_EXIT)
+
+
+# -- the wake pipe ---------------------------------------------------------------------------
+WAKE_BYTE = b"!"
+
+
+def wake_value(fd: int) -> str:
+    """What `ENV_WAKE` holds for the write end `fd`: its number and the pipe's inode, so a
+    process that did not inherit that very pipe (the same number may be another file there)
+    never writes to it."""
+    return f"{fd}:{os.fstat(fd).st_ino}"
+
+
+def take_wake_fd(environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
+    """The wake pipe's write end this process inherited, non-blocking, or None; `environ`
+    loses the variable, so neither the tests nor the processes they start see it."""
+    value = environ.pop(ENV_WAKE, None)
+    if not value:
+        return None
+    number, _, inode = value.partition(":")
+    try:
+        fd = int(number)
+        if os.fstat(fd).st_ino != int(inode):
+            return None
+        os.set_blocking(fd, False)
+    except (ValueError, OSError):
+        return None
+    return fd
+
+
+def wake(fd: int | None) -> None:
+    """Tell claimcheck at once that a line it waits for is in the stream (a session ended):
+    one byte, never blocking, never failing."""
+    if fd is not None:
+        try:
+            os.write(fd, WAKE_BYTE)
+        except OSError:  # claimcheck is gone (EPIPE) or has not read the pipe (EAGAIN)
+            pass
