@@ -30,8 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# claimcheck as installed (a regular or an editable install): the checkout's own folder on
+# sys.path would shadow a regular install with the bare `claimcheck/` package it holds.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from claimcheck.collectors.config import Config, GapConfig, PhaseConfig, load_config  # noqa: E402
 from claimcheck.collectors.models import (  # noqa: E402
@@ -187,7 +188,7 @@ async def bench_suite(count: int, size: tuple[int, int]) -> dict:
     started = time.time()
     subprocess.run([sys.executable, "-m", "claimcheck", "--report", "--format", "json",
                     "--output", str(work / "report.json"), "--project", str(suite)],
-                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     report_s = (work / "report.json").stat().st_mtime - started
 
     config = load_config(suite)
