@@ -220,10 +220,13 @@ class PhaseRecord:
         (session,) = self.sessions.values()
         if not session.finish_seen or session.exit_status is None:
             return None
-        if session.exit_status in (3, 4):
-            # pytest prints a usage error after its session ended, and an internal error may
-            # still sit in its output buffer: wait for the process, so the output tail holds
-            # pytest's own words for the phase's status and finding.
+        if session.exit_status not in (0, 1):
+            # Only a session that ran its tests to the end settles the phase before its process
+            # exits (a large run's teardown takes seconds). pytest prints a usage error after
+            # its session ended, an internal error may still sit in its output buffer, and
+            # under xdist a worker's internal error can follow a session that said "no tests"
+            # or "interrupted": for those, the process's exit and its output tail say what
+            # happened. They end at once anyway, having run nothing that tears down slowly.
             return None
         return session.exit_status
 
