@@ -739,6 +739,27 @@ async def test_a_session_that_ends_wakes_the_runner_instead_of_waiting_for_its_p
     assert (straggler.returncode, straggler.killed) == (1, False)
 
 
+async def test_a_session_that_did_not_run_its_tests_to_the_end_waits_for_the_process(
+        make_project):
+    """Only exit status 0 or 1 settles a phase on its session's line: a session that says "no
+    tests" (5) whose process then ends otherwise (here 3, an internal error after the line, as
+    an xdist worker's can be) is judged by the process, not by the line."""
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": """
+            import os, time
+
+            def pytest_unconfigure(config):
+                time.sleep(0.3)  # the session's line and the wake byte are long out
+                os._exit(3)
+            """,
+        "tests/test_nothing.py": "X = 1\n",
+    })
+    result = await run(root, pytest_args=("tests",))
+    assert result.exit_code == 3, result  # the process's, not the session's 5
+    assert await wait_for_stragglers() == []  # it was waited for, not left to tear down
+
+
 async def test_a_command_phase_gets_no_wake_pipe(make_project):
     """A command phase's pytest is the command's child, which does not inherit the pipe: the
     variable is not handed to the command at all."""
