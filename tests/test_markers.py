@@ -188,6 +188,11 @@ def test_an_unreadable_config_falls_back_to_its_name(tmp_path: Path) -> None:
 # Real runs (item 7): pytest's reactions the finding used to miss, serial and under xdist
 
 
+def phases_summary(report: dict) -> list[tuple]:
+    """What a failed assertion should show of a report: each phase's status and why."""
+    return [(phase["name"], phase["status"], phase["exit_code"], phase.get("reason"),
+             phase.get("output_tail", "")[-800:]) for phase in report.get("phases", ())]
+
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
 def test_filterwarnings_error_turns_the_marker_into_a_collection_error(
         make_project, phase_python: str, xdist: bool) -> None:
@@ -219,7 +224,7 @@ def test_a_marker_added_by_a_hook_that_stops_pytest_is_named(make_project, phase
         "pyproject.toml": claimcheck_table(phase_python, [{"name": "unit", "pytest": args}]),
     })
     code, report, stderr = claimcheck_json(root)
-    assert code == 1, stderr
+    assert code == 1, (stderr, phases_summary(report))
     assert phase_of(report, "unit")["status"] == "crashed"
     [finding] = findings_of(report, "unregistered-marker")
     assert (finding["path"], finding["line"]) == ("tests/conftest.py", 3)
