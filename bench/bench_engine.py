@@ -4,6 +4,7 @@
     python bench/bench_engine.py --suites 2k --repeat 3
     python bench/bench_engine.py --pyc                # with .pyc caching on for both sides
     python bench/bench_engine.py --plugin-cost 8      # the plugin's own per-test cost only
+    python bench/bench_engine.py --plugin-instructions --tests 1000   # the same, in instructions
 
 For each suite it runs (a) `python -m pytest -q` and (b) `claimcheck --report --format json
 --output FILE --project DIR` back to back, with the same environment, and prints ratios against
@@ -360,11 +361,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plugin-cost", type=int, metavar="PAIRS", default=0,
                         help="measure only claimcheck's plugin inside pytest: PAIRS interleaved "
                              "runs of a passing suite, bare and with the plugin")
+    parser.add_argument("--plugin-instructions", action="store_true",
+                        help="the plugin's fixed and per-test cost in instructions, under "
+                             "valgrind's callgrind (steady where wall time is not)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter of the --plugin-cost runs (e.g. an engine "
                              "environment's, for the newest pytest)")
     parser.add_argument("--tests", type=int, default=3000,
-                        help="passing tests of the --plugin-cost suite (default 3000)")
+                        help="passing tests of the --plugin-cost and --plugin-instructions "
+                             "suites (default 3000; 1000 keeps callgrind under 2 minutes)")
     parser.add_argument("--save", type=Path, help="write every measurement as JSON to PATH")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.suites.split(",") if name.strip()]
@@ -376,6 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="claimcheck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = bench_environment(args.pyc)
+    if args.plugin_instructions:
+        from bench_plugin import plugin_instructions
+
+        print("\n".join(plugin_instructions(work, env, tests=args.tests, python=args.python)))
+        return 0
     if args.plugin_cost:
         from bench_plugin import plugin_cost
 

@@ -2,18 +2,28 @@
 
     python bench/bench_engine.py --plugin-cost 8 [--tests 3000]
 
+    python bench/bench_engine.py --plugin-instructions [--tests 1000]
+
 A suite of passing tests (the case where nothing the plugin writes is read) runs in
 interleaved pairs: bare `python -m pytest -q`, then the same with the plugin writing its stream
 (`-p claimcheck_stream`, CLAIMCHECK_STREAM_DIR set), and once more with pytest-json-report
 beside it, the second record claimcheck used to keep. The medians give the plugin's cost per
 test in microseconds; the write that names the running test (one `pwrite` per test start and
 end) is timed on its own, since it is what makes a crash name its test.
+
+On a shared 2-core VM the wall time of the same run moves by more than the plugin costs, so
+`--plugin-instructions` counts instructions instead, under valgrind's callgrind (the count does
+not depend on what else the machine does): bare and with the plugin, on one passing test (the
+plugin's fixed cost: its import, registration and session lines) and on the suite (the rest,
+per test), with PYTHONHASHSEED fixed, since string hashing moves the count by about 1%.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import resource
 import statistics
 import subprocess
@@ -164,3 +174,48 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
     lines.append(f"one pwrite of the running-test record: {pwrite_cost():.2f} us "
                  "(two per test: start and end)")
     return lines
+
+
+def _instructions(argv: list[str], cwd: Path, env: dict[str, str], out: Path) -> int:
+    """Instructions one run executes, counted by callgrind (after one warm run that fills
+    pytest's rewrite cache)."""
+    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                           *argv], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or match is None:
+        raise SystemExit(f"callgrind: {' '.join(argv)} exited {done.returncode}: "
+                         f"{done.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def plugin_instructions(work: Path, env: dict[str, str], *, tests: int,
+                        python: str = sys.executable) -> list[str]:
+    """The plugin's fixed and per-test cost in instructions (see the module's docstring)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--plugin-instructions needs valgrind (Debian: apt-get install valgrind)")
+    env = {**env, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the rewrite cache, as users have it
+    base = [python, "-m", "pytest", "-q", "-p", "no:randomly"]
+    counts: dict[tuple[int, bool], int] = {}
+    for size in (1, tests):
+        root = work / f"passing-{size}"
+        write_passing_suite(root, size)
+        for plugin in (False, True):
+            with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+                run_env = {**env, "PYTHONPATH": str(PLUGIN_DIR),
+                           "CLAIMCHECK_STREAM_DIR": stream} if plugin else env
+                argv = [*base, "-p", "claimcheck_stream"] if plugin else base
+                counts[size, plugin] = _instructions(argv, root, run_env,
+                                                     work / f"callgrind.{size}.{plugin}")
+    fixed = counts[1, True] - counts[1, False]
+    total = counts[tests, True] - counts[tests, False]
+    return [
+        f"instructions (callgrind, PYTHONHASHSEED=0): bare pytest {counts[tests, False]:,} and "
+        f"with the plugin {counts[tests, True]:,} on {tests} passing tests "
+        f"({counts[tests, True] / counts[tests, False]:.3f}x)",
+        f"the plugin: {fixed:,} fixed (one test: {counts[1, False]:,} bare), then "
+        f"{(total - fixed) / max(1, tests - 1):,.0f} per test",
+    ]
