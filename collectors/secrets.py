@@ -14,9 +14,7 @@ two test ids that differ only in them stay two, and `a\\rOVERWRITE` cannot pass 
 
 from __future__ import annotations
 
-import base64
 import functools
-import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -145,6 +143,8 @@ def _mask_shapes(text: str) -> str:
 def spellings(secret: str) -> set[str]:
     """The ways a value shows up in text: as is, in a repr or JSON string, URL-quoted, HTML- or
     control-escaped."""
+    import html  # only a config that names secrets needs it, after the first phase is spawned
+
     backslashed = secret.replace("\\", "\\\\")
     forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1],
              backslashed.replace("'", "\\'"), backslashed.replace('"', '\\"'),
@@ -157,6 +157,8 @@ def spellings(secret: str) -> set[str]:
 def basic_credentials(user: str, password: str) -> set[str]:
     """What an HTTP client sends for URL credentials: `Basic base64(user:password)`, for the
     spelling in the URL and the percent-decoded one."""
+    import base64
+
     values = set()
     for u, p in {(user, password), (unquote(user), unquote(password))}:
         values.add(base64.b64encode(f"{u}:{p}".encode("utf-8", "surrogatepass")).decode("ascii"))

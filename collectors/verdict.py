@@ -7,7 +7,6 @@ these functions, so no two of them can disagree about a run.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from enum import IntEnum
 from typing import TYPE_CHECKING, Sequence
 
@@ -62,6 +61,8 @@ def service_problem(sample: ServiceSample) -> str | None:
 
 def moment(ts: float) -> str:
     """A wall-clock moment as a person and a log parser both read it: UTC, to the second."""
+    from datetime import datetime, timezone  # not before the first phase is spawned
+
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
 
 
