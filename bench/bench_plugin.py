@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
