@@ -179,6 +179,11 @@ class PhaseRecord:
             )
         elif kind == protocol.SESSION_FINISH:
             session.exit_status = _int(event.get(K.EXITSTATUS))
+            if _int(event.get(K.INTERNAL_ERRORS)) and session.exit_status in (0, 1, 5):
+                # An xdist worker's INTERNALERROR reaches the controller's
+                # pytest_internalerror and leaves the session's status as it was (0, with no
+                # test run): the session had pytest's internal error, status 3.
+                session.exit_status = 3
             if event.get(K.COLLECTED) is not None:
                 session.collected = int(event[K.COLLECTED])
             if event.get(K.DESELECTED) is not None:
@@ -223,10 +228,10 @@ class PhaseRecord:
         if session.exit_status not in (0, 1):
             # Only a session that ran its tests to the end settles the phase before its process
             # exits (a large run's teardown takes seconds). pytest prints a usage error after
-            # its session ended, an internal error may still sit in its output buffer, and
-            # under xdist a worker's internal error can follow a session that said "no tests"
-            # or "interrupted": for those, the process's exit and its output tail say what
-            # happened. They end at once anyway, having run nothing that tears down slowly.
+            # its session ended, and an internal error (an xdist worker's included: see
+            # `handle`) may still sit in its output buffer: for those, the process's exit and
+            # its output tail say what happened. They end at once anyway, having run nothing
+            # that tears down slowly.
             return None
         return session.exit_status
 

@@ -760,6 +760,37 @@ async def test_a_session_that_did_not_run_its_tests_to_the_end_waits_for_the_pro
     assert await wait_for_stragglers() == []  # it was waited for, not left to tear down
 
 
+async def test_a_session_with_an_internal_error_waits_for_the_process(make_project):
+    """An xdist worker's INTERNALERROR reaches the controller as `pytest_internalerror` and
+    leaves the session's exit status as it was (0 here): the session is one with an internal
+    error (3), the phase is crashed, and nothing settles before the process exits."""
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "conftest.py": """
+            import os, time
+            import pytest
+
+            def pytest_sessionfinish(session):  # before the plugin's line, as xdist's is
+                try:
+                    raise AssertionError("a worker's internal error, as xdist reports it")
+                except AssertionError:
+                    info = pytest.ExceptionInfo.from_current()
+                    session.config.hook.pytest_internalerror(excrepr=info.getrepr(),
+                                                             excinfo=info)
+
+            def pytest_unconfigure(config):
+                time.sleep(0.3)  # the session's line and the wake byte are long out
+                os._exit(3)
+            """,
+        "tests/test_ok.py": "def test_ok():\n    pass\n",
+    })
+    # -s: the capture plugin's own pytest_internalerror would stop pytest's capturing
+    result = await run(root, pytest_args=("-s", "tests"))
+    assert result.sessions[0].exit_status == 3  # its line said 0, and 1 internal error
+    assert (result.status, result.exit_code) == ("crashed", 3), result
+    assert await wait_for_stragglers() == []
+
+
 async def test_a_command_phase_gets_no_wake_pipe(make_project):
     """A command phase's pytest is the command's child, which does not inherit the pipe: the
     variable is not handed to the command at all."""

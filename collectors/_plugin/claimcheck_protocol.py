@@ -103,6 +103,7 @@ class Key:
     EXITSTATUS = "exitstatus"
     XDIST_WORKERS = "xdist_workers"
     COLLECT_ERROR_REPORTS = "collect_error_reports"
+    INTERNAL_ERRORS = "internal_errors"
 
 
 def stream_folder_prefix(owner_pid: int) -> str:

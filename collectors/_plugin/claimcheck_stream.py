@@ -23,7 +23,9 @@ object per line (see claimcheck_protocol for the event names):
     interrupted        kind, message, returncode, path, line, unfinished (pytest.exit or a
                        KeyboardInterrupt inside pytest: the session did not run to its end)
     session_finish     exitstatus, collected, deselected, xdist_workers, collect_error_reports
-                       (pytest's own count: one per xdist worker that hit the broken file)
+                       (pytest's own count: one per xdist worker that hit the broken file),
+                       internal_errors (pytest_internalerror calls: an xdist worker's does not
+                       change the session's exit status, which may still say 0)
 
 One outcome per node id, in pytest's own categories: `pytest_report_teststatus` (which
 pytest-rerunfailures and the subtests support extend) says what each report is, and the reports
@@ -259,6 +261,7 @@ class _Writer:
         self.collect_errors: set[str] = set()
         self.collect_skips: set[str] = set()  # files skipped as a whole at collection
         self.collect_error_reports = 0
+        self.internal_errors = 0
         self.interrupt: dict[str, Any] | None = None
         self.saved_env: dict[str, str | None] = {}
         self.teststatus = config.hook.pytest_report_teststatus
@@ -410,6 +413,11 @@ class _Writer:
             },
         )
 
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        """An INTERNALERROR, here or (under xdist) in a worker, which xdist reports here
+        without changing the session's exit status."""
+        self.internal_errors += 1
+
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         """pytest.exit() or a KeyboardInterrupt: the session ends before its tests did."""
         if self.interrupt is None:
@@ -462,6 +470,7 @@ class _Writer:
                 K.DESELECTED: deselected,
                 K.XDIST_WORKERS: len(self.xdist_workers),
                 K.COLLECT_ERROR_REPORTS: self.collect_error_reports,
+                K.INTERNAL_ERRORS: self.internal_errors,
             }
         )
         if _forks == self.forks:
