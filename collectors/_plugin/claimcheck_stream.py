@@ -454,7 +454,8 @@ class _Writer:
         for nodeid, partial in list(self.partial.items()):
             if partial.rank > 0:
                 del self.partial[nodeid]
-                self._emit(self._test_event(partial.decider, partial, nodeid))
+                self._emit(self._test_event(partial.decider, partial, nodeid,
+                                            self._markers_of(nodeid, partial.decider)))
         collected, deselected = self.collected, len(self.deselected_ids)
         if self.xdist_workers:
             deselected = self.xdist_deselected or 0
@@ -588,17 +589,16 @@ class _Writer:
         """Write the test's one line: most tests passed and say nothing more, and their line
         is formatted without building the event (`passing_line`)."""
         decider = partial.decider
+        markers = self._markers_of(nodeid, last)
         if (partial.outcome == "passed" and decider is not None and decider.when == "call"
                 and not partial.reruns and partial.rerun_report is None
                 and partial.subtests is None):
-            markers = self._markers_of(nodeid, last)
             line = passing_line(nodeid, partial.duration, self._line_of(last, decider)[1],
                                 markers)
             if line is not None:
                 self._write(line)
                 return
-            self.markers[nodeid] = markers  # the general way reads them again
-        self._emit(self._test_event(last, partial, nodeid))
+        self._emit(self._test_event(last, partial, nodeid, markers))
 
     def _markers_of(self, nodeid: str, last: Any) -> list[str]:
         markers = self.markers.pop(nodeid, None)
@@ -615,14 +615,14 @@ class _Writer:
         return location, (location[1] + 1 if location and isinstance(location[1], int)
                           else None)
 
-    def _test_event(self, last: Any, partial: Partial, nodeid: str) -> dict[str, Any]:
+    def _test_event(self, last: Any, partial: Partial, nodeid: str,
+                    markers: list[str]) -> dict[str, Any]:
         decider = partial.decider
         outcome = partial.outcome
         failures = partial.subtest_failures
         if failures and outcome in ("passed", "failed") and decider.when == "call":
             outcome = "failed"  # a failing subtest fails its test (pytest 9 says so too)
             decider = failures[0]
-        markers = self._markers_of(nodeid, last)
         location, line = self._line_of(last, decider)
         event: dict[str, Any] = {
             K.EVENT: protocol.TEST,
