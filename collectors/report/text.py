@@ -42,6 +42,7 @@ from claimcheck.collectors.report.common import (
     total_counts,
 )
 from claimcheck.collectors.secrets import escape_line
+from claimcheck.collectors.wording import plural
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -105,7 +106,7 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     total = total_counts(report.phases)
     if report.phases:
         line.append(f"  ·  {len(report.phases)} phase{'s' if len(report.phases) != 1 else ''}: "
-                    f"{total.passed} passed, {total.failed} failed, {total.error} errors, "
+                    f"{total.passed} passed, {total.failed} failed, {plural(total.error, 'error')}, "
                     f"{total.skipped} skipped")
     if report.services:
         up = sum(1 for s in report.services if s.status == "up")
