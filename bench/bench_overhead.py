@@ -71,7 +71,7 @@ RUN_TIMEOUT_S = 1800
 # the fork and exec took (until `_execute_child` returns); at exit it writes those moments and
 # this process's own peak RSS. Nothing of claimcheck is patched.
 WRAPPER = """\
-import json, resource, sys, time
+import sys, time  # json and resource at the end: claimcheck's own start-up is measured
 _out = sys.argv[1]
 _seen = {}
 def _returned(frame, event, arg):
@@ -94,6 +94,7 @@ from claimcheck.tui.cli import exit_now, main
 try:
     code = main(sys.argv[2:])
 finally:
+    import json, resource
     _self = resource.getrusage(resource.RUSAGE_SELF)
     _seen["rss_kb"] = _self.ru_maxrss
     _seen["self_cpu"] = _self.ru_utime + _self.ru_stime

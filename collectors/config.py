@@ -8,8 +8,6 @@ module loads a file and parses phases and gaps, and is what every other module i
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -24,6 +22,7 @@ from claimcheck.collectors.config_model import (
     GapConfig,
     PhaseConfig,
     ServiceConfig,
+    config_digest,
 )
 from claimcheck.collectors.config_reader import (
     MAX_DURATION,
@@ -173,7 +172,7 @@ def _parse(table: Mapping[str, Any], reader: Reader, root: Path) -> Config:
         services=services,
         secrets=tuple(sorted({s for s in reader.secrets if s}, key=len, reverse=True)),
         warnings=tuple(reader.warnings),
-        digest=config_digest(table),
+        table=table,
         single_source=single_source,
     )
 
@@ -193,15 +192,9 @@ def _single_source(table: Mapping[str, Any], reader: Reader) -> tuple[str, ...]:
     return names
 
 
-def config_digest(table: Mapping[str, Any]) -> str:
-    """A stable hash of a configuration table: key order and TOML formatting do not count."""
-    canonical = json.dumps(table, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def default_config(root: Path) -> Config:
     return Config(root=root, source=None, python=sys.executable, phases=default_phases(root),
-                  gaps=(), digest=config_digest({}))
+                  gaps=(), table={})
 
 
 def default_phases(root: Path) -> tuple[PhaseConfig, ...]:

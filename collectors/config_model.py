@@ -79,12 +79,20 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     secrets: tuple[str, ...] = ()  # values that must never be shown (see collectors.secrets)
     warnings: tuple[str, ...] = ()  # non-fatal notes, e.g. an unset ${VAR}
-    # sha256 of the configuration as written (before ${VAR} expansion, so no secret goes into
-    # it): two runs with the same digest ran the same phases, gaps and services.
-    digest: str = ""
+    # The configuration as written (before ${VAR} expansion, so no secret is in it), whose
+    # sha256 is `digest`; None when the run has no configuration. Hashed when first asked
+    # for, after the first phase is spawned (hashlib loads OpenSSL: 3 to 4 ms of start-up).
+    table: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     # Class or function names that must be defined once in the project's own code; None when
     # the key is absent (claimcheck then suggests likely duplicates instead), () turns both off.
     single_source: tuple[str, ...] | None = None
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the configuration as written: two runs with the same digest ran the same
+        phases, gaps and services; key order and TOML formatting do not count. "" without
+        one."""
+        return "" if self.table is None else config_digest(self.table)
 
     def phase(self, name: str) -> PhaseConfig:
         for phase in self.phases:
@@ -97,3 +105,12 @@ class Config:
             if service.name == name:
                 return service
         raise KeyError(name)
+
+
+def config_digest(table: Mapping[str, Any]) -> str:
+    """A stable hash of a configuration table: key order and TOML formatting do not count."""
+    import hashlib
+    import json
+
+    canonical = json.dumps(table, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -15,7 +15,6 @@ two test ids that differ only in them stay two, and `a\\rOVERWRITE` cannot pass 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -143,7 +142,8 @@ def _mask_shapes(text: str) -> str:
 def spellings(secret: str) -> set[str]:
     """The ways a value shows up in text: as is, in a repr or JSON string, URL-quoted, HTML- or
     control-escaped."""
-    import html  # only a config that names secrets needs it, after the first phase is spawned
+    import html  # only a config that names secrets needs these, after the first phase is spawned
+    import json
 
     backslashed = secret.replace("\\", "\\\\")
     forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1],

@@ -71,6 +71,35 @@ def test_version_and_help() -> None:
         assert flag in usage.stdout
 
 
+def test_the_parser_of_a_command_line_knows_every_command_it_names() -> None:
+    """`build_parser(argv)` gives arguments only to the commands argv names (the rest cost
+    start-up); what it parses and what --help says are the full parser's."""
+    from claimcheck.tui.cli import COMMANDS, build_parser
+
+    full = build_parser()
+    assert build_parser([]).format_help() == full.format_help()
+    assert build_parser(["--report"]).format_help() == full.format_help()
+    for command in COMMANDS:
+        argv = ["--project", ".", command.name]
+        named = _subparser(build_parser(argv), command.name)
+        assert named.format_help() == _subparser(full, command.name).format_help()
+        assert [a.dest for a in named._actions] == \
+            [a.dest for a in _subparser(full, command.name)._actions]
+    argv = ["history", "--limit", "3"]
+    assert vars(build_parser(argv).parse_args(argv)) == vars(full.parse_args(argv))
+    # a command the line does not name has no arguments of its own: only -h
+    lean = _subparser(build_parser([COMMANDS[0].name]), COMMANDS[-1].name)
+    assert [action.dest for action in lean._actions] == ["help"]
+
+
+def _subparser(parser, name: str):
+    import argparse
+
+    (subparsers,) = [action for action in parser._actions
+                     if isinstance(action, argparse._SubParsersAction)]
+    return subparsers.choices[name]
+
+
 def test_python_m_claimcheck_is_the_same_command(tmp_path: Path) -> None:
     """The README's fallback for a shell that does not find the `claimcheck` script (run from
     a folder other than the checkout, so the installed package is what answers)."""

@@ -79,6 +79,30 @@ def test_separate_config_file_has_keys_at_top_level(make_project, tmp_path: Path
     assert config.source == path
 
 
+def test_the_digest_is_the_config_as_written_not_its_formatting_or_expansion(
+        make_project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sha256 of the table as written: key order and layout do not count, a changed value
+    does, and a ${VAR} is hashed as written, never its value."""
+    import hashlib
+    import json
+
+    root = make_project({"test_x.py": ""})
+    one, two, three = (tmp_path / name for name in ("one.toml", "two.toml", "three.toml"))
+    one.write_text('[[phases]]\nname = "unit"\npytest = ["-x", "${TOKEN}"]\ntimeout = 60\n')
+    two.write_text('[[phases]]\ntimeout   = 60\npytest = [ "-x", "${TOKEN}" ]\nname = "unit"\n')
+    three.write_text('[[phases]]\nname = "unit"\npytest = ["-x", "${TOKEN}"]\ntimeout = 61\n')
+    monkeypatch.setenv("TOKEN", "s3cr3t-value")
+    digest = load_config(root, one).digest
+    written = {"phases": [{"name": "unit", "pytest": ["-x", "${TOKEN}"], "timeout": 60}]}
+    assert digest == hashlib.sha256(json.dumps(
+        written, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert load_config(root, two).digest == digest
+    assert load_config(root, three).digest != digest
+    monkeypatch.setenv("TOKEN", "another-value")
+    assert load_config(root, one).digest == digest
+    assert load_config(root).digest == hashlib.sha256(b"{}").hexdigest()  # no config at all
+
+
 def test_defaults_without_config_pick_known_test_folders(make_project) -> None:
     root = make_project({
         "pyproject.toml": "[project]\nname = 'x'\n",

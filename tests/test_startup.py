@@ -24,7 +24,7 @@ QUIET = "-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:anyio 
 # pytest is spawned (the `subprocess.Popen` event, before the fork), every module loaded so
 # far, and every command claimcheck itself starts (git).
 WATCH = """\
-import json, sys
+import sys
 out = sys.argv[1]
 seen = {"commands": []}
 def audit(event, args):
@@ -40,6 +40,7 @@ try:
     code = main(sys.argv[2:])
 finally:
     seen["at_exit"] = sorted(sys.modules)
+    import json
     with open(out, "w") as handle:
         json.dump(seen, handle)
 sys.exit(code)
@@ -55,6 +56,8 @@ NOT_BEFORE_SPAWN = (
     "claimcheck.collectors.health", "claimcheck.collectors.report.text",
     "claimcheck.collectors.report.json_report", "claimcheck.collectors.changes",
     "claimcheck.collectors.claims",
+    # the config's digest is taken after the spawn (hashlib loads OpenSSL)
+    "hashlib", "json",
 )
 
 
