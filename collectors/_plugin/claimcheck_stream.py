@@ -545,11 +545,6 @@ class _Writer:
         self.running[nodeid] = None
         self._write_running()
 
-    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        # No write: the test's line is in the stream already (its last report wrote it), so
-        # `.running` naming it until the next test starts misleads no reader.
-        self.running.pop(nodeid, None)
-
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """Serial runs: read the markers before the teardown report is logged (not under xdist,
         where the controller runs no tests and the worker attaches them to the report)."""
@@ -582,7 +577,12 @@ class _Writer:
             partial.rank, partial.decider = rank, report
             partial.outcome = outcome or "passed"
         if report.when == "teardown" or report.when not in ("setup", "call"):
+            # The test's last report: it no longer runs. No write to `.running` (its line
+            # goes to the stream now, so `.running` naming it until the next test starts
+            # misleads no reader), and no `pytest_runtest_logfinish` hook, one call per test
+            # less.
             del self.partial[nodeid]
+            self.running.pop(nodeid, None)
             self._finish(nodeid, report, partial)
 
     def _finish(self, nodeid: str, last: Any, partial: Partial) -> None:
