@@ -95,8 +95,7 @@ def timed(name, function):
         finally:
             spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
     return run
-for name in ("pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_teardown",
-             "pytest_runtest_logfinish"):
+for name in ("pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_teardown"):
     setattr(claimcheck_stream._Writer, name, timed(name, getattr(claimcheck_stream._Writer, name)))
 code = pytest.main(["-q", "-p", "no:randomly", "-p", "claimcheck_stream"])
 print("HOOKS " + json.dumps(spent))

@@ -80,8 +80,9 @@ class Config:
     secrets: tuple[str, ...] = ()  # values that must never be shown (see collectors.secrets)
     warnings: tuple[str, ...] = ()  # non-fatal notes, e.g. an unset ${VAR}
     # The configuration as written (before ${VAR} expansion, so no secret is in it), whose
-    # sha256 is `digest`; None when the run has no configuration. Hashed when first asked
-    # for, after the first phase is spawned (hashlib loads OpenSSL: 3 to 4 ms of start-up).
+    # sha256 is `digest`: {} for the defaults (no file), None for a Config made in code.
+    # Hashed when first asked for, after the first phase is spawned (hashlib loads OpenSSL:
+    # 3 to 4 ms of start-up).
     table: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     # Class or function names that must be defined once in the project's own code; None when
     # the key is absent (claimcheck then suggests likely duplicates instead), () turns both off.
@@ -90,8 +91,8 @@ class Config:
     @property
     def digest(self) -> str:
         """sha256 of the configuration as written: two runs with the same digest ran the same
-        phases, gaps and services; key order and TOML formatting do not count. "" without
-        one."""
+        phases, gaps and services; key order and TOML formatting do not count. "" for a
+        Config made in code."""
         return "" if self.table is None else config_digest(self.table)
 
     def phase(self, name: str) -> PhaseConfig:
