@@ -84,7 +84,7 @@ def pwrite_cost(calls: int = 200_000) -> float:
 # own time per test, which a loaded machine disturbs far less than whole-run times.
 HOOK_TIMER = """
 import functools, json, sys, time
-import claimcheck_stream, pytest
+import claimcheck_writer, pytest
 spent = {}
 def timed(name, function):
     @functools.wraps(function)
@@ -96,7 +96,7 @@ def timed(name, function):
             spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
     return run
 for name in ("pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_teardown"):
-    setattr(claimcheck_stream._Writer, name, timed(name, getattr(claimcheck_stream._Writer, name)))
+    setattr(claimcheck_writer._Writer, name, timed(name, getattr(claimcheck_writer._Writer, name)))
 code = pytest.main(["-q", "-p", "no:randomly", "-p", "claimcheck_stream"])
 print("HOOKS " + json.dumps(spent))
 sys.exit(code)

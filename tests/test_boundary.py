@@ -145,3 +145,16 @@ def test_a_project_with_its_own_collectors_and_tui_keeps_them(tmp_path: Path) ->
                             env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_module_pytest_registers_names_its_one_hook_only() -> None:
+    """pytest reads every name of a plugin module for hooks and fixtures when it registers it
+    (`-p claimcheck_stream`): that module holds `pytest_configure` and nothing else, the hooks
+    of a session live in claimcheck_writer (7 M instructions at every pytest start)."""
+    plugin = ROOT / "collectors" / "_plugin"
+    listed = subprocess.run(
+        [sys.executable, "-c", "import claimcheck_stream; print(sorted(n for n in "
+         "vars(claimcheck_stream) if not n.startswith('__')))"],
+        env={**os.environ, "PYTHONPATH": str(plugin)}, capture_output=True, text=True,
+        check=True).stdout
+    assert listed.strip() == "['pytest_configure']"
