@@ -2,9 +2,9 @@
 
 This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with this folder on
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
-imports nothing from claimcheck but its siblings (`claimcheck_protocol`: names both sides share;
-`claimcheck_fold`: pure helpers; `claimcheck_owner`: the owner watch),
-and only the standard library plus pytest itself.
+imports nothing from claimcheck but its siblings (`claimcheck_writer`: the hooks;
+`claimcheck_protocol`: names both sides share; `claimcheck_fold`: pure helpers;
+`claimcheck_owner`: the owner watch), and only the standard library plus pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
 script may start several, in one process or in many) writes `<dir>/<pid>-<n>.jsonl`, one JSON
