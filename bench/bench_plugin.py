@@ -8,8 +8,8 @@ A suite of passing tests (the case where nothing the plugin writes is read) runs
 interleaved pairs: bare `python -m pytest -q`, then the same with the plugin writing its stream
 (`-p claimcheck_stream`, CLAIMCHECK_STREAM_DIR set), and once more with pytest-json-report
 beside it, the second record claimcheck used to keep. The medians give the plugin's cost per
-test in microseconds; the write that names the running test (one `pwrite` per test start and
-end) is timed on its own, since it is what makes a crash name its test.
+test in microseconds; the write that names the running test (one `pwrite` at each test's
+start) is timed on its own, since it is what makes a crash name its test.
 
 On a shared 2-core VM the wall time of the same run moves by more than the plugin costs, so
 `--plugin-instructions` counts instructions instead, under valgrind's callgrind (the count does
@@ -171,7 +171,7 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
                              for name, value in hooks.items())
                  + f"; total {sum(hooks.values()):.1f}")
     lines.append(f"one pwrite of the running-test record: {pwrite_cost():.2f} us "
-                 "(two per test: start and end)")
+                 "(one per test, at its start)")
     return lines
 
 

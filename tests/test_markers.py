@@ -193,6 +193,7 @@ def phases_summary(report: dict) -> list[tuple]:
     return [(phase["name"], phase["status"], phase["exit_code"], phase.get("reason"),
              phase.get("output_tail", "")[-800:]) for phase in report.get("phases", ())]
 
+
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "n2"])
 def test_filterwarnings_error_turns_the_marker_into_a_collection_error(
         make_project, phase_python: str, xdist: bool) -> None:

@@ -105,7 +105,7 @@ def _text_verdict(console: Console, report: RunReport, safe: Callable[[str | Non
     line.append(f"  exit {report.exit_code}")
     total = total_counts(report.phases)
     if report.phases:
-        line.append(f"  ·  {len(report.phases)} phase{'s' if len(report.phases) != 1 else ''}: "
+        line.append(f"  ·  {plural(len(report.phases), 'phase')}: "
                     f"{total.passed} passed, {total.failed} failed, {plural(total.error, 'error')}, "
                     f"{total.skipped} skipped")
     if report.services:
