@@ -80,9 +80,10 @@ def _returned(frame, event, arg):
         sys.setprofile(None)
 def _audit(event, args):
     if event == "subprocess.Popen" and "spawn" not in _seen and any(
-            "claimcheck_stream" in str(a) for a in (args[1] or ())):
+            str(a) in ("claimcheck_stream", "claimcheck_prestart") for a in (args[1] or ())):
         _seen["spawn"] = time.time()
         _seen["remembered"] = "CLAIMCHECK_GATE" in (args[3] or {})
+        _seen["prestarted"] = "CLAIMCHECK_PRESTART" in (args[3] or {})
         import os
         if "BENCH_SPAWN_MARK" in os.environ:
             os.write(2, b"BENCH-SPAWN\\n")
@@ -121,6 +122,7 @@ class Run:
     pytest_exit: float | None = None  # ... and when that pytest was about to exit
     rss_mb: float | None = None  # claimcheck's own process only
     remembered: bool = False  # claimcheck: its first pytest started from the remembered command
+    prestarted: bool = False  # claimcheck: ... as a first run's pytest (claimcheck_prestart)
     own_cpu_s: float | None = None  # claimcheck's own process only (pytest not included)
     spawn: float | None = None  # claimcheck: Popen of the phase's pytest
     spawned: float | None = None  # claimcheck: fork and exec done
@@ -133,7 +135,7 @@ class Result:
     row: Row
     pytest: str
     version: str
-    remember: bool = True  # False: claimcheck's remembered starts switched off
+    starts: str = "remembered"  # claimcheck's starts: "remembered", "first run" or "off"
     bare: list[Run] = field(default_factory=list)
     cc: list[Run] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
@@ -254,6 +256,7 @@ def cc_run(root: Path, config: Path, env: dict[str, str], scratch: Path,
     run.own_cpu_s = seen.get("self_cpu")
     run.spawn, run.spawned, run.exited = seen.get("spawn"), seen.get("spawned"), seen.get("exit")
     run.remembered = bool(seen.get("remembered"))
+    run.prestarted = bool(seen.get("prestarted"))
     run.report_at = report.stat().st_mtime if report.exists() else None
     problem = check_report(report, expected)
     if problem or run.exit_code not in (0, 1):
@@ -364,7 +367,7 @@ def fixed_cost_line(result: Result, interpreter_s: float, imports: tuple[float, 
     bare_done = _median([r.ended - r.last_test for r in result.bare if r.last_test])
     import_s, modules = imports
     rest = spawn - interpreter_s - import_s if spawn is not None else None
-    return (f"fixed cost ({result.row.name}, pytest {result.version}, nothing remembered): "
+    return (f"fixed cost ({result.row.name}, pytest {result.version}, starts switched off): "
             f"pytest spawned "
             f"{_ms(spawn)} after launch (goal < {GOAL_SPAWN_S * 1000:.0f} ms) = interpreter "
             f"{_ms(interpreter_s)} + imports {_ms(import_s)} ({modules} modules) + config, "
@@ -424,11 +427,16 @@ def result_line(res: Result) -> str:
 
 def _label(res: Result, label: str) -> str:
     """A row's label, saying how many of claimcheck's runs started pytest from what the same
-    invocation ran last time (`remembered_start`), or that this was switched off."""
-    if not res.remember:
-        return "  ... nothing remembered"  # the line above's figure, on a first run
-    remembered = sum(run.remembered for run in res.cc)
-    return label if remembered == len(res.cc) else f"{label} ({remembered}/{len(res.cc)} rem.)"
+    invocation ran last time, or as a first run's pytest (`remembered_start`), or that these
+    starts were switched off."""
+    if res.starts == "off":
+        return "  ... starts switched off"  # the line above's figure, the config read first
+    if res.starts == "first run":
+        label, started, short = "  ... nothing remembered", sum(
+            run.prestarted for run in res.cc), "pre."
+    else:
+        started, short = sum(run.remembered for run in res.cc), "rem."
+    return label if started == len(res.cc) else f"{label} ({started}/{len(res.cc)} {short})"
 
 
 def spawn_line(res: Result) -> str:
@@ -494,21 +502,29 @@ def tui_figures(runs: int, work: Path) -> tuple[dict[str, float], dict[str, floa
 
 def bench_row(row: Row, name: str, python: str, version: str, *, root: Path,
               expected: dict[str, int], env: dict[str, str], pairs: int, pyc: bool,
-              scratch: Path, remember: bool = True) -> Result:
+              scratch: Path, starts: str = "remembered") -> Result:
     config = scratch / f"claimcheck-{row.name}-{name}.toml"
     write_config(config, python, row.xdist)
-    result = Result(row, name, version, remember)
+    result = Result(row, name, version, starts)
     # Remembered starts in the scratch folder: the discarded pair below leaves what the
-    # measured ones start from, as a developer's previous run does.
-    cc_env = {**env, "CLAIMCHECK_START_CACHE": str(scratch / "starts") if remember else "off"}
+    # measured ones start from, as a developer's previous run does. A first run starts from
+    # an empty folder every time.
+    cache = scratch / ("starts" if starts == "remembered" else "starts-first-run")
+    cc_env = {**env, "CLAIMCHECK_START_CACHE": "off" if starts == "off" else str(cache)}
+
+    def claimcheck_side() -> Run:
+        if starts == "first run":
+            shutil.rmtree(cache, ignore_errors=True)
+        return cc_run(root, config, cc_env, scratch, expected, pyc, row)
+
     # One discarded pair first: file cache, history database, __pycache__ when pyc is on.
     bare_run(root, python, row, env, scratch, expected, pyc)
-    cc_run(root, config, cc_env, scratch, expected, pyc, row)
+    claimcheck_side()
     for pair in range(pairs):
         result.load.append(os.getloadavg()[0])
         print(f"  {row.name} pytest {version} pair {pair + 1}/{pairs}", flush=True)
         sides = [("bare", lambda: bare_run(root, python, row, env, scratch, expected, pyc)),
-                 ("cc", lambda: cc_run(root, config, cc_env, scratch, expected, pyc, row))]
+                 ("cc", claimcheck_side)]
         if pair % 2:
             sides.reverse()
         for side, measure in sides:
@@ -577,17 +593,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    scratch=scratch)
                 results.append(result)
                 if row.tests == 1:
-                    # The same row with nothing remembered: a first run in a folder, or a
-                    # machine that switched remembered starts off.
-                    cold = bench_row(row, name, pythons[name], versions[name], root=root,
-                                     expected=expected, env=env, pyc=pyc,
-                                     pairs=args.small_pairs, scratch=scratch, remember=False)
-                    results.append(cold)
+                    # The same row with nothing remembered (a first run in a folder, every
+                    # CI job on a fresh machine), and with these starts switched off (the
+                    # config read before pytest is spawned).
+                    first, off = (bench_row(row, name, pythons[name], versions[name],
+                                            root=root, expected=expected, env=env, pyc=pyc,
+                                            pairs=args.small_pairs, scratch=scratch,
+                                            starts=starts)
+                                  for starts in ("first run", "off"))
+                    results += [first, off]
                     config = scratch / f"claimcheck-{row.name}-{name}.toml"
                     imports = imports_before_spawn(root, config, env, scratch, expected,
                                                    pyc, row)
-                    fixed.append(fixed_cost_line(cold, interpreter_start(env), imports))
-                    spawns += [spawn_line(result), spawn_line(cold)]
+                    fixed.append(fixed_cost_line(off, interpreter_start(env), imports))
+                    spawns += [spawn_line(result), spawn_line(first), spawn_line(off)]
         out += [
             "",
             "bytecode: " + (BYTECODE_ON if pyc else BYTECODE_OFF) + "; claimcheck's own "

@@ -35,6 +35,7 @@ ENV_OWNER = protocol.ENV_OWNER  # the plugin ends the phase's process group when
 # pytest's short options that take a value: in a cluster such as `-rfE` the rest is that value.
 _SHORT_WITH_VALUE = frozenset("kmpcoWrn")
 _VERBOSITY_LONG = ("--verbose", "--quiet", "--verbosity", "--no-summary")
+_TMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")  # tempfile's, in its order
 
 
 class EnvironmentProblem(Exception):
@@ -80,31 +81,33 @@ _stale_cleared = False
 def clear_stale_stream_folders(tmp: str | None = None) -> list[str]:
     """Remove the stream folders of claimcheck processes that died without cleaning up
     (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
-    import shutil
-    import tempfile
+    if tmp is None:
+        import tempfile
 
-    folder = tmp or tempfile.gettempdir()
+        tmp = tempfile.gettempdir()
     removed: list[str] = []
     try:
-        names = os.listdir(folder)
+        names = os.listdir(tmp)
     except OSError:
         return removed
     for name in names:
         owner = protocol.folder_owner(name)
         if owner is None or owner == os.getpid() or protocol.pid_alive(owner):
             continue
-        path = os.path.join(folder, name)
+        path = os.path.join(tmp, name)
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
 
 
-def _clear_stale_once() -> None:
+def _clear_stale_once(tmp: str) -> None:
     global _stale_cleared
     if not _stale_cleared:
         _stale_cleared = True
-        clear_stale_stream_folders()
+        clear_stale_stream_folders(tmp)
 
 
 # ----------------------------------------------------------------------------------------
@@ -160,6 +163,7 @@ def phase_environ(base: Mapping[str, str], phase_env: Mapping[str, str],
     environ["PYTHONPATH"] = PLUGIN_DIR + (os.pathsep + previous if previous else "")
     environ.pop(ENV_ADDOPTS_BEFORE, None)
     environ.pop(protocol.ENV_GATE, None)
+    environ.pop(protocol.ENV_PRESTART, None)
     environ.pop(protocol.ENV_WAKE, None)
     environ[ENV_OWNER] = str(os.getpid())
     return environ
@@ -205,12 +209,30 @@ _started: StartedPhase | None = None
 
 
 def make_stream_dir() -> str:
-    """A new stream folder for one phase, named for this claimcheck (after clearing the ones
-    that dead claimchecks left, once per process)."""
+    """A new stream folder for one phase, named for this claimcheck, in the temporary folder
+    (after clearing the ones that dead claimchecks left there, once per process).
+
+    As `tempfile.mkdtemp` makes it, without importing tempfile (and shutil and random) before
+    a first pytest is spawned: `$TMPDIR` (`$TEMP`, `$TMP`) or /tmp when it takes a folder;
+    anywhere else, tempfile's own choice."""
+    prefix = protocol.stream_folder_prefix(os.getpid())
+    tmp = next((os.path.abspath(value) for value in map(os.environ.get, _TMP_VARIABLES)
+                if value), "/tmp")
+    for _ in range(3):
+        folder = os.path.join(tmp, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        _clear_stale_once(tmp)
+        return folder
     import tempfile
 
-    _clear_stale_once()
-    return tempfile.mkdtemp(prefix=protocol.stream_folder_prefix(os.getpid()))
+    folder = tempfile.mkdtemp(prefix=prefix)
+    _clear_stale_once(os.path.dirname(folder))
+    return folder
 
 
 def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path | str,
@@ -256,8 +278,10 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     to meet and report as it always does: nothing is started then.
 
     A process `remembered_start` started before the config was read is this one if its
-    command is exactly the one built here (argv, environment, folder): it is let through its
-    gate; otherwise it is ended, having run none of the project's code, and this one spawned.
+    command is exactly the one built here (argv, environment, folder), or, for a first run's
+    pytest, if the command is its interpreter's `-m pytest` in its folder and environment: it
+    is let through its gate; otherwise it is ended, having run none of the project's code,
+    and this one spawned. Either way this command is remembered for the next start.
     """
     global _started
     if _started is not None:
@@ -272,20 +296,20 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     argv, environ = build_command(phase, config, stream_dir=stream_dir)
     if held is not None:
         _started = remembered_start.confirm(phase.name, argv, environ, str(config.root))
-        if _started is not None:
-            return
-        stream_dir = make_stream_dir()  # the held one went with its process
-        argv, environ = build_command(phase, config, stream_dir=stream_dir)
-    started_at, clock = time.time(), time.monotonic()
-    try:
-        process, wake = spawn(argv, environ, config.root, wake=phase.pytest is not None)
-    except OSError:
-        import shutil
+        if _started is None:
+            stream_dir = make_stream_dir()  # the held one went with its process
+            argv, environ = build_command(phase, config, stream_dir=stream_dir)
+    if _started is None:
+        started_at, clock = time.time(), time.monotonic()
+        try:
+            process, wake = spawn(argv, environ, config.root, wake=phase.pytest is not None)
+        except OSError:
+            import shutil
 
-        shutil.rmtree(stream_dir, ignore_errors=True)
-        remembered_start.forget()
-        return
-    _started = StartedPhase(phase.name, argv, stream_dir, process, wake, started_at, clock)
+            shutil.rmtree(stream_dir, ignore_errors=True)
+            remembered_start.forget()
+            return
+        _started = StartedPhase(phase.name, argv, stream_dir, process, wake, started_at, clock)
     if _may_remember(phase, config, argv):
         remembered_start.remember(phase.name, argv, str(config.root))
     else:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from claimcheck.collectors.phase_command import StartedPhase
 
 ENV_CACHE = "CLAIMCHECK_START_CACHE"  # the folder of remembered starts, or "off"
+PRESTART_MODULE = "claimcheck_prestart"  # a first run's pytest, in collectors/_plugin
 KEEP_ENTRIES = 200  # the most recently written ones; older entries are removed
 _FORMAT = 1  # the version of an entry's layout; another is ignored
 
@@ -49,14 +50,17 @@ class HeldPhase:
     """A phase's process started from a remembered command, held at its gate: what the
     runner takes over once confirmed, and what its command is compared by."""
 
-    __slots__ = ("started", "cwd", "environ", "gate")
+    __slots__ = ("started", "cwd", "environ", "gate", "prestarted")
 
     def __init__(self, started: StartedPhase, cwd: str, environ: dict[str, str],
-                 gate: int) -> None:
+                 gate: int, prestarted: bool = False) -> None:
         self.started = started
         self.cwd = cwd
         self.environ = environ  # without the gate's variable, as a build of it has it
         self.gate = gate  # the write end of the gate's pipe
+        # A first run's pytest (`claimcheck_prestart`): it runs `python -m pytest` with the
+        # arguments sent at its gate; `started.argv` is that prefix until then.
+        self.prestarted = prestarted
 
 
 _invocation: tuple[str, str, tuple[str, ...]] | None = None  # (interpreter, folder, arguments)
@@ -125,13 +129,113 @@ def write_entry(path: str, invocation: tuple[str, str, tuple[str, ...]], phase: 
 
 
 # ----------------------------------------------------------------------------------------
+# A first run: where its pytest most likely runs
+
+# What makes an invocation run no phase: `tui/cli.py`'s sub-commands and the options that
+# stop before a run (a test holds this to the parser).
+NO_PHASE_ARGUMENTS = frozenset({
+    "-h", "--help", "--version", "--open", "--services-only",
+    "demo", "init", "merge", "map", "serve", "verify", "show", "claim", "claims", "history",
+})
+
+
+def first_run_guess(arguments: Sequence[str], cwd: str) -> tuple[str, str] | None:
+    """(interpreter, folder) the first phase of an invocation that remembers nothing most
+    likely runs pytest with: the config's `python` (`--config FILE`, or `[tool.claimcheck]` in
+    the project's pyproject.toml) or this interpreter, in the project's folder (`--project`,
+    or here). None when it runs no phase, or the config cannot be read.
+
+    A guess, read with a glance at the file and no TOML parser: the command built from the
+    config confirms it or ends it (`confirm`), so a wrong guess costs only its start."""
+    project, config = cwd, None
+    position = 0
+    while position < len(arguments):
+        argument = arguments[position]
+        if argument in NO_PHASE_ARGUMENTS:
+            return None
+        name, equals, value = argument.partition("=")
+        if name in ("--project", "--config"):
+            if not equals:
+                position += 1
+                if position == len(arguments):
+                    return None
+                value = arguments[position]
+            if name == "--project":
+                project = os.path.join(cwd, value)
+            else:
+                config = os.path.join(cwd, value)
+        position += 1
+    folder = os.path.realpath(project)
+    path = config if config is not None else os.path.join(folder, "pyproject.toml")
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except FileNotFoundError:
+        return (sys.executable, folder) if config is None else None
+    except (OSError, UnicodeDecodeError):
+        return None
+    python = config_python(text, None if config is not None else "tool.claimcheck")
+    if python is None:
+        return sys.executable, folder  # the config's default
+    if not python:
+        return None
+    return _as_config_reads(python, folder), folder
+
+
+def config_python(text: str, table: str | None) -> str | None:
+    """The value of a plain `python = "..."` line in `table` of a TOML text (None: its top
+    level): None without one, "" when it is not a Python interpreter's path or name (python3,
+    pypy3.10...) or not plainly written."""
+    inside = table is None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if table is None:
+                return None
+            inside = stripped.split("#", 1)[0].strip() == f"[{table}]"
+            continue
+        key, equals, value = stripped.partition("=")
+        if inside and equals and key.strip() == "python":
+            return _plain_python(value.strip())
+    return None
+
+
+def _plain_python(value: str) -> str:
+    """A quoted TOML string naming a Python interpreter, unquoted; "" for anything else."""
+    quote = value[:1]
+    end = value.find(quote, 1) if quote in ('"', "'") else -1
+    if end < 0 or value[end + 1:].strip()[:1] not in ("", "#"):
+        return ""
+    python = value[1:end]
+    if (quote == '"' and "\\" in python) or "$" in python:
+        return ""
+    name = python.rsplit("/", 1)[-1]
+    for prefix in ("python", "pypy"):
+        if name.startswith(prefix) and not name[len(prefix):].strip("0123456789."):
+            return python
+    return ""
+
+
+def _as_config_reads(python: str, folder: str) -> str:
+    """The interpreter as `config._interpreter` leaves it: a path relative to the project's
+    folder, or a bare name as written."""
+    if "/" not in python:
+        return python
+    parts = [part for part in python.split("/") if part not in ("", ".")]
+    if python.startswith("/"):
+        return "/" + "/".join(parts)
+    return os.path.join(folder, *parts)
+
+
+# ----------------------------------------------------------------------------------------
 # The start, held, and its end
 
 
 def start_remembered(arguments: Sequence[str]) -> None:
-    """Spawn the command this invocation started last time, held at its gate; do nothing
-    when there is none, or it cannot be spawned. Called once, first thing."""
-    global _invocation, _held
+    """Spawn the command this invocation started last time, held at its gate; without one, a
+    first run's pytest (`first_run_guess`), which imports pytest and waits for its arguments.
+    Nothing when neither applies or the spawn fails. Called once, first thing."""
+    global _invocation
     folder = cache_folder()
     if folder is None or _invocation is not None:
         return
@@ -140,19 +244,34 @@ def start_remembered(arguments: Sequence[str]) -> None:
     except OSError:  # the current folder is gone: claimcheck reports that itself
         return
     remembered = read_entry(entry_path(folder, _invocation), _invocation)
-    if remembered is None:
+    if remembered is not None:
+        phase, argv, cwd = remembered
+        _spawn_held(phase, argv, cwd)
         return
-    phase, argv, cwd = remembered
+    guess = first_run_guess(arguments, _invocation[1])
+    if guess is not None:
+        python, cwd = guess
+        _spawn_held("", [python, "-m", "pytest"], cwd, prestarted=True)
+
+
+def _spawn_held(phase: str, argv: list[str], cwd: str, *, prestarted: bool = False) -> None:
+    """Spawn `argv` with a phase's environment, held at its gate as `phase`; `prestarted`:
+    spawn `claimcheck_prestart` instead, which runs `argv` with the arguments sent at its
+    gate."""
+    global _held
     from claimcheck.collectors import phase_command
 
+    protocol = phase_command.protocol
     stream_dir = phase_command.make_stream_dir()
     environ = phase_command.phase_environ(os.environ, {}, stream_dir)
     read_end, write_end = os.pipe()
-    held_environ = {**environ, phase_command.protocol.ENV_GATE: str(read_end)}
+    gate_variable = protocol.ENV_PRESTART if prestarted else protocol.ENV_GATE
+    held_environ = {**environ, gate_variable: str(read_end)}
+    spawned = [argv[0], "-m", PRESTART_MODULE] if prestarted else argv
     started_at, clock = time.time(), time.monotonic()
     try:
-        process, wake = phase_command.spawn(argv, held_environ, cwd, pass_fds=(read_end,),
-                                            wake=True)  # a remembered phase runs pytest
+        process, wake = phase_command.spawn(spawned, held_environ, cwd, pass_fds=(read_end,),
+                                            wake=True)  # a held phase runs pytest
     except (OSError, ValueError):
         import shutil
 
@@ -163,7 +282,7 @@ def start_remembered(arguments: Sequence[str]) -> None:
         os.close(read_end)
     started = phase_command.StartedPhase(phase, argv, stream_dir, process, wake, started_at,
                                          clock)
-    _held = HeldPhase(started, cwd, environ, write_end)
+    _held = HeldPhase(started, cwd, environ, write_end, prestarted)
     atexit.register(discard)  # never confirmed: ended with claimcheck
 
 
@@ -175,25 +294,32 @@ def held() -> HeldPhase | None:
 def confirm(phase: str, argv: Sequence[str], environ: Mapping[str, str], cwd: str
             ) -> StartedPhase | None:
     """Open the gate when the held process runs exactly this command and hand it over;
-    otherwise end it and forget its entry (None)."""
+    otherwise end it and forget its entry (None). A first run's pytest runs any pytest
+    command of its interpreter: it is sent `argv` at its gate."""
     global _held
     current = _held
     if current is None:
         return None
     started = current.started
-    if (started.phase, started.argv, current.cwd, current.environ) != (
-            phase, list(argv), cwd, dict(environ)):
+    if current.prestarted:
+        same = list(argv[:3]) == started.argv  # [python, "-m", "pytest"]
+    else:
+        same = (phase, list(argv)) == (started.phase, started.argv)
+    if not same or (current.cwd, current.environ) != (cwd, dict(environ)):
         discard()
         return None
     _held = None
     from claimcheck.collectors._plugin.claimcheck_protocol import GATE_OPEN
 
+    word = GATE_OPEN + os.fsencode("\0".join(argv)) if current.prestarted else GATE_OPEN
     try:
-        os.write(current.gate, GATE_OPEN)
+        while word:
+            word = word[os.write(current.gate, word):]
     except OSError:
         pass  # it has died already: the runner meets its exit as any phase's
     finally:
         os.close(current.gate)
+    started.phase, started.argv = phase, list(argv)
     return started
 
 

@@ -27,13 +27,20 @@ def wait_for(predicate: Callable[[], T], what: str, limit: float = 60.0) -> T:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def runs_pytest(process: psutil.Process) -> bool:
+    """`process` is a phase's pytest: `python -m pytest ...`, or a first run's
+    (`python -m claimcheck_prestart`, which runs pytest in itself)."""
+    command = " ".join(process.cmdline())
+    return "pytest" in command or "claimcheck_prestart" in command
+
+
 def pytest_processes(owner: psutil.Process) -> list[psutil.Process]:
     """The pytest processes `owner` started (they run in sessions of their own, so look by
     parent, not by process group)."""
     found = []
     for child in owner.children(recursive=True):
         try:
-            if "pytest" in " ".join(child.cmdline()):
+            if runs_pytest(child):
                 found.append(child)
         except psutil.Error:
             continue

@@ -134,3 +134,27 @@ def test_nothing_is_started_ahead_when_something_comes_before_the_first_phase(
                                     services_only=case == "services only")
     started = phase_command._started is not None
     assert started == (case == "none")
+
+
+def test_a_stream_folder_is_made_where_tempfile_makes_it_and_clears_dead_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made without importing tempfile before the first spawn: in $TMPDIR, private to its
+    owner, named for it; the folders of claimchecks that are gone are removed beside it."""
+    dead = psutil.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{phase_command.protocol.stream_folder_prefix(dead.pid)}old"
+    stale.mkdir()
+    monkeypatch.setattr(phase_command, "_stale_cleared", False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    folder = Path(phase_command.make_stream_dir())
+    assert folder.parent == tmp_path and folder.is_dir()
+    assert folder.name.startswith(phase_command.protocol.stream_folder_prefix(os.getpid()))
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert not stale.exists()
+    assert Path(phase_command.make_stream_dir()) != folder
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "absent"))  # tempfile chooses another
+    elsewhere = Path(phase_command.make_stream_dir())
+    try:
+        assert elsewhere.parent == Path(tempfile.gettempdir()) and elsewhere.is_dir()
+    finally:
+        elsewhere.rmdir()

@@ -51,6 +51,7 @@ from tests.phase_runs import (
     outcomes,
     run,
 )
+from tests.processes import runs_pytest
 
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
 pytestmark = pytest.mark.usefixtures("no_stragglers_left")
@@ -948,7 +949,7 @@ def test_claimcheck_report_is_written_before_pytest_has_finished_tearing_down(
         assert output.exists(), claimcheck.communicate(timeout=60)
         children = psutil.Process(claimcheck.pid).children()
         assert claimcheck.poll() is None, "claimcheck exited before its pytest did"
-        assert any("pytest" in " ".join(child.cmdline()) for child in children), children
+        assert any(runs_pytest(child) for child in children), children
         report = json.loads(output.read_text(encoding="utf-8"))
         assert report["totals"]["failed"] == 1 and report["totals"]["passed"] == 1
     finally:

@@ -27,8 +27,8 @@ from tests.conftest import UNUSED_PLUGINS, clean_env
 from tests.processes import all_gone, wait_for
 
 # The console entry (tui/entry.py) as it runs, with an audit hook noting each phase's spawn:
-# its argv, whether it was held at the gate, and, at the first, whether the config had been
-# read by then.
+# its argv, how it was started (`kind`), whether the config had been read by then, and what
+# was imported.
 WATCH = """\
 import json, sys
 out = sys.argv[1]
@@ -37,9 +37,10 @@ def audit(event, args):
     if event != "subprocess.Popen":
         return
     argv = [str(a) for a in (args[1] or ())]
-    if "claimcheck_stream" in argv:
+    if "claimcheck_stream" in argv or "claimcheck_prestart" in argv:
         env = args[3] or {}
         seen["spawns"].append({"argv": argv, "held": "CLAIMCHECK_GATE" in env,
+                               "prestarted": "CLAIMCHECK_PRESTART" in env,
                                "config_read": "claimcheck.collectors.config" in sys.modules,
                                "loaded": sorted(name for name in sys.modules
                                                 if name.startswith("claimcheck")
@@ -122,6 +123,21 @@ class Runs:
         return self.loaded.read_text(encoding="utf-8").split()
 
 
+# All of claimcheck's that is loaded when a pytest is started before the config is read.
+LOADED_AT_THE_SPAWN = [
+    "claimcheck", "claimcheck.collectors", "claimcheck.collectors._plugin",
+    "claimcheck.collectors._plugin.claimcheck_protocol",
+    "claimcheck.collectors.phase_command", "claimcheck.collectors.remembered_start",
+    "claimcheck.tui", "claimcheck.tui.entry"]
+
+
+def kinds(spawns: list[dict]) -> list[str]:
+    """How each phase process was started: from the remembered command ("remembered"), as a
+    first run's pytest before the config was read ("first run"), or from the config."""
+    return ["remembered" if spawn["held"] else "first run" if spawn["prestarted"]
+            else "from the config" for spawn in spawns]
+
+
 def counts(done: subprocess.CompletedProcess[str]) -> tuple[str, list[tuple[str, int, int]]]:
     report = json.loads(done.stdout)
     return report["verdict"], [(phase["name"], phase["counts"]["passed"],
@@ -133,19 +149,16 @@ def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_sam
     runs = Runs(fixture_project(tmp_path / "proj"), tmp_path)
     first, spawns = runs.run()
     assert first.returncode == 0, first.stderr
-    assert [spawn["held"] for spawn in spawns] == [False]
-    assert spawns[0]["config_read"]
+    assert kinds(spawns) == ["first run"]  # one pytest, started before the config was read
     assert len(list(runs.cache.iterdir())) == 1  # remembered
+    assert not spawns[0]["config_read"]
+    assert spawns[0]["loaded"] == LOADED_AT_THE_SPAWN
 
     second, spawns = runs.run()
     assert second.returncode == 0, second.stderr
-    assert [spawn["held"] for spawn in spawns] == [True]  # one pytest, the remembered one
-    assert not spawns[0]["config_read"]  # spawned before the config was read
-    assert spawns[0]["loaded"] == [  # ... or anything else but what spawns it
-        "claimcheck", "claimcheck.collectors", "claimcheck.collectors._plugin",
-        "claimcheck.collectors._plugin.claimcheck_protocol",
-        "claimcheck.collectors.phase_command", "claimcheck.collectors.remembered_start",
-        "claimcheck.tui", "claimcheck.tui.entry"]
+    assert kinds(spawns) == ["remembered"]  # one pytest, the remembered one
+    assert not spawns[0]["config_read"]
+    assert spawns[0]["loaded"] == LOADED_AT_THE_SPAWN
     assert counts(second) == counts(first) == ("green", [("first", 2, 0)])
     assert runs.loads() == ["a", "a"]
 
@@ -160,13 +173,14 @@ def test_a_changed_config_ends_the_held_pytest_before_it_loads_any_of_the_projec
     set_first_phase(root, '["tests/b"]')
     changed, spawns = runs.run()
     assert changed.returncode == 1, changed.stderr
-    assert [(spawn["held"], spawn["argv"][-1]) for spawn in spawns] == [
-        (True, "tests/a"), (False, "tests/b")]
+    assert [(kind, spawn["argv"][-1]) for kind, spawn in zip(kinds(spawns), spawns)] == [
+        ("remembered", "tests/a"), ("from the config", "tests/b")]
     assert counts(changed) == ("red", [("first", 0, 1)])
     assert runs.loads() == ["a", "b"]  # the held pytest for tests/a never loaded its conftest
 
     again, spawns = runs.run()  # the new command is the one remembered now
-    assert [(spawn["held"], spawn["argv"][-1]) for spawn in spawns] == [(True, "tests/b")]
+    assert [(kind, spawn["argv"][-1]) for kind, spawn in zip(kinds(spawns), spawns)] == [
+        ("remembered", "tests/b")]
     assert counts(again) == ("red", [("first", 0, 1)])
 
 
@@ -177,11 +191,11 @@ def test_other_arguments_are_another_invocation(tmp_path: Path) -> None:
     runs = Runs(root, tmp_path)
     runs.run()
     only_second, spawns = runs.run("--phase", "second")
-    assert [spawn["held"] for spawn in spawns] == [False]
+    assert kinds(spawns) == ["first run"]  # nothing remembered for these arguments
     assert counts(only_second) == ("red", [("second", 0, 1)])
     assert len(list(runs.cache.iterdir())) == 2
     _, spawns = runs.run("--phase", "second")
-    assert [spawn["held"] for spawn in spawns] == [True]
+    assert kinds(spawns) == ["remembered"]
 
 
 def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
@@ -192,7 +206,7 @@ def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path:
     broken, spawns = runs.run()
     assert broken.returncode == 4, broken.stderr
     assert "pyproject.toml" in broken.stderr
-    assert [spawn["held"] for spawn in spawns] == [True]
+    assert kinds(spawns) == ["remembered"]
     assert runs.loads() == ["a"]
     assert list(runs.cache.iterdir()) == []  # forgotten
     assert os.listdir(runs.tmpdir) == []  # the held pytest's stream folder went with it
@@ -210,7 +224,7 @@ def test_an_interpreter_gone_since_ends_the_held_pytest_and_forgets_it(tmp_path:
     done, spawns = runs.run()
     assert done.returncode != 0
     assert "no-such-python" in done.stdout + done.stderr
-    assert [spawn["held"] for spawn in spawns] == [True]
+    assert kinds(spawns) == ["remembered"]
     assert runs.loads() == ["a"]
     assert list(runs.cache.iterdir()) == []
 
@@ -238,12 +252,145 @@ def test_switched_off_nothing_is_remembered(tmp_path: Path, monkeypatch) -> None
     runs.cache = Path("off")
     runs.run()
     _, spawns = runs.run()
-    assert [spawn["held"] for spawn in spawns] == [False]
+    assert kinds(spawns) == ["from the config"]  # nor a first run's pytest started ahead
     monkeypatch.delenv(remembered_start.ENV_CACHE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert remembered_start.cache_folder() == str(tmp_path / "xdg" / "claimcheck" / "starts")
     monkeypatch.setenv(remembered_start.ENV_CACHE, "OFF")
     assert remembered_start.cache_folder() is None
+
+
+# A first run's pytest (claimcheck_prestart): started before the config is read, with the
+# interpreter and folder the config most likely names
+
+FACTS_TEST = """\
+import json, os, sys
+
+def test_facts():
+    main = sys.modules["__main__"]
+    with open(os.environ["FACTS_OUT"], "a") as out:
+        out.write(json.dumps({
+            "argv0": sys.argv[0], "path0": sys.path[0], "main_spec": main.__spec__.name,
+            "main_file": main.__file__, "orig_argv": sys.orig_argv[1:3],
+            "ours": sorted(k for k in os.environ if k in ("CLAIMCHECK_PRESTART",
+                                                         "CLAIMCHECK_GATE")),
+        }) + "\\n")
+"""
+
+
+def test_a_first_run_pytest_runs_the_tests_as_python_m_pytest_does(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    (root / "tests" / "a" / "test_facts.py").write_text(FACTS_TEST, encoding="utf-8")
+    facts = tmp_path / "facts.jsonl"
+    runs = Runs(root, tmp_path)
+    os.environ["FACTS_OUT"] = str(facts)
+    try:
+        done, spawns = runs.run()
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/a/test_facts.py"],
+                       cwd=root, env=runs.env(), check=True, capture_output=True)
+    finally:
+        del os.environ["FACTS_OUT"]
+    assert kinds(spawns) == ["first run"]
+    assert counts(done) == ("green", [("first", 3, 0)])
+    under_claimcheck, bare = (json.loads(line) for line in facts.read_text().splitlines())
+    assert under_claimcheck["orig_argv"] == ["-m", "claimcheck_prestart"]  # it ran the tests
+    assert bare["orig_argv"] == ["-m", "pytest"]
+    for facts_of in (under_claimcheck, bare):
+        del facts_of["orig_argv"]
+    assert under_claimcheck == bare
+    assert bare["main_spec"] == "pytest.__main__"
+    assert bare["ours"] == []
+
+
+def test_a_first_run_pytest_for_another_command_ends_before_it_loads_the_project(
+        tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    set_first_phase(root, '["tests/a"]', extra='env = { API_MODE = "test" }')
+    runs = Runs(root, tmp_path)
+    done, spawns = runs.run()
+    assert done.returncode == 0, done.stderr
+    assert kinds(spawns) == ["first run", "from the config"]  # its environment is another
+    assert runs.loads() == ["a"]  # loaded once: by the second
+    assert counts(done) == ("green", [("first", 2, 0)])
+    assert os.listdir(runs.tmpdir) == []
+
+
+def prestarted(python: str, root: Path, word: bytes | None) -> subprocess.CompletedProcess[str]:
+    """`python -m claimcheck_prestart` in `root`, sent `word` at its gate."""
+    read_end, write_end = os.pipe()
+    env = clean_env(LOADED_LOG=str(root / "loaded.log"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+                    PYTHONPATH=str(Path(protocol.__file__).parent),
+                    CLAIMCHECK_PRESTART=str(read_end))
+    process = subprocess.Popen([python, "-m", "claimcheck_prestart"], cwd=root, env=env,
+                               pass_fds=(read_end,), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    os.close(read_end)
+    if word is not None:
+        os.write(write_end, word)
+    os.close(write_end)
+    out, _ = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, out)
+
+
+def test_a_first_run_pytest_runs_the_argv_sent_at_its_gate_or_nothing(tmp_path: Path) -> None:
+    root = fixture_project(tmp_path / "proj")
+    command = [sys.executable, "-m", "pytest", "-p", "claimcheck_stream", "-q", "tests/a"]
+    turned_back = prestarted(sys.executable, root, None)
+    assert turned_back.returncode == protocol.GATE_CLOSED_EXIT, turned_back.stdout
+    not_pytest = prestarted(sys.executable, root, protocol.GATE_OPEN + b"\0".join(
+        part.encode() for part in [sys.executable, "-c", "print(1)"]))
+    assert not_pytest.returncode == protocol.GATE_CLOSED_EXIT, not_pytest.stdout
+    assert not (root / "loaded.log").exists()
+    let_through = prestarted(sys.executable, root, protocol.GATE_OPEN + b"\0".join(
+        part.encode() for part in command))
+    assert let_through.returncode == 0, let_through.stdout
+    assert "2 passed" in let_through.stdout
+    assert (root / "loaded.log").read_text(encoding="utf-8").split() == ["a"]
+
+
+def test_a_first_run_pytest_without_pytest_runs_the_command_to_say_so(tmp_path: Path) -> None:
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    root = fixture_project(tmp_path / "proj")
+    done = prestarted(python, root, protocol.GATE_OPEN + b"\0".join(
+        part.encode() for part in [python, "-m", "pytest", "-q"]))
+    assert done.returncode == 1
+    assert done.stdout.strip() == f"{python}: No module named pytest"  # as `-m pytest` says
+
+
+def test_the_first_run_guess_reads_the_interpreter_and_folder_the_config_names(
+        tmp_path: Path) -> None:
+    guess = remembered_start.first_run_guess
+    here = str(tmp_path)
+    assert guess(["--report"], here) == (sys.executable, here)  # no pyproject.toml: default
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\npython = "x"\n\n[tool.claimcheck]  # ours\npython = ".venv/bin/python"'
+        '\n[[tool.claimcheck.phases]]\nname = "unit"\n', encoding="utf-8")
+    assert guess([], here) == (f"{here}/.venv/bin/python", here)
+    (tmp_path / "cc.toml").write_text("python = './env/bin/python3.11'  # the project's\n",
+                                      encoding="utf-8")
+    for arguments in (["--config", "cc.toml"], ["--config=cc.toml", "--report"],
+                      ["--project", here, "--config", f"{here}/cc.toml"]):
+        assert guess(arguments, here) == (f"{here}/env/bin/python3.11", here), arguments
+    (tmp_path / "sub").mkdir()
+    assert guess(["--project=sub"], here) == (sys.executable, str(tmp_path / "sub"))
+    for runs_no_phase in (["history"], ["--report", "init"], ["--services-only"], ["-h"]):
+        assert guess(runs_no_phase, here) is None
+    assert guess(["--config", "absent.toml"], here) is None  # an error to report, not to run
+    assert guess(["--config"], here) is None
+    for named in ('"./run-tests.sh"', '"${VENV}/bin/python"', "[1]", '"a\\\\python"'):
+        (tmp_path / "odd.toml").write_text(f"python = {named}\n", encoding="utf-8")
+        assert guess(["--config", "odd.toml"], here) is None, named
+    (tmp_path / "bare.toml").write_text('python = "pypy3.10"\n', encoding="utf-8")
+    assert guess(["--config", "bare.toml"], here) == ("pypy3.10", here)  # found on PATH
+
+
+def test_every_command_that_runs_no_phase_starts_no_first_run_pytest() -> None:
+    from claimcheck.tui.cli import COMMANDS
+
+    assert remembered_start.NO_PHASE_ARGUMENTS == {command.name for command in COMMANDS} | {
+        "-h", "--help", "--version", "--open", "--services-only"}
 
 
 # The held process on its own: the gate in claimcheck's plugin
