@@ -22,6 +22,12 @@ invocation under `$XDG_CACHE_HOME/claimcheck/starts` (`~/.cache` without it); ne
 environment: a phase with an `env` of its own, or a secret in its arguments, is not
 remembered. `CLAIMCHECK_START_CACHE` names another folder, or `off` to switch this off.
 
+With nothing remembered (a first run in a folder, a CI job on a fresh machine), what is
+started instead is a first run's pytest (`_plugin/claimcheck_prestart.py`), under the
+interpreter and in the folder the config most likely names (`first_run_guess`): it imports
+pytest, most of pytest's start-up, and waits at its gate for the argv; `confirm` sends it
+when the built command is that interpreter's `-m pytest` in that folder and environment.
+
 This module runs before anything else of claimcheck's, so it imports only the lightest of the
 standard library.
 """
@@ -47,8 +53,9 @@ _FORMAT = 1  # the version of an entry's layout; another is ignored
 
 
 class HeldPhase:
-    """A phase's process started from a remembered command, held at its gate: what the
-    runner takes over once confirmed, and what its command is compared by."""
+    """A phase's process started before the config was read (a remembered command, or a
+    first run's pytest), held at its gate: what the runner takes over once confirmed, and
+    what its command is compared by."""
 
     __slots__ = ("started", "cwd", "environ", "gate", "prestarted")
 

@@ -11,7 +11,7 @@ claimcheck reads its config, then reads its gate (the pipe `CLAIMCHECK_PRESTART`
 - the phase's argv (`[python, "-m", "pytest", ...]`, NUL-separated, after `protocol.GATE_OPEN`)
   once claimcheck has built the command and found it is this interpreter's, in this folder,
   with this environment: pytest's `__main__` runs as `python -m pytest` runs it (`sys.argv`,
-  `sys.path[0]` and `__main__` as it has them), with nothing of this module left in its way;
+  `sys.path[0]` and `__main__` as it has them; `sys.orig_argv` still names this module);
 - nothing (the pipe's end): the command is another, or claimcheck is gone; this process exits
   having run nothing of the project.
 
@@ -21,6 +21,8 @@ it is, and its own error reaches claimcheck as from any phase.
 Only the standard library (and claimcheck_protocol, beside it on PYTHONPATH): this runs under
 the project's interpreter, before anything of the project is imported.
 """
+
+from __future__ import annotations
 
 import os
 import sys
