@@ -315,21 +315,29 @@ def test_a_first_run_pytest_for_another_command_ends_before_it_loads_the_project
     assert os.listdir(runs.tmpdir) == []
 
 
-def prestarted(python: str, root: Path, word: bytes | None) -> subprocess.CompletedProcess[str]:
-    """`python -m claimcheck_prestart` in `root`, sent `word` at its gate."""
+def through_gate(command: list[str], root: Path, variable: str,
+                 word: bytes | None) -> subprocess.CompletedProcess[str]:
+    """`command` in `root` with claimcheck's plugin folder on PYTHONPATH and `variable`
+    naming a gate's read end, sent `word` there (None: closed without a word); conftest files
+    note their loading in `root/loaded.log`."""
     read_end, write_end = os.pipe()
     env = clean_env(LOADED_LOG=str(root / "loaded.log"), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
                     PYTHONPATH=str(Path(protocol.__file__).parent),
-                    CLAIMCHECK_PRESTART=str(read_end))
-    process = subprocess.Popen([python, "-m", "claimcheck_prestart"], cwd=root, env=env,
-                               pass_fds=(read_end,), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                    **{variable: str(read_end)})
+    process = subprocess.Popen(command, cwd=root, env=env, pass_fds=(read_end,),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     os.close(read_end)
     if word is not None:
         os.write(write_end, word)
     os.close(write_end)
     out, _ = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, out)
+
+
+def prestarted(python: str, root: Path, word: bytes | None) -> subprocess.CompletedProcess[str]:
+    """`python -m claimcheck_prestart` in `root`, sent `word` at its gate."""
+    return through_gate([python, "-m", "claimcheck_prestart"], root, protocol.ENV_PRESTART,
+                        word)
 
 
 def test_a_first_run_pytest_runs_the_argv_sent_at_its_gate_or_nothing(tmp_path: Path) -> None:
@@ -386,6 +394,22 @@ def test_the_first_run_guess_reads_the_interpreter_and_folder_the_config_names(
     assert guess(["--config", "bare.toml"], here) == ("pypy3.10", here)  # found on PATH
 
 
+def test_the_first_run_guess_names_the_interpreter_as_the_config_reads_it(
+        tmp_path: Path) -> None:
+    """The guess spells the interpreter as `load_config` leaves it (`confirm` compares the
+    two as strings): relative, `./`, doubled slashes, absolute, a bare name."""
+    from claimcheck.collectors.config import load_config
+
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python3").symlink_to(sys.executable)
+    for written in (".venv/bin/python3", "./.venv//bin/python3", f"{venv}/python3", "python3"):
+        (tmp_path / "pyproject.toml").write_text(
+            f'[tool.claimcheck]\npython = "{written}"\n', encoding="utf-8")
+        assert remembered_start.first_run_guess([], str(tmp_path)) == (
+            load_config(tmp_path).python, str(tmp_path.resolve())), written
+
+
 def test_every_command_that_runs_no_phase_starts_no_first_run_pytest() -> None:
     from claimcheck.tui.cli import COMMANDS
 
@@ -431,22 +455,11 @@ def test_the_gate_opens_on_its_word_and_the_tests_never_see_it(tmp_path: Path) -
     (root / "tests" / "a" / "test_env.py").write_text(
         "import os\n\ndef test_no_gate():\n    assert 'CLAIMCHECK_GATE' not in os.environ\n",
         encoding="utf-8")
-    loaded = tmp_path / "loaded.log"
+    loaded = root / "loaded.log"
 
-    def held_pytest(word: bytes | None) -> subprocess.CompletedProcess[bytes]:
-        read_end, write_end = os.pipe()
-        env = clean_env(LOADED_LOG=str(loaded), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-                        PYTHONPATH=str(Path(protocol.__file__).parent),
-                        CLAIMCHECK_GATE=str(read_end))
-        process = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "claimcheck_stream",
-                                    "-q", "tests/a"], cwd=root, env=env, pass_fds=(read_end,),
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        os.close(read_end)
-        if word is not None:
-            os.write(write_end, word)
-        os.close(write_end)
-        out, _ = process.communicate(timeout=120)
-        return subprocess.CompletedProcess(process.args, process.returncode, out)
+    def held_pytest(word: bytes | None) -> subprocess.CompletedProcess[str]:
+        return through_gate([sys.executable, "-m", "pytest", "-p", "claimcheck_stream", "-q",
+                             "tests/a"], root, protocol.ENV_GATE, word)
 
     turned_back = held_pytest(None)
     assert turned_back.returncode == protocol.GATE_CLOSED_EXIT, turned_back.stdout
