@@ -64,7 +64,7 @@ def _serve(tmp_path: Path, *args: str, argv_for=None):
     """`claimcheck serve ARGS` (or `argv_for(port)`) on a free port; yields (process, port, log)
     once it answers, the token it printed in `process.token`; always ends it."""
     port = free_port()
-    log = (tmp_path / f"serve-{port}.log").open("w+b")
+    log = _child_log(tmp_path / f"serve-{port}.log")
     process = subprocess.Popen(
         argv_for(port) if argv_for else
         [sys.executable, "-m", "claimcheck", "serve", "--port", str(port), *args],
@@ -91,6 +91,14 @@ def _serve(tmp_path: Path, *args: str, argv_for=None):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def _child_log(path: Path):
+    """A file for a child's output that this test reads while the child writes it. Appending:
+    the child's descriptor shares the file's offset with ours, and with plain writing a line
+    written just after `_log_text`'s seek(0) went over the first lines (the address with the
+    token, seen once in a full run of the suite)."""
+    return path.open("a+b")
 
 
 def _log_text(log) -> str:
@@ -419,7 +427,7 @@ def test_a_bracketed_ipv6_host_is_served(project, tmp_path):
     port = free_port()
     argv = [sys.executable, "-m", "claimcheck", "serve", "--project", str(project),
             "--host", "[::1]", "--port", str(port)]
-    log = (tmp_path / "v6.log").open("w+b")
+    log = _child_log(tmp_path / "v6.log")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
