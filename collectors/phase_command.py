@@ -364,6 +364,16 @@ def take_started(phase: PhaseConfig, extra_args: Sequence[str],
     return None
 
 
+def run_started_at(now: float, first_phase: str | None) -> float:
+    """When a run starting `now` with `first_phase` began: when that phase's process was
+    started ahead of it (`start_ahead`, or before the config was read), if it was, so the
+    run's time is never shorter than its first phase's."""
+    started = _started
+    if started is not None and started.phase == first_phase:
+        return min(now, started.started_at)
+    return now
+
+
 def abandon_started() -> None:
     """End the process `start_ahead` started, if the runner never took it over (a run
     stopped before its first phase), and one `remembered_start` still holds: no pytest

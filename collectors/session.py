@@ -24,6 +24,7 @@ from claimcheck.collectors.config import (  # noqa: F401 - select_phases: the pl
     PhaseConfig,
     select_phases,
 )
+from claimcheck.collectors.phase_command import run_started_at
 from claimcheck.collectors.secrets import Redactor
 
 from claimcheck import __version__
@@ -372,8 +373,8 @@ async def run_evidence(
     waiting for those stragglers, so the caller can write the report first; it must then await
     `claimcheck.collectors.pytest_run.wait_for_stragglers()` before it exits (`--report` does).
     """
-    started_at = time.time()
     selected = select_phases(config, phases)
+    started_at = run_started_at(time.time(), selected[0].name if selected else None)
     redactor = Redactor(config.secrets)
     read_provenance = provenance if provenance is not None else provenance_once(config)
     evidence: LiveEvidence | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,6 +74,21 @@ def test_a_phase_started_ahead_is_taken_over_and_counted_in_full(make_project) -
     assert result.sessions and result.sessions[0].pid == ahead.pid  # the very process
     assert type(events[0]).__name__ == "PhaseStarted"
     assert type(events[-1]).__name__ == "PhaseFinished"
+
+
+def test_a_run_starts_when_the_phase_it_takes_over_was_started_ahead(make_project) -> None:
+    """The run's time is never shorter than its first phase's: a run whose first phase was
+    started ahead began at that spawn; any other run, when it starts."""
+    root = make_project(QUICK)
+    config = load_config(root)
+    phase = config.phases[0]
+    later = time.time() + 60
+    assert phase_command.run_started_at(later, phase.name) == later  # nothing started ahead
+    phase_command.start_ahead(phase, config)
+    spawned = phase_command._started.started_at
+    assert phase_command.run_started_at(later, phase.name) == spawned
+    assert phase_command.run_started_at(later, "another") == later
+    assert phase_command.run_started_at(spawned - 1, phase.name) == spawned - 1
 
 
 def test_a_phase_started_ahead_but_never_run_is_ended_with_its_stream_folder(

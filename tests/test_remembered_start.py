@@ -160,6 +160,10 @@ def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_sam
     assert not spawns[0]["config_read"]
     assert spawns[0]["loaded"] == LOADED_AT_THE_SPAWN
     assert counts(second) == counts(first) == ("green", [("first", 2, 0)])
+    for done in (first, second):  # the run began when its pytest was spawned, before the config
+        report = json.loads(done.stdout)
+        assert report["started_at"] == report["phases"][0]["started_at"]
+        assert report["duration_s"] >= report["phases"][0]["duration_s"]
     assert runs.loads() == ["a", "a"]
 
 

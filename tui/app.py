@@ -46,6 +46,7 @@ from claimcheck.collectors.models import (
     StreamEvent,
     TestFinished,
 )
+from claimcheck.collectors.phase_command import run_started_at
 from claimcheck.collectors.recording import history_location
 from claimcheck.collectors.secrets import Redactor
 from claimcheck.collectors.verdict import ExitCode
@@ -336,7 +337,9 @@ class ClaimcheckApp(App[int]):
         change = self.evidence.plan(names, merge=bool(extra_args))
         self._change.update(change)
         everything = {phase.name for phase in self._selected_phases()}
-        self.run_state.begin(names, self.clock(), failed_only=bool(extra_args),
+        # A first phase started ahead (`launch`) is taken over by this plan: its time counts.
+        now = run_started_at(self.clock(), names[0])
+        self.run_state.begin(names, now, failed_only=bool(extra_args),
                              partial=bool(extra_args) or set(names) != everything)
         if self.opened is not None:
             self.run_state.started_at = self.opened.started_at
