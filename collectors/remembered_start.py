@@ -90,11 +90,18 @@ def cache_folder(environ: Mapping[str, str] = os.environ) -> str | None:
 
 
 def entry_path(folder: str, invocation: tuple[str, str, tuple[str, ...]]) -> str:
-    """One file per invocation, named by a checksum of it (the file holds the invocation
-    itself, so two that share a checksum never take each other's command)."""
+    """One file per invocation, named by a checksum of its text (the file holds the invocation
+    itself, so two that share a checksum never take each other's command).
+
+    The text is `repr`'s, which is the same for equal invocations. marshal's bytes are not:
+    they mark a string that other objects also hold, so the name computed at the start and
+    the one computed when the run remembers its command (the parsed arguments holding the
+    same strings by then) differed, and no remembered start was ever found for many
+    command lines (`--config FILE --project .`, for one)."""
     import zlib
 
-    return os.path.join(folder, f"{zlib.crc32(marshal.dumps(invocation)):08x}")
+    text = repr(invocation).encode("utf-8", "backslashreplace")
+    return os.path.join(folder, f"{zlib.crc32(text):08x}")
 
 
 def read_entry(path: str, invocation: tuple[str, str, tuple[str, ...]]

@@ -202,6 +202,23 @@ def test_other_arguments_are_another_invocation(tmp_path: Path) -> None:
     assert kinds(spawns) == ["remembered"]
 
 
+@pytest.mark.parametrize("args", [("--project", "."), ("--project", ".", "--phase", "first"),
+                                  ("--phase", "first", "--project", str(Path("proj")))])
+def test_every_command_line_finds_what_it_remembered(tmp_path: Path, args: tuple[str, ...]
+                                                     ) -> None:
+    runs = Runs(fixture_project(tmp_path / "proj"), tmp_path)
+    if args[-1] == "proj":
+        runs.root = tmp_path
+    first, spawns = runs.run(*args)
+    assert first.returncode == 0, first.stderr
+    assert kinds(spawns) == ["first run"]
+    for _ in range(2):
+        again, spawns = runs.run(*args)
+        assert again.returncode == 0, again.stderr
+        assert kinds(spawns) == ["remembered"]
+    assert len(list(runs.cache.iterdir())) == 1
+
+
 def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
     root = fixture_project(tmp_path / "proj")
     runs = Runs(root, tmp_path)
@@ -484,6 +501,26 @@ def test_an_entry_is_read_only_for_its_own_invocation(tmp_path: Path) -> None:
     Path(path).write_bytes(b"\x00not marshal")
     assert remembered_start.read_entry(path, mine) is None
     assert remembered_start.read_entry(str(tmp_path / "absent"), mine) is None
+
+
+def test_an_entry_is_named_by_what_the_invocation_says_not_by_its_objects(
+        tmp_path: Path) -> None:
+    """The name is computed when the run starts and again when it remembers, with other
+    references to the same strings in between (the parsed arguments, the held phase): two
+    equal invocations always name one file."""
+    words = ["--config", "cc.toml", "--project", ".", "--report"]
+    held = list(words)  # a second reference to each string, as sys.argv and argparse hold
+    cwd = "".join(["/pro", "j"])
+    shared = ("/usr/bin/python3", cwd, tuple(held))
+    keep = [cwd, *held]  # and to the folder's (a held phase's folder)
+    alone = ("/usr/bin/python3", "".join(["/pro", "j"]),
+             tuple("".join([word, ""]) + "" for word in ["--config", "cc.toml", "--project",
+                                                          ".", "--report"]))
+    assert shared == alone and keep
+    assert (remembered_start.entry_path(str(tmp_path), shared)
+            == remembered_start.entry_path(str(tmp_path), alone))
+    odd = ("/usr/bin/python3", "/proj", ("--output", "r\udcff\u00e9.txt"))  # any str at all
+    assert remembered_start.entry_path(str(tmp_path), odd).startswith(str(tmp_path))
 
 
 def test_only_the_most_recent_entries_are_kept(tmp_path: Path) -> None:
