@@ -126,6 +126,9 @@ async def test_passed_phase_reports_tests_settings_and_event_order(make_project)
     assert "api" in result.settings.markers and "xfail" in result.settings.markers
     assert result.settings.strict_markers is False
     assert "-q" in result.argv and "--no-summary" in result.argv
+    # pytest's dots without its progress column (measured after every test)
+    assert result.output_tail.startswith("..\n"), result.output_tail
+    assert "%]" not in result.output_tail, result.output_tail
     assert "--continue-on-collection-errors" in result.argv
 
     kinds = [type(event).__name__ for event in events]

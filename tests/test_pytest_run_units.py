@@ -94,7 +94,8 @@ def test_pytest_phase_command_quiets_pytest_unless_the_user_chose_verbosity(tmp_
     argv, env = build_command(PhaseConfig("u", pytest=("tests",)), config(tmp_path),
                               env={"PATH": "/bin", "PYTHONPATH": "/x"}, stream_dir="/s")
     assert argv == [sys.executable, "-m", "pytest", "-p", "claimcheck_stream",
-                    "--continue-on-collection-errors", "-q", "--no-summary", "tests"]
+                    "--continue-on-collection-errors", "-q", "--no-summary", "-o",
+                    "console_output_style=classic", "tests"]
     assert env[ENV_DIR] == "/s"
     assert env["PYTHONPATH"] == f"{PLUGIN_DIR}:/x"
     assert "PYTEST_ADDOPTS" not in env
@@ -103,10 +104,12 @@ def test_pytest_phase_command_quiets_pytest_unless_the_user_chose_verbosity(tmp_
         argv, _ = build_command(PhaseConfig("u", pytest=user), config(tmp_path), env={},
                                 stream_dir="/s")
         assert argv[-len(user):] == list(user)
-        assert "-q" not in argv[:-len(user)] and "--no-summary" not in argv[:-len(user)], user
+        ours = argv[:-len(user)]
+        assert "-q" not in ours and "--no-summary" not in ours and "-o" not in ours, user
     argv, _ = build_command(PhaseConfig("u", pytest=("-k", "vq")), config(tmp_path), env={},
                             stream_dir="/s", extra_args=("--lf",))
-    assert argv[-5:] == ["-q", "--no-summary", "-k", "vq", "--lf"]
+    assert argv[-7:] == ["-q", "--no-summary", "-o", "console_output_style=classic", "-k", "vq",
+                         "--lf"]
 
 
 def test_command_phase_injects_the_plugin_through_the_environment(tmp_path):
