@@ -513,9 +513,8 @@ def test_an_entry_is_named_by_what_the_invocation_says_not_by_its_objects(
     cwd = "".join(["/pro", "j"])
     shared = ("/usr/bin/python3", cwd, tuple(held))
     keep = [cwd, *held]  # and to the folder's (a held phase's folder)
-    alone = ("/usr/bin/python3", "".join(["/pro", "j"]),
-             tuple("".join([word, ""]) + "" for word in ["--config", "cc.toml", "--project",
-                                                          ".", "--report"]))
+    alone = ("/usr/bin/python3", "/proj".encode().decode(),
+             tuple(word.encode().decode() for word in words))  # each string held once
     assert shared == alone and keep
     assert (remembered_start.entry_path(str(tmp_path), shared)
             == remembered_start.entry_path(str(tmp_path), alone))
