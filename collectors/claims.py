@@ -33,11 +33,13 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import tomlkit
 from claimcheck.collectors.files import write_atomic
 from claimcheck.collectors.models import ClaimCheck, Finding, RunReport
+
+if TYPE_CHECKING:  # tomlkit edits the ledger; reading it, as every run does, needs tomllib only
+    import tomlkit
 
 CLAIMS_FILE = "claims.toml"
 HEADER = (
@@ -126,6 +128,8 @@ def record_claim(root: Path, claim: Claim) -> Claim | None:
 
     Edits the file with tomlkit, so comments and reviewers' notes in it survive.
     """
+    import tomlkit
+
     load_claims(root)  # refuse to edit a file that does not read
     path = claims_path(root)
     document = _document(path)
@@ -176,11 +180,15 @@ def withdraw_claim(root: Path, gap: str) -> Claim | None:
 
 
 def _text(document: tomlkit.TOMLDocument) -> str:
+    import tomlkit
+
     text = tomlkit.dumps(document)
     return text if text.endswith("\n") else text + "\n"
 
 
 def _document(path: Path) -> tomlkit.TOMLDocument:
+    import tomlkit
+
     if path.exists():
         return tomlkit.parse(path.read_text(encoding="utf-8"))
     document = tomlkit.document()
