@@ -554,6 +554,72 @@ async def test_every_phase_column_of_the_matrix_stays_in_view(scenario,
             assert title != full and len(title) >= 10
 
 
+async def test_focus_goes_straight_to_the_failure_list(scenario, monkeypatch) -> None:
+    """Each focus change recomposes the footer and lays the screen out again: at start there
+    is one, onto the failure list, not one onto the first focusable widget and another."""
+    from textual.screen import Screen
+
+    moves: list[str] = []
+    set_focus = Screen.set_focus
+
+    def counted(self: Screen, widget: Any, *args: Any, **kwargs: Any) -> None:
+        if widget is not self.focused:
+            moves.append(type(widget).__name__)
+        set_focus(self, widget, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "set_focus", counted)
+    app = scenario.new_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scenario.settle(app, pilot)
+        assert isinstance(app.focused, FailureList)
+        assert moves == ["FailureList"]
+
+
+@pytest.mark.parametrize("size", [(200, 50), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_a_running_phase_column_is_not_rebuilt_each_time_its_counts_gain_a_digit(
+        scenario, size: tuple[int, int]) -> None:
+    """Each rebuild of the matrix lays the whole screen out again (tens of ms at 20,000 results
+    a second): where there is room, a running phase's column is as wide as `✖ T/T` for its T
+    tests from the start; where there is not, the columns fit as before."""
+    app = scenario.new_app(four_phase_config())
+    async with app.run_test(size=size) as pilot:
+        matrix = app.query_one(GapMatrix)
+        rebuilt: list[tuple[int, ...]] = []
+        rebuild = matrix._rebuild
+
+        def counted() -> None:
+            rebuild()
+            rebuilt.append(matrix._layout.widths)
+
+        matrix._rebuild = counted  # type: ignore[method-assign]
+        app.ingest(PhaseStarted("unit", (), scenario.T0))
+        app.ingest(TestsCollected("unit", 2000))
+        await scenario.settle(app, pilot)
+        settled = len(rebuilt)
+        done = 0
+        for total in (1, 10, 100, 1000):  # "✔ 1", "✔ 10", "✔ 100", "✔ 1000"
+            while done < total:
+                app.ingest(TestFinished("unit", scenario.result(f"tests/unit/test_auth.py::t{done}")))
+                done += 1
+            await scenario.settle(app, pilot)
+            assert matrix.get_cell("auth", "unit").plain == f"✔ {total}"
+            assert matrix.virtual_size.width <= matrix.scrollable_content_region.width
+        unit = [column.key.value for column in matrix.ordered_columns].index("unit") - 1
+        if size == (200, 50):
+            assert len(rebuilt) == settled  # the column was wide enough from the start
+            assert matrix._layout.widths[unit] == len("✖ 2000/2000")
+        else:  # no room to spare: the column grows with its counts, as before
+            assert len(rebuilt) > settled
+        tests = tuple(scenario.result(f"tests/unit/test_auth.py::t{n}") for n in range(done))
+        app.ingest(PhaseFinished("unit", PhaseRun("unit", "passed", 0, 1.0,
+                                                  counts_of(list(tests), 0), tests=tests)))
+        await scenario.settle(app, pilot)
+        assert matrix.get_cell("auth", "unit").plain == "✔ 1000"
+        said = [matrix.get_cell(gap.name, "unit").plain for gap in four_phase_config().gaps]
+        assert "✔ 1000" in said and "…" not in said  # finished: as wide as its words again
+        assert matrix._layout.widths[unit] == max(len("unit"), *map(len, said))
+
+
 async def test_progress_is_done_over_selected_so_a_finished_phase_looks_finished(scenario) -> None:
     """A runner's second pytest session with every test deselected adds nothing to do."""
     result = scenario.result

@@ -70,6 +70,10 @@ class CommandCenter(Screen[None]):
     """Phases, gaps × phases, failures, findings, services and events, side by side."""
 
     COMPONENT_CLASSES = PALETTE_CLASSES
+    # Focus starts where `on_mount` puts it: focusing the first focusable widget first and the
+    # failure list after was two focus changes, each recomposing the footer and laying the
+    # screen out again while the first results arrive.
+    AUTO_FOCUS = "FailureList"
     BINDINGS = [
         Binding("q", "app.quit", "quit", tooltip="stop everything claimcheck started and leave"),
         Binding("r", "rerun_all", "rerun", tooltip="stop what runs and rerun every phase"),
@@ -293,7 +297,9 @@ class CommandCenter(Screen[None]):
                 rows.append(MatrixRow(row.name, row.title, row.status, row.cells,
                                       self.marks.cells(name, row.cells, finished),
                                       self.marks.notes(name)))
-        matrix.show_rows(rows, self.evidence.running)
+        running = self.evidence.running
+        matrix.show_rows(rows, running, {name: self.evidence.phase(name).collected
+                                         for name in running})
         if len(order) != self._titled_gaps:
             self._title_panels()
 

@@ -11,6 +11,7 @@ when even that does not fit does the table scroll sideways.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from claimcheck.collectors.gaps import NO_EVIDENCE, cell_status, cell_words
@@ -45,6 +46,11 @@ class MatrixRow:
     # Since the last run on this branch (tui/over_time.py): phase -> "worse" / "better".
     changes: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # duplicate definitions, deprecated imports in its files
+
+
+def widest_cell(tests: int) -> int:
+    """The widest a cell of a phase running `tests` tests can get (`✖ 20000/20000`)."""
+    return Text(cell_words(GapCell(failed=tests))).cell_len
 
 
 def cell_text(cell: GapCell | None, running: bool = False, compact: bool = False,
@@ -97,6 +103,10 @@ class GapMatrix(DataTable):
         self._running_phases: frozenset[str] = frozenset()
         self._layout: _Layout | None = None
         self._shown: dict[tuple[str, str], tuple[str, str]] = {}
+        # A running phase's column, as wide as its widest cell can get (`✖ T/T` for its T
+        # tests) when there is room: otherwise each count that gains a digit (10, 100, 1,000)
+        # rebuilds the table, and every rebuild lays the whole screen out again.
+        self._room_for: dict[str, int] = {}
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -117,11 +127,15 @@ class GapMatrix(DataTable):
     def compact(self) -> bool:
         return self._layout is not None and self._layout.compact
 
-    def show_rows(self, rows: list[MatrixRow], running: frozenset[str] = frozenset()) -> None:
-        """Bring the table in line with `rows`, adding new gaps and updating changed cells only."""
+    def show_rows(self, rows: list[MatrixRow], running: frozenset[str] = frozenset(),
+                  expected: Mapping[str, int] | None = None) -> None:
+        """Bring the table in line with `rows`, adding new gaps and updating changed cells only.
+        `expected`: how many tests each running phase will run, as far as is known."""
         for row in rows:
             self._rows[row.gap] = row
         self._running_phases = running
+        self._room_for = {phase: widest_cell(count) for phase, count in (expected or {}).items()
+                          if phase in running and count > 0}
         self._draw()
 
     def reset_rows(self) -> None:
@@ -166,6 +180,11 @@ class GapMatrix(DataTable):
                                  change=row.changes.get(phase)).cell_len
                        for row in rows])
                 for phase in self._phases)
+            if not compact and self._room_for:
+                roomy = tuple(max(wide, self._room_for.get(phase, 0))
+                              for wide, phase in zip(widths, self._phases))
+                if sum(roomy) + pad * len(roomy) + max(3, full_titles) + pad <= width:
+                    return _Layout(False, None, roomy, max(3, full_titles))
             columns = sum(widths) + pad * len(widths)
             if columns + max(3, full_titles) + pad <= width:
                 return _Layout(compact, None, widths, max(3, full_titles))
