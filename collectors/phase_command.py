@@ -85,13 +85,9 @@ def install_line(python: str) -> str:
 _stale_cleared = False
 
 
-def clear_stale_stream_folders(tmp: str | None = None) -> list[str]:
-    """Remove the stream folders of claimcheck processes that died without cleaning up
-    (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
-    if tmp is None:
-        import tempfile
-
-        tmp = tempfile.gettempdir()
+def clear_stale_stream_folders(tmp: str) -> list[str]:
+    """Remove the stream folders in `tmp` of claimcheck processes that died without cleaning
+    up (SIGKILL, the OOM killer): they hold raw messages, captured output, maybe secrets."""
     removed: list[str] = []
     try:
         names = os.listdir(tmp)
