@@ -122,8 +122,9 @@ async def bench(count: int, fail_rate: float, rate: float, size: tuple[int, int]
         gaps=tuple(GapConfig(a, a.title(), match=(f"*{a}*",))
                    for a in ("auth", "websocket", "factory", "router", "billing")),
     )
-    results = make_results(count, fail_rate)
     gc.collect()
+    gc.freeze()  # as `claimcheck` does once its imports are done (tui/launch.py); results come later
+    results = make_results(count, fail_rate)
     rss_before = peak_rss_mb()
     app = ClaimcheckApp(config, autostart=False, read_git=False)
     latencies: list[float] = []

@@ -575,6 +575,34 @@ async def test_focus_goes_straight_to_the_failure_list(scenario, monkeypatch) ->
         assert moves == ["FailureList"]
 
 
+async def test_the_plan_starts_after_the_first_frame(scenario, monkeypatch) -> None:
+    """The runner's first step imports the record's modules (tens of milliseconds): it waits
+    until the screen has been drawn once, so the first frame does not wait for it."""
+    from textual.screen import Screen
+
+    frames: list[int] = []
+    refresh = Screen._compositor_refresh
+
+    def counted(self: Screen) -> None:
+        refresh(self)
+        frames.append(1)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", counted)
+    frames_when_called: list[int] = []
+
+    class Runner(scenario.FakeRunner):
+        async def __call__(self, *args: Any, **kwargs: Any) -> PhaseRun:
+            frames_when_called.append(len(frames))
+            return await super().__call__(*args, **kwargs)
+
+    runner = Runner({"unit": [scenario.result("tests/unit/test_a.py::test_ok")]})
+    app = scenario.new_app(runner=runner, autostart=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scenario.settle(app, pilot)
+        assert app.evidence.phase("unit").status == "passed"
+    assert frames_when_called and frames_when_called[0] >= 1  # the first phase's call
+
+
 @pytest.mark.parametrize("size", [(200, 50), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_a_running_phase_column_is_not_rebuilt_each_time_its_counts_gain_a_digit(
         scenario, size: tuple[int, int]) -> None:

@@ -78,6 +78,7 @@ from textual.worker import Worker, WorkerState
 
 FLUSH_INTERVAL_S = 0.1  # evidence is handed to the screen at most this often
 QUIT_GRACE_S = 2.0  # at most this long for cancelled probes and streams to close their sockets
+FIRST_FRAME_WAIT_S = 2.0  # a plan waits this long at most for the first frame (see _run_plan)
 FIRST_PROBE_WAIT_S = 10.0  # beyond the probes' own timeouts, for a required service's first probe
 OPENED_RUNS_NOTHING = ("this report was opened from a file: nothing runs here; run claimcheck "
                        "in the project to run its phases and probe its services")
@@ -147,6 +148,7 @@ class ClaimcheckApp(App[int]):
         self._probing: set[str] = set()
         self._probe_timers: dict[str, Any] = {}
         self._sampled = {service.name: asyncio.Event() for service in config.services}
+        self._first_frame = asyncio.Event()  # set on Textual's Ready: the first frame is out
         self._quitting = False
         self._signal_quit: asyncio.Task[None] | None = None
         self._signals_before: dict[int, Any] = {}
@@ -179,6 +181,9 @@ class ClaimcheckApp(App[int]):
             # The first phase may already run (`launch` started it ahead): the plan takes it
             # over now, so a quit from the first key on stops it as a running phase.
             self.start_phases(self._selected_phases())
+
+    def on_ready(self) -> None:
+        self._first_frame.set()
 
     # ------------------------------------------------------------------ evidence in
 
@@ -357,6 +362,11 @@ class ClaimcheckApp(App[int]):
         if previous is not None:
             with contextlib.suppress(Exception):
                 await previous.wait()  # its runner is killing its process tree
+        # The runner's first step imports the record's modules (40 ms): after the first frame,
+        # not before it. A first phase started ahead runs meanwhile; its output waits in files.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_FRAME_WAIT_S):
+                await self._first_frame.wait()
         try:
             await self.engine.plan(self.config, plan, self._ingest_for(generation),
                                    required=self._first_samples, extra_args=extra_args,
