@@ -659,6 +659,82 @@ def test_plugin_leaves_the_projects_own_json_report_where_it_wants_it(make_proje
     assert not list(stream.glob("*.json"))
 
 
+EDITED_MID_RUN = """
+    import pathlib
+
+    def test_a():
+        assert 1 == 2
+
+    def test_edits_this_module():
+        path = pathlib.Path(__file__)
+        path.write_text("# edited\\n# edited\\n" + path.read_text())
+
+    def test_c():
+        x = 1
+        assert x == (
+            2)
+
+    def test_d():
+        assert [1, 2] == [
+            1, 3]
+"""
+
+
+SHARING_SEEN = """
+    import os
+    import _pytest._code.code as code
+
+    def pytest_runtest_logreport(report):
+        if report.failed:  # pytest 9's name for the formatter, then pytest 8's
+            formatter = getattr(code, "ExceptionInfoFormatter", None) or code.FormattedExcinfo
+            shares = getattr(formatter.__init__, "claimcheck_shares", False)
+            with open(os.environ["SHARING_SEEN"], "a") as seen:
+                seen.write(f"{shares}\\n")
+"""
+
+
+@pytest.mark.parametrize("mode", ["serial", "xdist"])
+@pytest.mark.parametrize("env_name", ["newest", "floor", "this"])
+def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes(
+        env_name: str, mode: str, engine_envs: dict[str, Any], make_project, tmp_path):
+    """The plugin has pytest parse a module once for all its failures (claimcheck_trees),
+    under xdist in the workers that format them; each traceback is still pytest's own text,
+    also after the module was edited mid-run (a tree parsed before the edit would give the
+    later failures other statement ranges)."""
+    env = engine_envs.get(env_name)
+    if env is None:
+        pytest.skip("runs only with CLAIMCHECK_ENGINE_ENVS=off" if env_name == "this"
+                    else f"engine environment {env_name!r} switched off "
+                         "(CLAIMCHECK_ENGINE_ENVS=off)")
+    if mode == "xdist" and not env.has("pytest-xdist"):
+        pytest.skip(f"{env_name!r} has no pytest-xdist")
+    args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
+                                        else []), "tests"]
+    files = {"pytest.ini": PYTEST_INI, "tests/test_m.py": EDITED_MID_RUN}
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    seen = tmp_path / "sharing-seen"
+    plugin_env = {**clean_env(), "CLAIMCHECK_STREAM_DIR": str(stream),
+                  "PYTHONPATH": str(PLUGIN_DIR), "SHARING_SEEN": str(seen)}
+    done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", "-q", *args],
+                          cwd=make_project({**files, "conftest.py": SHARING_SEEN}, "with_plugin"),
+                          env=plugin_env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    bare = subprocess.run([env.python, "-m", "pytest", *args], cwd=make_project(files, "bare"),
+                          env=clean_env(), capture_output=True, text=True, check=False)
+    (events_file,) = stream.glob("*.jsonl")
+    failed = {e["nodeid"].split("::")[1]: e["longrepr"] for e in read_events(events_file)
+              if e["event"] == "test" and e["outcome"] == "failed"}
+    assert sorted(failed) == ["test_a", "test_c", "test_d"]
+    for name, longrepr in failed.items():
+        # Under xdist a traceback starts with the worker that ran it, which may differ.
+        text = re.sub(r"^\[gw\d+\] .*\n", "", longrepr).strip()
+        assert text in re.sub(r"\[gw\d+\] .*\n", "", bare.stdout), (name, longrepr, bare.stdout)
+    assert "# edited" in failed["test_c"]  # the edited source, as bare pytest reads it
+    assert set(seen.read_text().split()) == {"True"}, "pytest's formatter was not shared"
+
+
 def test_plugin_stays_silent_without_its_environment_variable(make_project, tmp_path):
     root = make_project({"pytest.ini": PYTEST_INI, "tests/test_p.py": "def test_a(): pass\n"})
     env = clean_env()

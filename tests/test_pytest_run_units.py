@@ -285,3 +285,43 @@ def test_the_wake_pipe_is_taken_only_when_it_is_the_very_pipe_named():
     finally:
         for fd in (write_end, other_read, other_write):
             os.close(fd)
+
+
+def test_source_trees_keep_a_tree_while_its_file_is_unchanged_and_only_the_newest_few(tmp_path):
+    from claimcheck.collectors._plugin.claimcheck_trees import SourceTrees
+
+    trees = SourceTrees(kept=2)
+    a, b, c = (tmp_path / f"{name}.py" for name in "abc")
+    for path in (a, b, c):
+        path.write_text("x = 1\n")
+    trees[a] = "tree of a"
+    assert trees.get(a) == "tree of a"
+    a.write_text("x = 12\n")  # edited: parsed again
+    assert trees.get(a) is None and a not in trees
+    trees[a], trees[b], trees[c] = "a", "b", "c"
+    assert (trees.get(a), trees.get(b), trees.get(c)) == (None, "b", "c")
+    trees["<string>"] = "no file behind it"
+    assert trees.get("<string>") is None
+
+
+def test_every_traceback_formatter_shares_one_set_of_trees_until_put_back():
+    from claimcheck.collectors._plugin.claimcheck_trees import (
+        SourceTrees,
+        formatter_class,
+        share_source_trees,
+    )
+
+    formatter = formatter_class()
+    assert formatter is not None, "pytest's traceback formatter has a name claimcheck_trees lacks"
+    original = formatter.__init__
+    put_back = share_source_trees()
+    try:
+        assert put_back is not None
+        first, second = formatter(), formatter()
+        assert isinstance(first.astcache, SourceTrees) and first.astcache is second.astcache
+        assert share_source_trees() is None  # a nested session: the outer one puts it back
+    finally:
+        if put_back is not None:
+            put_back()
+    assert formatter.__init__ is original
+    assert type(formatter().astcache) is dict

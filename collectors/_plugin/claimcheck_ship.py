@@ -18,7 +18,8 @@ from typing import Any
 
 # The plugin and every sibling it imports (claimcheck_select is loaded by its own -p).
 SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_fold", "claimcheck_owner",
-                   "claimcheck_ship", "claimcheck_writer", "claimcheck_stream")
+                   "claimcheck_ship", "claimcheck_trees", "claimcheck_writer",
+                   "claimcheck_stream")
 PLUGIN_NAME = "claimcheck_stream"
 ENV_PLUGINS_BEFORE = "CLAIMCHECK_PYTEST_PLUGINS_BEFORE"
 SHIP_TIMEOUT_S = 30.0

@@ -42,6 +42,7 @@ try:
     from .claimcheck_owner import remove_stream_folder, watch_owner_once
     from .claimcheck_protocol import Key as K
     from .claimcheck_ship import restore_pytest_plugins, ship_to_worker
+    from .claimcheck_trees import share_source_trees
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
     from claimcheck_fold import (  # type: ignore[no-redef]
@@ -70,6 +71,7 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
     )
     from claimcheck_protocol import Key as K  # type: ignore[no-redef]
     from claimcheck_ship import restore_pytest_plugins, ship_to_worker  # type: ignore[no-redef]
+    from claimcheck_trees import share_source_trees  # type: ignore[no-redef]
 
 # A phase started from a remembered command waits here, before pytest loads the project's
 # conftest files and plugins, until claimcheck has confirmed the command (or ends here).
@@ -105,13 +107,23 @@ def pytest_configure(config: Any) -> None:
     if workerinput is not None:
         restore_pytest_plugins()
         if workerinput.get(protocol.WORKER_FLAG):
+            _share_source_trees(config)  # the worker formats its failures
             config.pluginmanager.register(_WorkerSide(config), "claimcheck_stream_worker")
         return
     directory = os.environ.get(protocol.ENV_DIR)
     if not directory:
         return
     watch_owner_once(os.environ.get(protocol.ENV_OWNER, ""), directory)
+    _share_source_trees(config)
     config.pluginmanager.register(_Writer(config, directory), "claimcheck_stream_writer")
+
+
+def _share_source_trees(config: Any) -> None:
+    """One parse of a module for all its failures' tracebacks, until this session's end
+    (`claimcheck_trees`)."""
+    put_back = share_source_trees()
+    if put_back is not None:
+        config.add_cleanup(put_back)
 
 
 def _restore_addopts() -> None:
