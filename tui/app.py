@@ -179,7 +179,8 @@ class ClaimcheckApp(App[int]):
         if self.autostart:
             self.start_services()
             # The first phase may already run (`launch` started it ahead): the plan takes it
-            # over now, so a quit from the first key on stops it as a running phase.
+            # over once the first frame is out (`_run_plan`), and a quit from then on stops it
+            # as a running phase; one before that ends it with the app (`abandon_started`).
             self.start_phases(self._selected_phases())
 
     def on_ready(self) -> None:

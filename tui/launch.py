@@ -3,7 +3,7 @@ Textual is imported.
 
 Textual and the app take a few hundred milliseconds to import and draw a first frame; the first
 phase's pytest, spawned first (`phase_command.start_first_ahead`), starts meanwhile, and the app
-takes it over when it mounts.
+takes it over once its first frame is drawn.
 """
 
 from __future__ import annotations

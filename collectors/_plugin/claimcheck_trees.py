@@ -4,16 +4,16 @@ pytest formats a failure's traceback when it makes the report (`repr_failure`, b
 whatever `--tb` the terminal later uses). To show each entry's statement it parses the entry's
 whole source file (`getstatementrange_ast`), and it keeps the tree in `astcache`, a dict that
 lives in one formatter (`FormattedExcinfo` in pytest 8, `ExceptionInfoFormatter` in pytest 9),
-that is one failure: the next failure in the same module
-parses the module again. On the bench's red suite (10,000 tests of which 500 fail, 40 modules
-of 290 lines) that was about 3 s of a 15 s run under pytest 8.0.
+that is one failure: the next failure in the same module parses the module again. On the
+bench's red suite (10,000 tests of which 500 fail, 40 modules of 290 lines) that was about 3 s
+of a 15 s run under pytest 8.0.
 
 While claimcheck's plugin is configured, every formatter gets one shared `SourceTrees`
 instead: the same trees, parsed once while the file is unchanged. A tree is used only while its
 file's size and modification time are what they were when it was parsed (pytest's source lines
 come through `linecache`, which checks the same two), and only the last `KEPT` files' trees are
-kept. The reports' text is the same; `pytest_unconfigure` puts pytest's class back. Where
-pytest's class does not look as expected (no `astcache` field), nothing is changed.
+kept. The reports' text is the same; the session's end (a config cleanup) puts pytest's class
+back. Where pytest's class does not look as expected (no `astcache` field), nothing is changed.
 
 Standard library and pytest only, like every module of the plugin.
 """
