@@ -35,7 +35,7 @@ def run_command_center(options: Options) -> int:
     start_first_ahead(config, options.phases, options.services_only)
     # Importing Textual and the app makes few cycles but many objects, which the collector would
     # scan again and again: a full collection of them took 22 to 37 ms inside the first frame.
-    # What the imports made lives as long as the process; frozen, it is never scanned again.
+    # Frozen, they are not scanned until the screen thaws what a running plan froze (its tick).
     gc.disable()
     try:
         from claimcheck.tui.app import ClaimcheckApp, run_to_exit
