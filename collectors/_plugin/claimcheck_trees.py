@@ -61,9 +61,8 @@ class SourceTrees(dict):
         self.pop(key, None)  # the newest last: the oldest is dropped first
         dict.__setitem__(self, key, tree)
         self.stamps[key] = stamp
-        while len(self) > self.kept:
-            oldest = next(iter(self))
-            self.pop(oldest)
+        for oldest in list(self)[:len(self) - self.kept]:  # a copy: safe beside a thread
+            self.pop(oldest, None)
             self.stamps.pop(oldest, None)
 
 
