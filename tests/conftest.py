@@ -108,6 +108,22 @@ def scenario():
 # Engine environments (tests/engine_envs.py): the pytest versions the engine is proven under
 
 
+ENGINE_ENVS = ("newest", "floor", "this")  # "this": only with CLAIMCHECK_ENGINE_ENVS=off
+
+
+def engine_env_or_skip(engine_envs: dict[str, Any], env_name: str, mode: str = "serial") -> Any:
+    """The engine environment named, for a test parametrized over `ENGINE_ENVS` and serial or
+    "xdist"; a skip that says why where it is not there or has no pytest-xdist."""
+    env = engine_envs.get(env_name)
+    if env is None:
+        pytest.skip("runs only with CLAIMCHECK_ENGINE_ENVS=off" if env_name == "this"
+                    else f"engine environment {env_name!r} switched off "
+                         "(CLAIMCHECK_ENGINE_ENVS=off)")
+    if mode == "xdist" and not env.has("pytest-xdist"):
+        pytest.skip(f"{env_name!r} has no pytest-xdist")
+    return env
+
+
 @pytest.fixture(scope="session")
 def engine_envs() -> dict[str, Any]:
     """name -> EngineEnv, made once per machine (file-locked, cached in .engine-envs/).

@@ -23,12 +23,17 @@ from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import PhaseRun, SubtestCounts
 from claimcheck.collectors.pytest_run import run_phase
 
-from tests.conftest import UNUSED_PLUGINS, clean_env, write_project
+from tests.conftest import (
+    ENGINE_ENVS,
+    UNUSED_PLUGINS,
+    clean_env,
+    engine_env_or_skip,
+    write_project,
+)
 from tests.json_report_oracle import oracle, oracle_outcome
 
 pytestmark = pytest.mark.usefixtures("no_stragglers_left")
 
-ENVS = ("newest", "floor", "this")
 MODES = ("serial", "xdist")
 UNUSED = f"{UNUSED_PLUGINS} -p no:randomly"
 
@@ -483,21 +488,15 @@ FIXTURES: dict[str, Fixture] = {
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("env_name", ENVS)
+@pytest.mark.parametrize("env_name", ENGINE_ENVS)
 @pytest.mark.parametrize("name", list(FIXTURES))
 async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[str, Any],
                        tmp_path: Path) -> None:
-    env = engine_envs.get(env_name)
-    if env is None:
-        pytest.skip("runs only with CLAIMCHECK_ENGINE_ENVS=off" if env_name == "this"
-                    else f"engine environment {env_name!r} switched off "
-                         "(CLAIMCHECK_ENGINE_ENVS=off)")
+    env = engine_env_or_skip(engine_envs, env_name, mode)
     fixture = FIXTURES[name]
     for need in fixture.needs:
         if not env.has(need):
             pytest.skip(f"pytest {env.pytest_version} in {env_name!r} has no {need}")
-    if mode == "xdist" and not env.has("pytest-xdist"):
-        pytest.skip(f"{env_name!r} has no pytest-xdist")
     root = tmp_path / "proj"
     files = fixture.files or reruns_files(str(tmp_path))
     write_project(root, {"pytest.ini": f"[pytest]\naddopts = {UNUSED}\n", **files})

@@ -42,7 +42,7 @@ from claimcheck.collectors.pytest_run import (
 )
 from claimcheck.collectors.session import run_evidence
 
-from tests.conftest import UNUSED_PLUGINS, clean_env
+from tests.conftest import ENGINE_ENVS, UNUSED_PLUGINS, clean_env, engine_env_or_skip
 from tests.phase_runs import (
     PYTEST_INI,
     XDIST_COUNTS,
@@ -694,20 +694,14 @@ SHARING_SEEN = """
 
 
 @pytest.mark.parametrize("mode", ["serial", "xdist"])
-@pytest.mark.parametrize("env_name", ["newest", "floor", "this"])
+@pytest.mark.parametrize("env_name", ENGINE_ENVS)
 def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes(
         env_name: str, mode: str, engine_envs: dict[str, Any], make_project, tmp_path):
     """The plugin has pytest parse a module once for all its failures (claimcheck_trees),
     under xdist in the workers that format them; each traceback is still pytest's own text,
     also after the module was edited mid-run (a tree parsed before the edit would give the
     later failures other statement ranges)."""
-    env = engine_envs.get(env_name)
-    if env is None:
-        pytest.skip("runs only with CLAIMCHECK_ENGINE_ENVS=off" if env_name == "this"
-                    else f"engine environment {env_name!r} switched off "
-                         "(CLAIMCHECK_ENGINE_ENVS=off)")
-    if mode == "xdist" and not env.has("pytest-xdist"):
-        pytest.skip(f"{env_name!r} has no pytest-xdist")
+    env = engine_env_or_skip(engine_envs, env_name, mode)
     args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
                                         else []), "tests"]
     files = {"pytest.ini": PYTEST_INI, "tests/test_m.py": EDITED_MID_RUN}
