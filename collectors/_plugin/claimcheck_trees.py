@@ -36,21 +36,20 @@ def _stamp(path: Any) -> tuple[int, int] | None:
 
 
 class SourceTrees(dict):
-    """path -> parsed tree, for as long as the file is as it was parsed (pytest calls `get`
-    and sets items; nothing else)."""
+    """path -> (stamp, parsed tree); pytest calls `get` and sets items, nothing else, and gets
+    the tree only while the file is as it was parsed."""
 
     def __init__(self, kept: int = KEPT) -> None:
         super().__init__()
         self.kept = kept
-        self.stamps: dict[Any, tuple[int, int]] = {}
 
     def get(self, key: Any, default: Any = None) -> Any:
-        tree = dict.get(self, key)
-        if tree is None:
+        kept = dict.get(self, key)
+        if kept is None:
             return default
-        if _stamp(key) != self.stamps.get(key):
+        stamp, tree = kept
+        if _stamp(key) != stamp:
             self.pop(key, None)  # the file changed since it was parsed
-            self.stamps.pop(key, None)
             return default
         return tree
 
@@ -59,11 +58,9 @@ class SourceTrees(dict):
         if stamp is None:
             return
         self.pop(key, None)  # the newest last: the oldest is dropped first
-        dict.__setitem__(self, key, tree)
-        self.stamps[key] = stamp
+        dict.__setitem__(self, key, (stamp, tree))
         for oldest in list(self)[:len(self) - self.kept]:  # a copy: safe beside a thread
             self.pop(oldest, None)
-            self.stamps.pop(oldest, None)
 
 
 def formatter_class() -> Any:
@@ -102,6 +99,5 @@ def share_source_trees() -> Callable[[], None] | None:
     def put_back() -> None:
         formatter.__init__ = original
         trees.clear()
-        trees.stamps.clear()
 
     return put_back
