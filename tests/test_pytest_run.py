@@ -665,6 +665,9 @@ EDITED_MID_RUN = """
     def test_a():
         assert 1 == 2
 
+    def test_b():
+        assert "b" == "c"
+
     def test_edits_this_module():
         path = pathlib.Path(__file__)
         path.write_text("# edited\\n# edited\\n" + path.read_text())
@@ -677,12 +680,27 @@ EDITED_MID_RUN = """
     def test_d():
         assert [1, 2] == [
             1, 3]
+
+    def test_e():
+        assert {1} == {
+            2}
 """
 
 
 SHARING_SEEN = """
+    import ast
     import os
     import _pytest._code.code as code
+
+    parse = ast.parse
+
+    def counting_parse(source, filename="<unknown>", *args, **kwargs):
+        if filename == "source" and "import pathlib" in source:  # all of test_m.py
+            with open(os.environ["SHARING_SEEN"], "a") as seen:
+                seen.write("parse\\n")
+        return parse(source, filename, *args, **kwargs)
+
+    ast.parse = counting_parse
 
     def pytest_runtest_logreport(report):
         if report.failed:  # pytest 9's name for the formatter, then pytest 8's
@@ -697,10 +715,10 @@ SHARING_SEEN = """
 @pytest.mark.parametrize("env_name", ENGINE_ENVS)
 def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes(
         env_name: str, mode: str, engine_envs: dict[str, Any], make_project, tmp_path):
-    """The plugin has pytest parse a module once for all its failures (claimcheck_trees),
-    under xdist in the workers that format them; each traceback is still pytest's own text,
-    also after the module was edited mid-run (a tree parsed before the edit would give the
-    later failures other statement ranges)."""
+    """The plugin has pytest keep a module's tree from its second failure on
+    (claimcheck_trees), under xdist in the workers that format them; each traceback is still
+    pytest's own text, also after the module was edited mid-run (the tree kept for test_b would
+    give the later failures other statement ranges)."""
     env = engine_env_or_skip(engine_envs, env_name, mode)
     args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
                                         else []), "tests"]
@@ -720,13 +738,17 @@ def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes
     (events_file,) = stream.glob("*.jsonl")
     failed = {e["nodeid"].split("::")[1]: e["longrepr"] for e in read_events(events_file)
               if e["event"] == "test" and e["outcome"] == "failed"}
-    assert sorted(failed) == ["test_a", "test_c", "test_d"]
+    assert sorted(failed) == ["test_a", "test_b", "test_c", "test_d", "test_e"]
     for name, longrepr in failed.items():
         # Under xdist a traceback starts with the worker that ran it, which may differ.
         text = re.sub(r"^\[gw\d+\] .*\n", "", longrepr).strip()
         assert text in re.sub(r"\[gw\d+\] .*\n", "", bare.stdout), (name, longrepr, bare.stdout)
     assert "# edited" in failed["test_c"]  # the edited source, as bare pytest reads it
-    assert set(seen.read_text().split()) == {"True"}, "pytest's formatter was not shared"
+    seen_lines = seen.read_text().split()
+    assert set(seen_lines) - {"parse"} == {"True"}, "pytest's formatter was not shared"
+    # Five failures, four parses: test_a's and test_b's, then test_c's and test_d's (the file
+    # was edited); test_e's traceback used the tree kept for test_d's.
+    assert seen_lines.count("parse") == 4, seen_lines
 
 
 def test_plugin_stays_silent_without_its_environment_variable(make_project, tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -287,25 +288,73 @@ def test_the_wake_pipe_is_taken_only_when_it_is_the_very_pipe_named():
             os.close(fd)
 
 
-def test_source_trees_keep_a_tree_while_its_file_is_unchanged_and_only_the_newest_few(tmp_path):
+class _Tree:
+    """Stands for a parsed module: what is kept, and whether anything still holds it."""
+
+
+def test_source_trees_keep_a_tree_from_its_files_second_parse_while_the_file_is_unchanged(
+        tmp_path):
     from claimcheck.collectors._plugin.claimcheck_trees import SourceTrees
 
-    trees = SourceTrees(kept=2)
+    trees = SourceTrees(kept=2, parsed_once_kept=2)
     a, b, c = (tmp_path / f"{name}.py" for name in "abc")
     for path in (a, b, c):
         path.write_text("x = 1\n")
-    trees[a] = "tree of a"
-    assert trees.get(a) == "tree of a"
-    a.write_text("x = 12\n")  # edited: parsed again
-    assert trees.get(a) is None and a not in trees
-    trees[a], trees[b], trees[c] = "a", "b", "c"
-    assert (trees.get(a), trees.get(b), trees.get(c)) == (None, "b", "c")
-    trees["<string>"] = "no file behind it"
-    assert trees.get("<string>") is None
+    first = _Tree()
+    held = weakref.ref(first)
+    trees.parsed(a, first)
+    del first
+    assert held() is None, "a file parsed for one failure keeps its tree alive"
+    assert trees.tree(a) is None
+    trees.parsed(a, "tree of a")  # parsed again, unchanged: a module failing more than once
+    assert trees.tree(a) == "tree of a"
+    a.write_text("x = 12\n")  # edited: parsed again, and once is not twice
+    assert trees.tree(a) is None
+    trees.parsed(a, "edited a")
+    assert trees.tree(a) is None
+    trees.parsed(a, "edited a")
+    assert trees.tree(a) == "edited a"
+    for path in (b, c):
+        trees.parsed(path, path.stem)
+        trees.parsed(path, path.stem)
+    assert (trees.tree(a), trees.tree(b), trees.tree(c)) == (None, "b", "c")  # the newest 2
+    for _ in range(2):
+        trees.parsed("<string>", "no file behind it")
+    assert trees.tree("<string>") is None
+
+
+def test_files_parsed_once_are_remembered_only_the_newest_few(tmp_path):
+    from claimcheck.collectors._plugin.claimcheck_trees import SourceTrees
+
+    trees = SourceTrees(kept=4, parsed_once_kept=2)
+    a, b, c = (tmp_path / f"{name}.py" for name in "abc")
+    for path in (a, b, c):
+        path.write_text("x = 1\n")
+        trees.parsed(path, path.stem)
+    trees.parsed(c, "c")  # the newest 2 files parsed once are remembered: c is...
+    trees.parsed(a, "a")  # ...and a, the oldest, was forgotten
+    assert (trees.tree(a), trees.tree(c)) == (None, "c")
+
+
+def test_a_formatter_keeps_what_it_parsed_for_its_failure_then_asks_the_session(tmp_path):
+    from claimcheck.collectors._plugin.claimcheck_trees import FormatterTrees, SourceTrees
+
+    module = tmp_path / "test_m.py"
+    module.write_text("x = 1\n")
+    shared = SourceTrees()
+    first = FormatterTrees(shared)
+    assert first.get(module) is None
+    first[module] = "tree"  # pytest parsed it for this failure
+    assert first.get(module) == "tree"  # the failure's next entry in the same file
+    assert FormatterTrees(shared).get(module, "none") == "none"  # parsed for one failure only
+    second = FormatterTrees(shared)
+    second[module] = "tree"
+    assert FormatterTrees(shared).get(module) == "tree"
 
 
 def test_every_traceback_formatter_shares_one_set_of_trees_until_put_back():
     from claimcheck.collectors._plugin.claimcheck_trees import (
+        FormatterTrees,
         SourceTrees,
         formatter_class,
         share_source_trees,
@@ -318,7 +367,10 @@ def test_every_traceback_formatter_shares_one_set_of_trees_until_put_back():
     try:
         assert put_back is not None
         first, second = formatter(), formatter()
-        assert isinstance(first.astcache, SourceTrees) and first.astcache is second.astcache
+        assert isinstance(first.astcache, FormatterTrees)
+        assert first.astcache is not second.astcache  # one failure's own trees each...
+        assert isinstance(first.astcache.shared, SourceTrees)
+        assert first.astcache.shared is second.astcache.shared  # ...and the session's
         assert share_source_trees() is None  # a nested session: the outer one puts it back
     finally:
         if put_back is not None:

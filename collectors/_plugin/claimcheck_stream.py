@@ -4,8 +4,8 @@ This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with 
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
 imports nothing from claimcheck but its siblings (`claimcheck_writer`: the hooks;
 `claimcheck_protocol`: names both sides share; `claimcheck_fold`: pure helpers;
-`claimcheck_owner`: the owner watch; `claimcheck_trees`: one parse of a test module for all its
-failures' tracebacks), and only the standard library plus pytest itself.
+`claimcheck_owner`: the owner watch; `claimcheck_trees`: a test module's tree kept for its
+failures' tracebacks from the second on), and only the standard library plus pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
 script may start several, in one process or in many) writes `<dir>/<pid>-<n>.jsonl`, one JSON

@@ -119,8 +119,8 @@ def pytest_configure(config: Any) -> None:
 
 
 def _share_source_trees(config: Any) -> None:
-    """One parse of a module for all its failures' tracebacks, until this session's end
-    (`claimcheck_trees`)."""
+    """A module's tree kept for its failures' tracebacks from the second on, until this
+    session's end (`claimcheck_trees`)."""
     put_back = share_source_trees()
     if put_back is not None:
         config.add_cleanup(put_back)
