@@ -16,6 +16,15 @@ On a shared 2-core VM the wall time of the same run moves by more than the plugi
 not depend on what else the machine does): bare and with the plugin, on one passing test (the
 plugin's fixed cost: its import, registration and session lines) and on the suite (the rest,
 per test), with PYTHONHASHSEED fixed, since string hashing moves the count by about 1%.
+
+    python bench/bench_engine.py --plugin-gc [--tests 20000]
+
+counts the garbage collections of the pytest process (`gc.callbacks`), bare and with the
+plugin, on a generated suite (`gen_suite.py`: its skips and xfails, no failures): how many of
+each generation, and the time in full ones. Those counts do not depend on the machine's load
+either, and a full collection walks every object the process holds (at 20,000 tests over 0.3
+s at the end of the run): an object the plugin keeps alive that bare pytest lets go shows here
+as more full collections, where wall time only shows noise.
 """
 
 from __future__ import annotations
@@ -173,6 +182,66 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
     lines.append(f"one pwrite of the running-test record: {pwrite_cost():.2f} us "
                  "(one per test, at its start)")
     return lines
+
+
+GC_COUNTER = r"""
+import gc, json, os, sys, time
+import pytest
+
+counts = {"young": 0, "middle": 0, "full": 0, "full_s": 0.0}
+started = [0.0]
+NAMES = ("young", "middle", "full")
+
+
+def count(phase, info):
+    if phase == "start":
+        started[0] = time.perf_counter()
+        return
+    counts[NAMES[info["generation"]]] += 1
+    if info["generation"] == 2:
+        counts["full_s"] += time.perf_counter() - started[0]
+
+
+gc.callbacks.append(count)
+code = pytest.main(sys.argv[1:])
+print("GC " + json.dumps(counts))
+sys.exit(code)
+"""
+
+
+def _collections(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("GC ")), None)
+    if line is None:
+        raise SystemExit(f"counting collections failed: {done.stdout[-500:]}{done.stderr[-500:]}")
+    return json.loads(line[len("GC "):])
+
+
+def plugin_collections(work: Path, env: dict[str, str], *, tests: int,
+                       python: str = sys.executable) -> list[str]:
+    """Garbage collections in pytest, bare and with the plugin (see the module's docstring)."""
+    from gen_suite import plan_suite, write_suite
+
+    root = work / f"generated-{tests}"
+    if not root.exists():
+        write_suite(root, plan_suite(tests, 0.0, import_errors=0))
+    env = {**env, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the rewrite cache, as users have it
+    # claimcheck's own arguments (collectors/phase_command.py) beside the plugin
+    base = [python, "-c", GC_COUNTER, "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    ours = [*base, "--no-summary", "-o", "console_output_style=classic",
+            "-p", "claimcheck_stream"]
+    subprocess.run(base[:3] + ["--collect-only", "-q"], cwd=root, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    bare = _collections(base, root, env)
+    with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+        plugin = _collections(ours, root, {**env, "PYTHONPATH": str(PLUGIN_DIR),
+                                           "CLAIMCHECK_STREAM_DIR": stream})
+    return [f"garbage collections in pytest on {tests} generated tests (young / middle / full "
+            "generation, seconds in full ones; PYTHONHASHSEED=0):"] + [
+        f"  {label:<25} {c['young']:6.0f} / {c['middle']:4.0f} / {c['full']:3.0f}   "
+        f"{c['full_s']:.2f} s" for label, c in (("bare pytest", bare),
+                                                ("with claimcheck's plugin", plugin))]
 
 
 def _instructions(argv: list[str], cwd: Path, env: dict[str, str], out: Path) -> int:

@@ -459,11 +459,8 @@ class HistoryStore:
         """Node ids of `phase` that failed or errored in any of `run_ids`."""
         found: set[str] = set()
         for chunk in chunks(list(run_ids), 400):
-            marks = ",".join("?" * len(chunk))
             found.update(nodeid for (nodeid,) in self.conn.execute(
-                "SELECT DISTINCT n.nodeid FROM results x JOIN nodes n ON n.id = x.node_id "
-                f"WHERE x.run_id IN ({marks}) AND n.phase = ? "
-                "AND x.outcome IN ('failed', 'error')", (*chunk, phase)))
+                failing_ids_query(len(chunk)), (*chunk, phase)))
         return found
 
     def outcomes_of(self, run_ids: Sequence[int], phase: str,
@@ -578,6 +575,16 @@ class HistoryStore:
 
     def integrity(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def failing_ids_query(runs: int) -> str:
+    """The failing results of `runs` runs, one phase: read from the failing results' index
+    (`results_failing`) run by run. `CROSS JOIN` keeps SQLite to that order: given a long list
+    of runs (every clean run at a commit) it would rather walk all of the phase's node ids and
+    look each up in every run, 200 ms at 20,000 tests and 160 runs where this takes 0.3 ms."""
+    marks = ",".join("?" * runs)
+    return ("SELECT DISTINCT n.nodeid FROM results x CROSS JOIN nodes n ON n.id = x.node_id "
+            f"WHERE x.run_id IN ({marks}) AND n.phase = ? AND x.outcome IN ('failed', 'error')")
 
 
 def _gone(pid: object, run_host: object, host: str) -> bool:
