@@ -185,7 +185,7 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
 
 
 GC_COUNTER = r"""
-import gc, json, os, sys, time
+import gc, json, sys, time
 import pytest
 
 counts = {"young": 0, "middle": 0, "full": 0, "full_s": 0.0}
@@ -229,8 +229,8 @@ def plugin_collections(work: Path, env: dict[str, str], *, tests: int,
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the rewrite cache, as users have it
     # claimcheck's own arguments (collectors/phase_command.py) beside the plugin
     base = [python, "-c", GC_COUNTER, "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    ours = [*base, "--no-summary", "-o", "console_output_style=classic",
-            "-p", "claimcheck_stream"]
+    ours = [*base, "--continue-on-collection-errors", "--no-summary",
+            "-o", "console_output_style=classic", "-p", "claimcheck_stream"]
     subprocess.run(base[:3] + ["--collect-only", "-q"], cwd=root, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     bare = _collections(base, root, env)
