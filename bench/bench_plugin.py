@@ -112,6 +112,15 @@ sys.exit(code)
 """
 
 
+def tagged_json(done: subprocess.CompletedProcess[str], tag: str, what: str) -> dict:
+    """The JSON a measuring script printed after `TAG ` on its stdout; what it printed
+    instead, if it did not."""
+    line = next((line for line in done.stdout.splitlines() if line.startswith(tag + " ")), None)
+    if line is None:
+        raise SystemExit(f"{what} failed: {done.stdout[-500:]}{done.stderr[-500:]}")
+    return json.loads(line[len(tag) + 1:])
+
+
 def hook_time(root: Path, env: dict[str, str], python: str, tests: int,
               rounds: int) -> dict[str, float]:
     """Median microseconds per test spent inside each of the plugin's per-test hooks."""
@@ -121,11 +130,7 @@ def hook_time(root: Path, env: dict[str, str], python: str, tests: int,
             done = subprocess.run([python, "-c", HOOK_TIMER], cwd=root, capture_output=True,
                                   text=True, check=False,
                                   env={**env, "CLAIMCHECK_STREAM_DIR": stream})
-        line = next((line for line in done.stdout.splitlines() if line.startswith("HOOKS ")),
-                    None)
-        if line is None:
-            raise SystemExit(f"hook timing failed: {done.stdout[-500:]}")
-        for name, seconds in json.loads(line[len("HOOKS "):]).items():
+        for name, seconds in tagged_json(done, "HOOKS", "hook timing").items():
             samples.setdefault(name, []).append(seconds / tests * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 
@@ -211,10 +216,7 @@ sys.exit(code)
 
 def _collections(argv: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    line = next((line for line in done.stdout.splitlines() if line.startswith("GC ")), None)
-    if line is None:
-        raise SystemExit(f"counting collections failed: {done.stdout[-500:]}{done.stderr[-500:]}")
-    return json.loads(line[len("GC "):])
+    return tagged_json(done, "GC", "counting collections")
 
 
 def plugin_collections(work: Path, env: dict[str, str], *, tests: int,
@@ -227,13 +229,16 @@ def plugin_collections(work: Path, env: dict[str, str], *, tests: int,
         write_suite(root, plan_suite(tests, 0.0, import_errors=0))
     env = {**env, "PYTHONHASHSEED": "0"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # the rewrite cache, as users have it
-    # claimcheck's own arguments (collectors/phase_command.py) beside the plugin
-    base = [python, "-c", GC_COUNTER, "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    ours = [*base, "--continue-on-collection-errors", "--no-summary",
-            "-o", "console_output_style=classic", "-p", "claimcheck_stream"]
-    subprocess.run(base[:3] + ["--collect-only", "-q"], cwd=root, env=env,
+    from claimcheck.collectors.phase_command import QUIET_ARGS
+
+    counter = [python, "-c", GC_COUNTER]
+    common = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+    # the plugin with the arguments claimcheck gives a pytest phase (phase_command)
+    ours = [*counter, *common, "-p", "claimcheck_stream", "--continue-on-collection-errors",
+            *QUIET_ARGS]
+    subprocess.run([*counter, "--collect-only", "-q"], cwd=root, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    bare = _collections(base, root, env)
+    bare = _collections([*counter, *common, "-q"], root, env)
     with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
         plugin = _collections(ours, root, {**env, "PYTHONPATH": str(PLUGIN_DIR),
                                            "CLAIMCHECK_STREAM_DIR": stream})
