@@ -9,7 +9,9 @@ Each row is a generated suite (`gen_suite.py`, a git repository, as users' proje
 as pairs: bare `python -m pytest -q [-n 2]` and `claimcheck --report --output FILE` with the
 phase's interpreter set to the same Python (`tool.claimcheck.python`, `pytest = ["-n", "2"]`
 for the xdist rows). The two sides of a pair run back to back, their order alternating
-between pairs so a machine getting busier or quieter favours neither; figures are medians.
+between pairs so a machine getting busier or quieter favours neither; figures are medians,
+and a row's verdict rests on the 95% interval of its median ratio (`median_interval`): ok when
+all of it meets the goal, MISS when none of it does, open when the pairs cannot yet tell.
 Wall time is what a developer waits; CPU time (user + system of the process and every child
 it waited for) is what a loaded machine disturbs least, so both are printed with the load
 average they were measured at. Every claimcheck run's counts are checked against the suite's
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -385,12 +388,42 @@ def _median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95
+                    ) -> tuple[float, float, float] | None:
+    """The median of `values` and an interval that holds the true median with at least
+    `confidence`, assuming nothing about the noise's shape: the k-th lowest and k-th highest
+    value, k the largest rank for which the chance that at least k of n values fall on one
+    side of the median (a binomial tail at 1/2, on either side) stays within 1 - confidence.
+    None when there are too few values for any such k (fewer than 6 at 95%)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k, below = 0, 0.0  # below: P(X <= k - 1) for X ~ Binomial(n, 1/2)
+    while k < n:
+        with_next = below + math.comb(n, k) / 2 ** n
+        if 2 * with_next > 1 - confidence:
+            break
+        below, k = with_next, k + 1
+    if k == 0:
+        return None
+    return statistics.median(ordered), ordered[k - 1], ordered[n - k]
+
+
+def verdict(interval: tuple[float, float, float] | None, goal: float) -> str:
+    """ok when the whole interval meets the goal, MISS when none of it does, open otherwise
+    (a VM's run-to-run noise is larger than some goals: only more pairs decide those)."""
+    if interval is None:
+        return "open"
+    _, low, high = interval
+    return "ok" if high <= goal else "MISS" if low > goal else "open"
+
+
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
 
 COLUMNS = (("suite", 36, "<"), ("pytest", 7, "<"), ("|", 1, "<"), ("bare", 8, ">"),
-           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("pairs", 14, ">"), ("goal", 7, ">"),
+           ("claimcheck", 10, ">"), ("ratio", 6, ">"), ("pairs: 95%", 14, ">"),
+           ("goal", 7, ">"),
            ("|", 1, "<"), ("bare CPU", 8, ">"), ("cc CPU", 7, ">"), ("ratio", 6, ">"),
            ("cc own", 7, ">"), ("|", 1, "<"), ("cc RSS", 7, ">"), ("|", 1, "<"),
            ("load", 9, ">"), ("|", 1, "<"), ("", 4, "<"))
@@ -411,18 +444,19 @@ def result_line(res: Result) -> str:
     cc = _median([r.wall_s for r in res.cc])
     ratios = [c.wall_s / b.wall_s for b, c in zip(res.bare, res.cc)]
     ratio = _median(ratios)
+    interval = median_interval(ratios)
     bare_cpu = _median([r.cpu_s for r in res.bare])
     cc_cpu = _median([r.cpu_s for r in res.cc])
     cpu_ratio = _median([c.cpu_s / b.cpu_s for b, c in zip(res.bare, res.cc) if b.cpu_s])
     own_cpu = _median([r.own_cpu_s for r in res.cc if r.own_cpu_s is not None])
     rss = max((r.rss_mb or 0 for r in res.cc), default=0)
-    verdict = "ok" if ratio is not None and ratio <= res.row.goal else "MISS"
-    spread = f"{len(ratios)}: {min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
+    spread = (f"{len(ratios)}: {interval[1]:.2f}-{interval[2]:.2f}" if interval
+              else f"{len(ratios)}: too few")
     return _cells(_label(res, res.row.label), res.version, "|", f"{bare:.2f} s", f"{cc:.2f} s",
                   f"{ratio:.2f}x", spread, f"<={res.row.goal:.2f}x", "|", f"{bare_cpu:.2f} s",
                   f"{cc_cpu:.2f} s", f"{cpu_ratio:.2f}x",
                   "" if own_cpu is None else f"{own_cpu:.2f} s", "|", f"{rss:.0f} MB", "|",
-                  _load(res.load), "|", verdict)
+                  _load(res.load), "|", verdict(interval, res.row.goal))
 
 
 def _label(res: Result, label: str) -> str:
@@ -542,11 +576,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON",
                         help="the interpreter for `newest` or `8` instead of the engine "
                              "environment tests/engine_envs.py provisions")
-    parser.add_argument("--pairs", type=int, default=3,
-                        help="measured pairs per row of more than 3,000 tests (default 3)")
-    parser.add_argument("--small-pairs", type=int, default=9,
+    parser.add_argument("--pairs", type=int, default=6,
+                        help="measured pairs per row of more than 3,000 tests (default 6, "
+                             "the fewest that give a 95%% interval)")
+    parser.add_argument("--small-pairs", type=int, default=21,
                         help="measured pairs per row of at most 3,000 tests, which take "
-                             "seconds and move most from run to run (default 9)")
+                             "seconds and move most from run to run (default 21)")
     parser.add_argument("--bytecode", choices=("on", "off", "both"), default="on",
                         help="on: .pyc caching as users have it (warm); off: "
                              "PYTHONDONTWRITEBYTECODE=1 and the suite's __pycache__ removed "
@@ -614,9 +649,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             install_line(),
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; interleaved pairs "
             f"({args.small_pairs} for rows of at most 3,000 tests, {args.pairs} above); "
-            "ratio = median of the pairs' ratios; pairs = how many and their lowest and highest "
-            "ratio; cc own = CPU of claimcheck's own process (pytest not included); load = "
-            "1-minute load average during the row",
+            "ratio = median of the pairs' ratios; pairs: 95% = how many, and the interval that "
+            "holds the median ratio with 95% confidence whatever the noise's shape (the k-th "
+            "lowest and highest ratio, binomial); ok = the whole interval meets the goal, MISS "
+            "= none of it, open = more pairs needed; cc own = CPU of claimcheck's own process "
+            "(pytest not included); load = 1-minute load average during the row",
             *table_head(),
             *spawns,
             *map(result_line, results),
