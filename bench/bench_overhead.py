@@ -392,9 +392,10 @@ def median_interval(values: Sequence[float], confidence: float = 0.95
                     ) -> tuple[float, float, float] | None:
     """The median of `values` and an interval that holds the true median with at least
     `confidence`, assuming nothing about the noise's shape: the k-th lowest and k-th highest
-    value, k the largest rank for which the chance that at least k of n values fall on one
-    side of the median (a binomial tail at 1/2, on either side) stays within 1 - confidence.
-    None when there are too few values for any such k (fewer than 6 at 95%)."""
+    value, k the largest rank for which the chance that fewer than k of the n values fall
+    below the true median (a binomial tail at 1/2), twice over for the two sides, stays
+    within 1 - confidence. None when there are too few values for any such k (fewer than 6
+    at 95%)."""
     ordered = sorted(values)
     n = len(ordered)
     k, below = 0, 0.0  # below: P(X <= k - 1) for X ~ Binomial(n, 1/2)
