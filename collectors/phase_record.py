@@ -61,12 +61,12 @@ class StreamTail:
         for name in names:
             if name not in self.files:
                 try:
-                    self.files[name] = (open(os.path.join(self.directory, name), "rb"),
-                                        bytearray())
+                    self.files[name] = (open(os.path.join(self.directory, name), "rb",
+                                             buffering=0), bytearray())
                 except OSError:
                     continue
         for name, (handle, buffer) in self.files.items():
-            chunk = handle.read()
+            chunk = protocol.read_appended(handle)
             if not chunk:
                 continue
             buffer += chunk

@@ -377,3 +377,26 @@ def test_every_traceback_formatter_shares_one_set_of_trees_until_put_back():
             put_back()
     assert formatter.__init__ is original
     assert type(formatter().astcache) is dict
+
+
+@pytest.mark.parametrize(("spec", "args", "pythonpath", "itself"), [
+    ({"popen": True}, ["-p", "claimcheck_stream", "tests"], "PLUGIN", True),
+    ({"popen": True}, ["-pclaimcheck_stream"], "other" + os.pathsep + "PLUGIN", True),
+    ({"popen": True}, ["tests"], "PLUGIN", False),  # through PYTEST_ADDOPTS: a command phase
+    ({"popen": True}, ["-p", "no:claimcheck_stream"], "PLUGIN", False),
+    ({"popen": True}, ["-p", "claimcheck_stream"], "other", False),
+    ({"popen": True}, ["-p", "claimcheck_stream"], "", False),
+    ({"popen": True, "via": "gw0"}, ["-p", "claimcheck_stream"], "PLUGIN", False),
+    ({"popen": True, "env": {"PYTHONPATH": "/x"}}, ["-p", "claimcheck_stream"], "PLUGIN",
+     False),
+    ({"popen": False, "socket": "127.0.0.1:1"}, ["-p", "claimcheck_stream"], "PLUGIN", False),
+    ({"popen": False, "ssh": "host"}, ["-p", "claimcheck_stream"], "PLUGIN", False),
+])
+def test_only_a_local_worker_that_imports_the_plugin_itself_goes_without_shipping(
+        spec, args, pythonpath, itself) -> None:
+    from types import SimpleNamespace
+
+    from claimcheck.collectors._plugin.claimcheck_ship import loads_plugin_itself
+
+    environ = {"PYTHONPATH": pythonpath.replace("PLUGIN", str(PLUGIN_DIR))}
+    assert loads_plugin_itself(SimpleNamespace(**spec), args, environ) is itself

@@ -66,7 +66,9 @@ def _wait_for(path: Path, proc: subprocess.Popen[bytes]) -> None:
 def _events(stream: Path) -> list[dict]:
     files = sorted(stream.glob("*" + protocol.STREAM_SUFFIX))
     assert len(files) == 1, files
-    return [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
+    with open(files[0], "rb", buffering=0) as handle:  # up to the part reserved, unwritten
+        written = protocol.read_appended(handle)
+    return [json.loads(line) for line in written.decode("utf-8").splitlines()]
 
 
 def _tests(events: list[dict]) -> dict[str, str]:

@@ -94,3 +94,27 @@ async def test_socket_gateways_to_execnet_socketservers_count_as_a_serial_run(ma
             server.wait(timeout=10)
     assert_same_as_serial(distributed, serial, workers=2)
     assert not os.environ.get("PYTEST_PLUGINS")
+
+
+WHERE_THE_PLUGIN_CAME_FROM = """
+import os, sys
+def test_the_worker_imported_the_plugin_from_its_file():
+    writer = sys.modules["claimcheck_writer"]
+    assert type(writer.__spec__.loader).__name__ != "ClaimcheckSource"
+    assert os.path.isfile(writer.__file__)
+"""
+
+
+async def test_local_workers_import_the_plugin_themselves_and_count_the_same(make_project):
+    """`-n 2` in a pytest phase: each worker has the plugin's folder on its PYTHONPATH and
+    `-p claimcheck_stream` in the command line xdist hands it, so nothing is shipped to it
+    (which cost the controller some 10 ms a gateway); the record is the serial run's."""
+    root = make_project({**XDIST_SUITE, "tests/test_where.py": WHERE_THE_PLUGIN_CAME_FROM})
+    serial = await run(root, pytest_args=XDIST_SELECTION)
+    distributed = await run(root, pytest_args=(*XDIST_SELECTION, "-n", "2"))
+    assert outcomes(distributed) == outcomes(serial)
+    assert outcomes(distributed)[
+        "tests/test_where.py::test_the_worker_imported_the_plugin_from_its_file"] == "passed"
+    assert distributed.counts == serial.counts and distributed.sessions[0].xdist_workers == 2
+    markers = {t.nodeid: t.markers for t in distributed.tests}
+    assert markers["tests/test_one.py::test_a"] == ("api",)  # the worker's side ran

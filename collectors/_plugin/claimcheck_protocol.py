@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 # -- environment variables ------------------------------------------------------------------
 ENV_DIR = "CLAIMCHECK_STREAM_DIR"  # the stream folder; the plugin does nothing without it
@@ -125,6 +126,27 @@ def running_record(nodeid: str) -> bytes:
     """What the `.running` file holds while `nodeid` runs (one line, so a stale tail from a
     longer id written before is never read)."""
     return RUNNING_STARTED + nodeid.replace("\n", " ").encode("utf-8", "backslashreplace") + b"\n"
+
+
+READ_SIZE = 1 << 16  # bytes read from a stream file at a time
+
+
+def read_appended(handle: Any) -> bytes:
+    """What a stream file holds past `handle`'s position (an unbuffered binary file): up to
+    its end or its first zero byte, where the part the plugin reserved and has not written yet
+    begins (claimcheck_append); the handle is left there, to read on from next time."""
+    parts: list[bytes] = []
+    while True:
+        chunk = handle.read(READ_SIZE)
+        if not chunk:
+            break
+        zero = chunk.find(b"\0")
+        if zero >= 0:
+            handle.seek(zero - len(chunk), os.SEEK_CUR)
+            parts.append(chunk[:zero])
+            break
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def read_running(path: str) -> tuple[list[bytes], list[str]]:

@@ -6,7 +6,9 @@ that came through PYTEST_ADDOPTS. So before xdist starts a worker, the sources o
 modules travel over the gateway and are served to `import` from memory (first on the import
 path, so the worker runs the controller's copy), and PYTEST_PLUGINS names the plugin for the
 worker's pytest. The worker puts PYTEST_PLUGINS back as it was once it is configured, so pytest
-runs started by the tests stay clean.
+runs started by the tests stay clean. A local worker that imports the plugin by itself (a
+`pytest` phase's `-n`: this folder on its PYTHONPATH, `-p claimcheck_stream` on its command
+line) is left to do so (`loads_plugin_itself`).
 
 Standard library only, like the plugin itself.
 """
@@ -17,9 +19,9 @@ import os
 from typing import Any
 
 # The plugin and every sibling it imports (claimcheck_select is loaded by its own -p).
-SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_fold", "claimcheck_owner",
-                   "claimcheck_ship", "claimcheck_trees", "claimcheck_writer",
-                   "claimcheck_stream")
+SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_append", "claimcheck_fold",
+                   "claimcheck_owner", "claimcheck_ship", "claimcheck_trees",
+                   "claimcheck_writer", "claimcheck_stream")
 PLUGIN_NAME = "claimcheck_stream"
 ENV_PLUGINS_BEFORE = "CLAIMCHECK_PYTEST_PLUGINS_BEFORE"
 SHIP_TIMEOUT_S = 30.0
@@ -60,6 +62,24 @@ def plugin_sources(folder: str | None = None) -> dict[str, tuple[str, str]]:
         with open(path, encoding="utf-8") as handle:
             sources[name] = (handle.read(), path)
     return sources
+
+
+def loads_plugin_itself(spec: Any, args: list[str], environ: dict[str, str]) -> bool:
+    """Whether a worker started from this gateway spec imports the plugin on its own: a local
+    worker (`popen`, no `via`) inherits this process's environment, with this folder on its
+    PYTHONPATH, and xdist hands it the controller's command line, with `-p claimcheck_stream`
+    in it. Shipping to it anyway cost some 10 ms per gateway in the controller, before its
+    worker could start, and the compiling of the sources in every worker."""
+    if not getattr(spec, "popen", False) or getattr(spec, "via", None):
+        return False
+    if "PYTHONPATH" in (getattr(spec, "env", None) or {}):
+        return False  # `--tx popen//env:PYTHONPATH=...`: the worker's import path is its own
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+    paths = environ.get("PYTHONPATH", "").split(os.pathsep)
+    if folder not in (os.path.realpath(path) for path in paths if path):
+        return False
+    return any(arg == "-p" and following == PLUGIN_NAME or arg == "-p" + PLUGIN_NAME
+               for arg, following in zip(args, [*args[1:], ""]))
 
 
 def ship_to_worker(gateway: Any) -> None:

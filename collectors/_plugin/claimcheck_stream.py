@@ -4,7 +4,8 @@ This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with 
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
 imports nothing from claimcheck but its siblings (`claimcheck_writer`: the hooks;
 `claimcheck_protocol`: names both sides share; `claimcheck_fold`: pure helpers;
-`claimcheck_owner`: the owner watch; `claimcheck_trees`: a test module's tree kept for its
+`claimcheck_owner`: the owner watch; `claimcheck_append`: the stream file, appended to through
+a memory mapping; `claimcheck_trees`: a test module's tree kept for its
 failures' tracebacks from the second on), and only the standard library plus pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
@@ -34,15 +35,18 @@ of one test are folded as pytest's summary counts them, except that a test is co
 rerun attempt only raises its `reruns`, subtests are tallied beside the test and a failing one
 fails it.
 
-Each line reaches the file as it is made, in one `write` (the file is opened O_APPEND); the
-line of a passing test carries nothing nobody reads. Beside the stream, `<pid>-<n>.running`
-names the tests running right now, rewritten in place with one `pwrite` when a test starts, so
-a session that dies (os._exit, a segfault, SIGKILL at the phase timeout) still says which test
-it died in: the kernel keeps what was written, and a test named there whose line is in the
-stream had finished. That is two system calls per test, each of a few bytes. (Buffering the
-lines for 50 ms cost more: a result must be in the kernel before the next test can crash the
-process, so the buffer had to be copied into `.running` at every test's start and end, a
-copy that grew with the buffer: 18 of the plugin's 39 us per test on this machine.)
+Each line reaches the file as it is made, copied into a shared memory mapping of it, which puts
+it in the kernel without a system call (`claimcheck_append`; one `pwrite` where a mapping is not
+available); the line of a passing test carries nothing nobody reads. Beside the stream,
+`<pid>-<n>.running` names the tests running right now, rewritten in place with one `pwrite`
+when a test starts, so a session that dies (os._exit, a segfault, SIGKILL at the phase timeout)
+still says which test it died in: the kernel keeps what was written, and a test named there
+whose line is in the stream had finished. That is one system call per test, of a few bytes
+(a `pwrite` cannot be cut in half by a kill, a copy into a mapping could: a record half old and
+half new would name a test that was not running). (Buffering the lines for 50 ms cost more: a
+result must be in the kernel before the next test can crash the process, so the buffer had to
+be copied into `.running` at every test's start and end, a copy that grew with the buffer: 18
+of the plugin's 39 us per test on this machine.)
 
 Under pytest-xdist only the controller writes; workers attach marker names to their reports
 (which travel to the controller) and hand their deselected ids and an interruption back

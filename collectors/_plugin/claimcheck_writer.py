@@ -19,6 +19,7 @@ import pytest
 
 try:
     from . import claimcheck_protocol as protocol
+    from .claimcheck_append import AppendFile
     from .claimcheck_fold import (
         RANK,
         Partial,
@@ -41,10 +42,11 @@ try:
     )
     from .claimcheck_owner import remove_stream_folder, watch_owner_once
     from .claimcheck_protocol import Key as K
-    from .claimcheck_ship import restore_pytest_plugins, ship_to_worker
+    from .claimcheck_ship import loads_plugin_itself, restore_pytest_plugins, ship_to_worker
     from .claimcheck_trees import share_source_trees
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
+    from claimcheck_append import AppendFile  # type: ignore[no-redef]
     from claimcheck_fold import (  # type: ignore[no-redef]
         RANK,
         Partial,
@@ -70,7 +72,11 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         watch_owner_once,
     )
     from claimcheck_protocol import Key as K  # type: ignore[no-redef]
-    from claimcheck_ship import restore_pytest_plugins, ship_to_worker  # type: ignore[no-redef]
+    from claimcheck_ship import (  # type: ignore[no-redef]
+        loads_plugin_itself,
+        restore_pytest_plugins,
+        ship_to_worker,
+    )
     from claimcheck_trees import share_source_trees  # type: ignore[no-redef]
 
 # A phase started from a remembered command waits here, before pytest loads the project's
@@ -207,7 +213,7 @@ class _Writer:
         self.pid = os.getpid()
         self.forks = _forks
         self.base = os.path.join(directory, f"{self.pid}-{next(_sequence)}")
-        self.fd: int | None = None
+        self.stream = AppendFile(self.base + protocol.STREAM_SUFFIX)
         self.running_fd: int | None = None
         self.running: dict[str, None] = {}  # started and not finished (several under xdist)
         self.lock = threading.Lock()
@@ -257,13 +263,8 @@ class _Writer:
             return  # a test forked this process: the child is not the session
         with self.lock:
             try:
-                if self.fd is None:
-                    self.fd = os.open(self.base + protocol.STREAM_SUFFIX,
-                                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                view = memoryview(line)
-                while view:
-                    view = view[os.write(self.fd, view):]
-            except OSError:
+                self.stream.write(line)
+            except (OSError, ValueError):
                 pass
 
     def _write_running(self) -> None:
@@ -441,11 +442,12 @@ class _Writer:
 
     def pytest_unconfigure(self, config: Any) -> None:
         self.closed = True
-        for fd in (self.fd, self.running_fd):
-            if fd is not None:
+        if _forks == self.forks:  # a forked child leaves the session's files alone
+            self.stream.close()
+            if self.running_fd is not None:
                 with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.fd = self.running_fd = None
+                    os.close(self.running_fd)
+        self.running_fd = None
         for name, value in self.saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -474,8 +476,11 @@ class _Writer:
     def pytest_xdist_newgateway(self, gateway: Any) -> None:
         """Load this plugin in the worker a gateway leads to, wherever that is: a remote
         worker (`--tx ssh=...`, `--tx socket=...`) cannot import it otherwise, and xdist
-        would wait for it until the phase's timeout (claimcheck_ship)."""
-        ship_to_worker(gateway)
+        would wait for it until the phase's timeout (claimcheck_ship); a local worker that
+        imports it by itself goes without."""
+        args = [str(arg) for arg in self.config.invocation_params.args or ()]
+        if not loads_plugin_itself(getattr(gateway, "spec", None), args, dict(os.environ)):
+            ship_to_worker(gateway)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
