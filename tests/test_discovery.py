@@ -694,3 +694,49 @@ def test_following_the_python_classes_advice_makes_pytest_collect_the_class(
                           text=True, timeout=300, env={**os.environ, **QUIET_ENV})
     assert "tests/test_web.py::WebChecks::test_page" in done.stdout, (finding["message"],
                                                                      done.stdout, done.stderr)
+
+
+UNITTEST_ONLY = """\
+import unittest
+
+
+class UTS46Tests(unittest.TestCase):
+    def test_a(self):
+        pass
+"""
+NOT_A_TESTCASE = """
+
+class HelperChecks:
+    def test_b(self):
+        pass
+"""
+
+
+@pytest.mark.parametrize(("source", "parses"), [
+    (UNITTEST_ONLY, 0),  # idna's shape: decided by the quick look, without a parse
+    (UNITTEST_ONLY.replace("unittest.TestCase", "unittest.IsolatedAsyncioTestCase"), 0),
+    (UNITTEST_ONLY.replace("import unittest", "from compat import unittest"), 1),
+    (UNITTEST_ONLY.replace("unittest.TestCase", "unittest.mock.Mock"), 1),
+    (UNITTEST_ONLY + NOT_A_TESTCASE, 1),  # a class the parse reports
+])
+def test_a_unittest_testcase_of_any_name_is_decided_without_a_parse_as_the_parse_decides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, parses: int) -> None:
+    from claimcheck.collectors import discovery
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_uts46.py").write_text(source)
+    settings = PytestSettings(rootdir=str(tmp_path), inifile=None, python_classes=("Test*",))
+    parsed: list[object] = []
+    real_parse = discovery.ast.parse
+
+    def counted_parse(*args: object, **kwargs: object) -> object:
+        parsed.append(args)
+        return real_parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discovery.ast, "parse", counted_parse)
+    quick = uncollected_tests(tmp_path, settings, ["tests"])
+    assert len(parsed) == parses
+    monkeypatch.setattr(discovery, "_quick_verdict", lambda data, settings: None)
+    parsed_whole = uncollected_tests(tmp_path, settings, ["tests"])
+    assert [f.message for f in quick] == [f.message for f in parsed_whole]
+    assert len(quick) == (1 if "HelperChecks" in source else 0)
