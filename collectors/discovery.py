@@ -402,9 +402,14 @@ _IMPORTS_UNITTEST = re.compile(rb"^import\s+unittest\s*(?:#.*)?$", re.MULTILINE)
 _UNITTEST_BASES = frozenset({"unittest.TestCase", "unittest.IsolatedAsyncioTestCase"})
 
 
+def _header_parts(raw: bytes) -> list[str]:
+    """The bases of a class header as written (`unittest.TestCase`, `Base[int]`, `metaclass=M`)."""
+    return [part.strip() for part in raw.decode("utf-8", "replace").split(",")]
+
+
 def _header_bases(raw: bytes) -> list[str]:
     bases = []
-    for part in raw.decode("utf-8", "replace").split(","):
+    for part in _header_parts(raw):
         name = part.split("[", 1)[0].strip().rsplit(".", 1)[-1]
         if name.isidentifier():
             bases.append(name)
@@ -436,8 +441,8 @@ def _quick_verdict(data: bytes, settings: PytestSettings) -> list[str] | None:
         if not matches_name(match.group(1).decode("utf-8", "replace"), settings.python_classes):
             if imports_unittest is None:
                 imports_unittest = _IMPORTS_UNITTEST.search(data) is not None
-            if not (imports_unittest and header and _UNITTEST_BASES.intersection(
-                    part.strip() for part in header.decode("utf-8", "replace").split(","))):
+            if not (imports_unittest and header
+                    and _UNITTEST_BASES.intersection(_header_parts(header))):
                 return None
         if header:
             bases += _header_bases(header)

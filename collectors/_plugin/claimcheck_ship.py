@@ -16,7 +16,7 @@ Standard library only, like the plugin itself.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Mapping
 
 # The plugin and every sibling it imports (claimcheck_select is loaded by its own -p).
 SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_append", "claimcheck_fold",
@@ -64,7 +64,7 @@ def plugin_sources(folder: str | None = None) -> dict[str, tuple[str, str]]:
     return sources
 
 
-def loads_plugin_itself(spec: Any, args: list[str], environ: dict[str, str]) -> bool:
+def loads_plugin_itself(spec: Any, args: list[str], environ: Mapping[str, str]) -> bool:
     """Whether a worker started from this gateway spec imports the plugin on its own: a local
     worker (`popen`, no `via`) inherits this process's environment, with this folder on its
     PYTHONPATH, and xdist hands it the controller's command line, with `-p claimcheck_stream`

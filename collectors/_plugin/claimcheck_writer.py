@@ -479,7 +479,7 @@ class _Writer:
         would wait for it until the phase's timeout (claimcheck_ship); a local worker that
         imports it by itself goes without."""
         args = [str(arg) for arg in self.config.invocation_params.args or ()]
-        if not loads_plugin_itself(getattr(gateway, "spec", None), args, dict(os.environ)):
+        if not loads_plugin_itself(getattr(gateway, "spec", None), args, os.environ):
             ship_to_worker(gateway)
 
     @pytest.hookimpl(optionalhook=True)
