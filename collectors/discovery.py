@@ -19,7 +19,7 @@ docstring), so each such class is reported exactly once.
 Bounded work: one walk that prunes hidden, virtualenv, ``node_modules``, ``__pycache__``,
 ``site-packages``, ``build`` and ``dist`` folders; each file read once; files that cannot
 contain a test function, or whose classes are all correctly named with no constructor (regexes
-over the bytes, see `_quick_verdict`), are not parsed; files over 2 MB are skipped.
+over the bytes, see `_QuickLook`), are not parsed; files over 2 MB are skipped.
 """
 
 from __future__ import annotations
@@ -421,32 +421,91 @@ def _class_bases(data: bytes) -> list[str]:
             for base in _header_bases(match.group(2))]
 
 
-def _quick_verdict(data: bytes, settings: PytestSettings) -> list[str] | None:
-    """For a file pytest collects: None when it needs a real parse, else its classes' bases.
+# A column-0 class header with the decorators right above it (lines that go on from a
+# decorator start with a space or a closing bracket): where the class's statement starts.
+_DECORATED_CLASS = re.compile(
+    rb"^(?:@[^\n]*\n(?:[ \t)\]}][^\n]*\n)*)*class\s+(\w+)\s*(?:\(([^)]*)\))?", re.MULTILINE)
+
+
+class _QuickLook:
+    """Tells, for a file pytest collects, that it can yield no finding without parsing it.
 
     Sound, not approximate: check 1 needs a module-level class (a `class` at column 0) whose
-    name python_classes rejects and that is no `unittest.TestCase` (pytest's unittest plugin
-    collects those whatever their name, and the audit never reports them), check 2 needs a
-    constructor or @dataclass; a file with neither can yield no finding, so only its classes'
-    bases (for the mixin rule) are read, by regex. Most test files are like this, and skipping
-    `ast.parse` for them is most of the speed (idna's 1.4 MB `test_idna_uts46.py`, one
-    `class UTS46Tests(unittest.TestCase)`: 0.6 s of parsing after every run's last test).
+    name python_classes rejects, with test methods, that is no `unittest.TestCase` (pytest's
+    unittest plugin collects those whatever their name, and the audit never reports them);
+    check 2 a class pytest collects with test methods and a constructor or @dataclass. Each
+    column-0 class is cleared by the cheapest proof that holds, else the file is parsed:
+
+    1. its name matches python_classes and the file has no constructor or `dataclass`;
+    2. its base is written `unittest.TestCase` in a file that imports `unittest`;
+    3. its bases lead to unittest.TestCase as the file's imports and class headers tell
+       (`Resolver.testcases_by_headers`: Django's `class LoginTests(TestCase)`);
+    4. its own statement, from its decorators to the next column-0 class (`_DECORATED_CLASS`),
+       parsed alone, shows no test method, `__test__ = False`, or (for a name pytest collects)
+       no constructor. A `class` line inside a string cuts that text inside the string, which
+       then does not parse: the whole file is parsed instead.
+
+    Most test files pass, and skipping `ast.parse` for them is most of the audit's speed
+    (idna's 1.4 MB `test_idna_uts46.py`: 0.6 s of parsing after every run's last test; Django's
+    761 test files: 8 s).
     """
-    if _CONSTRUCTOR_HINT.search(data):
-        return None
-    bases: list[str] = []
-    imports_unittest: bool | None = None
-    for match in _CLASS_HEADER.finditer(data):
-        header = match.group(2)
-        if not matches_name(match.group(1).decode("utf-8", "replace"), settings.python_classes):
+
+    def __init__(self, settings: PytestSettings, resolver: Resolver) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.tests = _prefilter(settings.python_functions)
+
+    def bases_if_silent(self, path: Path, data: bytes) -> list[str] | None:
+        """The bases of the file's classes (for the mixin rule) when it can yield no finding;
+        None when it needs a real parse."""
+        constructors = _CONSTRUCTOR_HINT.search(data) is not None
+        imports_unittest: bool | None = None
+        classes = list(_DECORATED_CLASS.finditer(data))
+        bases: list[str] = []
+        doubtful: dict[str, list[int]] = {}
+        for index, match in enumerate(classes):
+            header = match.group(2)
+            name = match.group(1).decode("utf-8", "replace")
+            if header:
+                bases += _header_bases(header)
+            if matches_name(name, self.settings.python_classes):
+                if constructors:
+                    doubtful.setdefault(name, []).append(index)
+                continue
             if imports_unittest is None:
                 imports_unittest = _IMPORTS_UNITTEST.search(data) is not None
             if not (imports_unittest and header
                     and _UNITTEST_BASES.intersection(_header_parts(header))):
-                return None
-        if header:
-            bases += _header_bases(header)
-    return bases
+                doubtful.setdefault(name, []).append(index)
+        if doubtful:
+            doubtful_with_bases = {name for name, where in doubtful.items()
+                                   if all(classes[index].group(2) for index in where)}
+            for name in self.resolver.testcases_by_headers(path, data, doubtful_with_bases):
+                del doubtful[name]
+        for name, where in doubtful.items():
+            for index in where:
+                end = classes[index + 1].start() if index + 1 < len(classes) else len(data)
+                if not self._statement_is_silent(name, data[classes[index].start():end]):
+                    return None
+        return bases
+
+    def _statement_is_silent(self, name: str, statement: bytes) -> bool:
+        """Whether this class's own statement (with what follows it up to the next class)
+        shows that it cannot be reported, whatever its bases turn out to be."""
+        collected = matches_name(name, self.settings.python_classes)
+        if not collected and self.tests is not None and self.tests.search(statement):
+            return False  # a rejected class with tests: only the whole file can tell
+        try:
+            tree = ast.parse(statement)
+        except (SyntaxError, ValueError):
+            return False
+        node = tree.body[0] if tree.body else None
+        if not isinstance(node, ast.ClassDef) or node.name != name:
+            return False
+        info = _class_info(node, self.settings.python_functions, testcase=False)
+        if not info.test_methods or info.dunder_test is False:
+            return True
+        return (collected or info.dunder_test is True) and info.constructor is None
 
 
 def _skip_dir(path: str, name: str) -> bool:
@@ -500,22 +559,29 @@ def _relpath(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def uncollected_tests(
-    root: Path,
-    settings: PytestSettings,
-    paths: Sequence[str] = (),
-    phase: str | None = None,
-    errored: Iterable[str] = (),
-) -> list[Finding]:
-    """Every test pytest would silently skip under `paths` (else testpaths, else the root).
+@dataclass(frozen=True)
+class TestFilesRead:
+    """What the audit read of the test files one pytest session looked at, before a word of
+    any finding is chosen (`scan_test_files`); `uncollected_findings` words them."""
 
-    `errored`: the node ids the phase reported as collection errors, so a class pytest refused
-    is described as the phase saw it.
-    """
+    __test__ = False
+
+    settings: PytestSettings
+    scans: tuple[tuple[ModuleScan, bool], ...]  # (module, named explicitly) of parsed files
+    inherited: frozenset[str]  # base names of collected classes (mixins), quick looks too
+    style: ConfigStyle | None
+
+
+def scan_test_files(root: Path, settings: PytestSettings,
+                    paths: Sequence[str] = ()) -> TestFilesRead:
+    """Read and, where the quick look cannot decide, parse every file under `paths` (else
+    testpaths, else the root). Needs only the session's settings, so a run can start it as
+    soon as pytest has collected, beside the tests (`session.TestFileReadings`)."""
     root = Path(root)
     style = config_style(root, settings.inifile) if settings.inifile else None
     resolver = Resolver(root)
     prefilter = _prefilter(settings.python_functions)
+    quick_look = _QuickLook(settings, resolver)
     scans: list[tuple[ModuleScan, bool]] = []
     quick_bases: set[str] = set()
     for path, explicit in _python_files(_scan_roots(root, settings, paths)):
@@ -532,7 +598,7 @@ def uncollected_tests(
             continue
         relpath = _relpath(path, root)
         if explicit or matches_file(relpath, settings.python_files):
-            bases = _quick_verdict(data, settings)
+            bases = quick_look.bases_if_silent(path, data)
             if bases is not None:
                 quick_bases.update(bases)
                 continue
@@ -542,11 +608,30 @@ def uncollected_tests(
             continue  # pytest reports it as a collection error
         scans.append((scan_module(relpath, tree, settings, resolver, path), explicit))
     inherited = _inherited_by_collected((scan for scan, _ in scans), settings) | quick_bases
-    ctx = replace(_context(settings, phase, style, errored), inherited=inherited)
+    return TestFilesRead(settings, tuple(scans), frozenset(inherited), style)
+
+
+def uncollected_findings(read: TestFilesRead, phase: str | None = None,
+                         errored: Iterable[str] = ()) -> list[Finding]:
+    """The findings of what `scan_test_files` read, phrased for `phase`; `errored`: the node
+    ids the phase reported as collection errors, so a class pytest refused is described as
+    the phase saw it."""
+    ctx = replace(_context(read.settings, phase, read.style, errored), inherited=read.inherited)
     findings: list[Finding] = []
-    for scan, explicit in scans:
+    for scan, explicit in read.scans:
         findings += _findings_for(scan, ctx, explicit)
     return findings
+
+
+def uncollected_tests(
+    root: Path,
+    settings: PytestSettings,
+    paths: Sequence[str] = (),
+    phase: str | None = None,
+    errored: Iterable[str] = (),
+) -> list[Finding]:
+    """Every test pytest would silently skip under `paths` (else testpaths, else the root)."""
+    return uncollected_findings(scan_test_files(root, settings, paths), phase, errored)
 
 
 def marker_line(root: Path, relpath: str, marker: str) -> int | None:

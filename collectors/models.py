@@ -270,6 +270,7 @@ class TestsCollected:
     phase: str
     count: int
     deselected: int = 0
+    settings: PytestSettings | None = None  # the session's, when its plugin reported them
 
 
 @dataclass(frozen=True)

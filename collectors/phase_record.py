@@ -145,7 +145,8 @@ class PhaseRecord:
         elif kind == protocol.COLLECTION_FINISH:
             session.collected = int(event.get(K.COLLECTED) or 0)
             session.deselected = int(event.get(K.DESELECTED) or 0)
-            self.emit(TestsCollected(self.name, session.collected, session.deselected))
+            self.emit(TestsCollected(self.name, session.collected, session.deselected,
+                                     session.settings))
         elif kind == protocol.COLLECT_ERROR:
             error = CollectionError(
                 path=str(event.get(K.NODEID) or ""),

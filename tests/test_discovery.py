@@ -710,33 +710,161 @@ class HelperChecks:
     def test_b(self):
         pass
 """
+DJANGO_STYLE = """\
+from django.test import TestCase, override_settings
 
 
-@pytest.mark.parametrize(("source", "parses"), [
-    (UNITTEST_ONLY, 0),  # idna's shape: decided by the quick look, without a parse
-    (UNITTEST_ONLY.replace("unittest.TestCase", "unittest.IsolatedAsyncioTestCase"), 0),
-    (UNITTEST_ONLY.replace("import unittest", "from compat import unittest"), 1),
-    (UNITTEST_ONLY.replace("unittest.TestCase", "unittest.mock.Mock"), 1),
-    (UNITTEST_ONLY + NOT_A_TESTCASE, 1),  # a class the parse reports
+class BaseViewTests(TestCase):
+    def setUp(self):
+        self.url = "/"
+
+
+@override_settings(
+    ROOT_URLCONF="urls",
+)
+class LoginTests(BaseViewTests):
+    def test_login(self):
+        pass
+
+
+class MockRequest:
+    def __init__(self, user):
+        self.user = user
+"""
+# The import the skeleton reads sits in a docstring; the name is really bound to `object`.
+TESTCASE_REBOUND = '''\
+"""Write tests like this:
+from django.test import TestCase
+"""
+TestCase = object
+
+
+class LoginChecks(TestCase):
+    def test_login(self):
+        pass
+'''
+# A `class` line at column 0 inside a docstring cuts the helper's own text short.
+CLASS_IN_A_STRING = '''\
+class HelperChecks:
+    """Usage:
+class TestExample:
+    pass
+"""
+
+    def test_b(self):
+        pass
+'''
+CONSTRUCTORS = """\
+class Helper:
+    def __init__(self, value):
+        self.value = value
+
+
+class TestWithHelper:
+    def test_a(self):
+        assert Helper(1).value == 1
+"""
+TEST_CLASS_WITH_CONSTRUCTOR = CONSTRUCTORS.replace("class Helper", "class TestHelper").replace(
+    "self.value = value", "self.value = value\n\n    def test_b(self):\n        pass")
+
+
+@pytest.mark.parametrize(("source", "parses", "reported"), [
+    pytest.param(UNITTEST_ONLY, 0, 0, id="idna-unittest-testcase"),  # idna's shape
+    pytest.param(UNITTEST_ONLY.replace("unittest.TestCase", "unittest.IsolatedAsyncioTestCase"),
+                 0, 0, id="unittest-async-testcase"),
+    pytest.param(UNITTEST_ONLY.replace("import unittest", "from compat import unittest"), 0, 0,
+                 id="testcase-from-a-library"),  # *TestCase from a library: a TestCase
+    pytest.param(UNITTEST_ONLY.replace("unittest.TestCase", "unittest.mock.Mock"), 1, 0,
+                 id="another-unittest-base"),
+    pytest.param(UNITTEST_ONLY + NOT_A_TESTCASE, 1, 1, id="a-class-the-parse-reports"),
+    pytest.param(DJANGO_STYLE, 0, 0, id="django-bases-through-imports-and-headers"),
+    pytest.param(DJANGO_STYLE.replace("import TestCase, ", "import *  # "), 1, 0,
+                 id="star-import-unsure"),
+    pytest.param(DJANGO_STYLE + "\n\nTestCase = dict\n", 1, 0, id="bound-twice-unsure"),
+    pytest.param(DJANGO_STYLE.replace("self.url", "from compat import TestCase\n        self.url"),
+                 1, 0, id="imported-again-in-a-function"),
+    pytest.param(DJANGO_STYLE + NOT_A_TESTCASE, 1, 1, id="django-and-a-class-the-parse-reports"),
+    pytest.param(TESTCASE_REBOUND, 1, 1, id="import-in-a-docstring-name-bound-elsewhere"),
+    pytest.param(CLASS_IN_A_STRING, 1, 1, id="class-line-in-a-docstring"),
+    pytest.param(CONSTRUCTORS, 0, 0, id="constructor-in-a-class-without-tests"),
+    pytest.param(TEST_CLASS_WITH_CONSTRUCTOR, 1, 1, id="test-class-with-constructor"),
 ])
-def test_a_unittest_testcase_of_any_name_is_decided_without_a_parse_as_the_parse_decides(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, parses: int) -> None:
+def test_the_quick_look_decides_without_a_parse_only_what_the_parse_decides_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, parses: int,
+        reported: int) -> None:
     from claimcheck.collectors import discovery
 
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_uts46.py").write_text(source)
+    path = tmp_path / "tests" / "test_views.py"
+    path.write_text(source)
     settings = PytestSettings(rootdir=str(tmp_path), inifile=None, python_classes=("Test*",))
     parsed: list[object] = []
     real_parse = discovery.ast.parse
 
-    def counted_parse(*args: object, **kwargs: object) -> object:
-        parsed.append(args)
-        return real_parse(*args, **kwargs)  # type: ignore[arg-type]
+    def counted_parse(source: object, filename: object = "<unknown>", *args: object,
+                      **kwargs: object) -> object:
+        if filename == str(path):  # the whole file, not its skeleton or one class alone
+            parsed.append(filename)
+        return real_parse(source, filename, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(discovery.ast, "parse", counted_parse)
     quick = uncollected_tests(tmp_path, settings, ["tests"])
     assert len(parsed) == parses
-    monkeypatch.setattr(discovery, "_quick_verdict", lambda data, settings: None)
+    monkeypatch.setattr(discovery._QuickLook, "bases_if_silent", lambda *args: None)
     parsed_whole = uncollected_tests(tmp_path, settings, ["tests"])
     assert [f.message for f in quick] == [f.message for f in parsed_whole]
-    assert len(quick) == (1 if "HelperChecks" in source else 0)
+    assert len(quick) == reported
+
+
+WAITS_FOR_THE_READING = """
+    import time
+    from pathlib import Path
+
+
+    class CriticalWebSocketTests:
+        def test_connect(self):
+            pass
+
+
+    def test_waits_for_the_reading():
+        mark = Path(__file__).parent.parent / "read"
+        for _ in range(600):  # a bound against hanging, not a timing assertion
+            if mark.exists():
+                return
+            time.sleep(0.05)
+        raise AssertionError("claimcheck did not read the test files while the tests ran")
+"""
+
+
+async def test_a_run_reads_its_test_files_while_its_tests_run_and_the_judge_uses_that_reading(
+        make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading starts once pytest has collected (its settings known), on a thread of its
+    own: the test here passes only if the files are read before it ends. The judge then
+    words that one reading; the files are not read again after the last test."""
+    import threading
+
+    from claimcheck.collectors import discovery
+    from claimcheck.collectors.config import Config, PhaseConfig
+    from claimcheck.collectors.session import run_evidence
+    from tests.phase_runs import PYTEST_INI
+
+    root = make_project({"pytest.ini": PYTEST_INI, "tests/test_ws.py": WAITS_FOR_THE_READING})
+    real_scan = discovery.scan_test_files
+    readers: list[str] = []
+
+    def scan(*args: object, **kwargs: object) -> object:
+        readers.append(threading.current_thread().name)
+        read = real_scan(*args, **kwargs)  # type: ignore[arg-type]
+        (root / "read").touch()
+        return read
+
+    monkeypatch.setattr(discovery, "scan_test_files", scan)
+    config = Config(root=root, source=None, python=sys.executable, gaps=(),
+                    phases=(PhaseConfig(name="unit", pytest=("tests",), timeout=120),))
+    report = await run_evidence(config)
+    assert report.phases[0].counts.passed == 1, report.phases[0]
+    assert readers == ["claimcheck-test-files"]
+    [finding] = [f for f in report.findings if f.kind == "uncollected-tests"]
+    assert finding.phase == "unit"
+    assert finding.message.startswith("Class CriticalWebSocketTests in tests/test_ws.py:5 has 1 "
+                                      "test method that pytest never collects")

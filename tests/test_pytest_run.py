@@ -149,7 +149,7 @@ async def test_passed_phase_reports_tests_settings_and_event_order(make_project)
     kinds = [type(event).__name__ for event in events]
     assert kinds == ["PhaseStarted", "TestsCollected", "TestFinished", "TestFinished",
                      "PhaseFinished"]
-    assert events[1] == TestsCollected("unit", 2, 0)
+    assert events[1] == TestsCollected("unit", 2, 0, result.settings)
     assert events[-1].run == result
 
 
