@@ -23,6 +23,7 @@ from claimcheck.collectors.live import LiveEvidence
 from claimcheck.collectors.models import (
     CollectionErrored,
     PhaseFinished,
+    PhaseRun,
     PhaseStarted,
     ServiceSample,
     StreamEvent,
@@ -39,6 +40,17 @@ FAILURE_LINES_PER_BATCH = 12  # failures written per batch, then "+N more"
 FRAMES_PER_BATCH = 4  # WebSocket frames per service per batch before they are folded
 PHASE_END_TONES = {"passed": "good", "interrupted": "stopped"}  # anything else: bad
 SERVICE_TONES = {"up": "good", "degraded": "warn"}  # anything else: bad
+
+
+def finished_summary(run: PhaseRun) -> str:
+    """`5 tests, 1 collection error`: the phase's outcomes as the strip counts them (a file
+    pytest could not collect is one error there, as in its summary), told apart here."""
+    errors = len(run.collection_errors)
+    tests = max(0, run.counts.done - errors)
+    summary = f"{tests:,} {'test' if tests == 1 else 'tests'}"
+    if errors:
+        summary += f", {errors:,} collection error{'' if errors == 1 else 's'}"
+    return summary
 
 
 class Lines(NamedTuple):
@@ -147,7 +159,7 @@ class EventLog:
                                        self.redact, one_line=True))
             return line
         line = Text.assemble(("■ ", tone), data_text(run.name, "bold"), (f" {run.status}", tone),
-                             (f"  {run.counts.done:,} tests", self.palette("muted")))
+                             (f"  {finished_summary(run)}", self.palette("muted")))
         if run.reason:
             line.append("  ")
             line.append_text(data_text(run.reason, self.palette("warn"), self.redact,
