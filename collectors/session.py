@@ -190,6 +190,7 @@ class TestFileReadings:
         self.config = config
         self._lock = threading.Lock()
         self._readings: dict[tuple[tuple[str, ...], PytestSettings], Once] = {}
+        self._started: set[str] = set()  # phases whose first session started a reading
 
     def _reading(self, paths: Sequence[str], settings: PytestSettings) -> tuple[Once, bool]:
         key = (tuple(sorted(paths)), settings)
@@ -202,7 +203,12 @@ class TestFileReadings:
             return reading, True
 
     def start(self, phase_name: str, settings: PytestSettings) -> None:
-        """Begin reading the files this session collects from, on a thread of its own."""
+        """Begin reading the files the phase's first session collects from (the judge audits
+        with the first session's settings), on a thread of its own."""
+        with self._lock:
+            if phase_name in self._started:
+                return  # a wrapper's later pytest sessions: their reading would go unused
+            self._started.add(phase_name)
         reading, new = self._reading(session_paths(self.config, phase_name, settings), settings)
         if new:
             threading.Thread(target=_read_quietly, args=(reading,), daemon=True,

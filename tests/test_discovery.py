@@ -868,3 +868,43 @@ async def test_a_run_reads_its_test_files_while_its_tests_run_and_the_judge_uses
     assert finding.phase == "unit"
     assert finding.message.startswith("Class CriticalWebSocketTests in tests/test_ws.py:5 has 1 "
                                       "test method that pytest never collects")
+
+
+async def test_a_wrapper_phase_reads_its_test_files_once_for_its_first_session(
+        make_project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that runs pytest twice: the judge audits with the first session's settings, so
+    only that session starts a reading; the second would go unused."""
+    import threading
+
+    from claimcheck.collectors import discovery
+    from claimcheck.collectors.config import Config, PhaseConfig
+    from claimcheck.collectors.session import run_evidence
+    from tests.phase_runs import PYTEST_INI
+
+    root = make_project({
+        "pytest.ini": PYTEST_INI,
+        "tests/a/test_a.py": WS_SOURCE,
+        "tests/b/test_b.py": "def test_b():\n    pass\n",
+        "run_both.py": """
+            import subprocess, sys
+            codes = [subprocess.run([sys.executable, "-m", "pytest", path]).returncode
+                     for path in ("tests/a", "tests/b")]
+            sys.exit(max(codes))
+        """,
+    })
+    real_scan = discovery.scan_test_files
+    readers: list[tuple[str, tuple[str, ...]]] = []
+
+    def scan(root: Path, settings: PytestSettings, paths: list[str]) -> object:
+        readers.append((threading.current_thread().name, tuple(paths)))
+        return real_scan(root, settings, paths)
+
+    monkeypatch.setattr(discovery, "scan_test_files", scan)
+    config = Config(root=root, source=None, python=sys.executable, gaps=(), phases=(
+        PhaseConfig(name="both", command=(sys.executable, "run_both.py"), timeout=120),))
+    report = await run_evidence(config)
+    assert report.phases[0].counts.passed == 2, report.phases[0]
+    assert len(report.phases[0].sessions) == 2
+    assert readers == [("claimcheck-test-files", ("tests/a",))]
+    [finding] = [f for f in report.findings if f.kind == "uncollected-tests"]
+    assert finding.path == "tests/a/test_a.py"
