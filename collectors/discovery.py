@@ -32,7 +32,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from claimcheck.collectors.inheritance import Resolver
+from claimcheck.collectors.inheritance import UNPARSABLE, Resolver
 from claimcheck.collectors.models import Finding, PytestSettings
 from claimcheck.collectors.pytest_config import (
     ConfigStyle,
@@ -374,7 +374,7 @@ def audit_source(
     """Findings for one file's source; a file that does not parse has none (pytest reports it)."""
     try:
         tree = ast.parse(text, filename=relpath)
-    except (SyntaxError, ValueError):
+    except UNPARSABLE:
         return []
     scan = scan_module(relpath.replace("\\", "/"), tree, settings)
     ctx = replace(_context(settings, phase, None),
@@ -497,7 +497,7 @@ class _QuickLook:
             return False  # a rejected class with tests: only the whole file can tell
         try:
             tree = ast.parse(statement)
-        except (SyntaxError, ValueError):
+        except UNPARSABLE:
             return False
         node = tree.body[0] if tree.body else None
         if not isinstance(node, ast.ClassDef) or node.name != name:
@@ -604,7 +604,7 @@ def scan_test_files(root: Path, settings: PytestSettings,
                 continue
         try:
             tree = ast.parse(data, filename=str(path))
-        except (SyntaxError, ValueError):
+        except UNPARSABLE:
             continue  # pytest reports it as a collection error
         scans.append((scan_module(relpath, tree, settings, resolver, path), explicit))
     inherited = _inherited_by_collected((scan for scan, _ in scans), settings) | quick_bases

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Collection, Iterable, Iterator, Tuple, Union
 
 MAX_FILE_BYTES = 2_000_000
+# What `ast.parse` raises for a file it cannot read: not Python, NUL bytes, or nested deeper
+# than the parser's own stack (200,000 `a+a+...` terms: RecursionError; 100,000 `not`s:
+# MemoryError). pytest reports such a file as a collection error; an audit skips it.
+UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
 _MAX_DEPTH = 30  # bases deeper than this are unsure (and a cycle ends here)
 
 # Libraries whose names never lead to unittest.TestCase.
@@ -198,7 +202,7 @@ class Resolver:
             if path.stat().st_size > MAX_FILE_BYTES:
                 return None
             return ast.parse(path.read_bytes(), filename=str(path))
-        except (OSError, SyntaxError, ValueError):
+        except (OSError, *UNPARSABLE):
             return None
 
     def _basedir(self, path: Path) -> Path:
@@ -334,7 +338,7 @@ def skeleton_of(data: bytes) -> tuple[bytes, ast.Module] | None:
     source = b"\n".join(lines) + b"\n"
     try:
         return source, ast.parse(source, filename="<skeleton>")
-    except (SyntaxError, ValueError):
+    except UNPARSABLE:
         return None
 
 

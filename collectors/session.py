@@ -146,6 +146,7 @@ def collect_findings(
         uncollected_findings,
     )
     from claimcheck.collectors.judge import phase_findings
+    from claimcheck.collectors.models import Finding
     from claimcheck.collectors.source_audit import audit_findings
 
     findings: list[Finding] = []
@@ -165,7 +166,16 @@ def collect_findings(
             continue
         audited.add(key)
         errored = [error.path for error in run.collection_errors]
-        read = readings.read(paths, run.settings)
+        try:
+            read = readings.read(paths, run.settings)
+        except Exception as error:  # noqa: BLE001 - the rest of the evidence must be reported
+            findings.append(Finding(
+                kind="audit-error", phase=run.name, path=None, line=None,
+                message=(f"The audit of tests pytest never collects failed "
+                         f"({type(error).__name__}: {error}); the rest of this report stands. "
+                         "Please report it."),
+            ))
+            continue
         findings.extend(uncollected_findings(read, run.name, errored))
     if config.services:  # no HTTP or WebSocket client is loaded for a run without services
         from claimcheck.collectors.ports import port_findings
@@ -180,7 +190,7 @@ class TestFileReadings:
     """The uncollected-tests audit's reading of each phase's test files, started on a thread
     as soon as that phase's pytest has collected (its settings say which files and names),
     so that reading runs beside the tests instead of after the last one (Django's 761 test
-    files: 1.4 s). Keyed by the files and settings: sessions that share them share one
+    files: 1.5 s). Keyed by the files and settings: sessions that share them share one
     reading; one never started is read when asked for. What pytest collected is what the
     files said at collection, so an early reading is the apt one."""
 
@@ -228,7 +238,7 @@ def _scan_test_files(root: Path, settings: PytestSettings, paths: list[str]) -> 
 def _read_quietly(reading: Once) -> None:
     try:
         reading()
-    except Exception:  # noqa: BLE001, S110 - only a head start: the judge reads again, and says
+    except Exception:  # noqa: BLE001, S110 - only a head start: the judge reads again
         pass
 
 

@@ -908,3 +908,39 @@ async def test_a_wrapper_phase_reads_its_test_files_once_for_its_first_session(
     assert readers == [("claimcheck-test-files", ("tests/a",))]
     [finding] = [f for f in report.findings if f.kind == "uncollected-tests"]
     assert finding.path == "tests/a/test_a.py"
+
+
+def test_a_file_nested_deeper_than_the_parser_goes_is_skipped_and_the_rest_audited(
+        tmp_path: Path) -> None:
+    """`ast.parse` raises RecursionError (or MemoryError) for a file pytest itself reports as
+    a collection error; the audit goes on to the other files instead of ending the report."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_deep.py").write_text(
+        "a = 1\nx = " + "+".join(["a"] * 200_000) + "\n\n\nclass DeepChecks:\n"
+        "    def test_b(self):\n        pass\n")
+    (tmp_path / "tests" / "test_ws.py").write_text(textwrap.dedent(WS_SOURCE))
+    findings = uncollected_tests(tmp_path, PytestSettings(rootdir=str(tmp_path)), ["tests"])
+    assert [finding.path for finding in findings] == ["tests/test_ws.py"]
+
+
+def test_an_audit_that_fails_is_a_finding_and_the_rest_of_the_report_stands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from claimcheck.collectors import discovery
+    from claimcheck.collectors.config import Config, PhaseConfig
+    from claimcheck.collectors.models import Counts, PhaseRun
+    from claimcheck.collectors.session import collect_findings
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(discovery, "scan_test_files", broken)
+    (tmp_path / "tests").mkdir()
+    run = PhaseRun(name="unit", status="passed", exit_code=0, duration_s=0.1,
+                   counts=Counts(collected=1, passed=1),
+                   settings=PytestSettings(rootdir=str(tmp_path)))
+    config = Config(root=tmp_path, source=None, python=sys.executable, gaps=(),
+                    phases=(PhaseConfig(name="unit", pytest=("tests",)),))
+    [finding] = [f for f in collect_findings(config, [run], []) if f.kind == "audit-error"]
+    assert finding.phase == "unit"
+    assert finding.message.startswith("The audit of tests pytest never collects failed "
+                                      "(RuntimeError: a bug); the rest of this report stands.")
