@@ -394,7 +394,10 @@ def _prefilter(functions: Sequence[str]) -> re.Pattern[bytes] | None:
     return re.compile(rb"def\s+(?:" + names + rb")")
 
 
-_CLASS_HEADER = re.compile(rb"^class\s+(\w+)\s*(?:\(([^)]*)\))?", re.MULTILINE)
+# A column-0 class header (name, bases) with the decorators right above it (lines that go on
+# from a decorator start with a space or a closing bracket): where the class's statement starts.
+_CLASS_HEADER = re.compile(
+    rb"^(?:@[^\n]*\n(?:[ \t)\]}][^\n]*\n)*)*class\s+(\w+)\s*(?:\(([^)]*)\))?", re.MULTILINE)
 _CONSTRUCTOR_HINT = re.compile(rb"def\s+__(?:init|new)__\b|dataclass")
 _IMPORTS_UNITTEST = re.compile(rb"^import\s+unittest\s*(?:#.*)?$", re.MULTILINE)
 # A base that makes any class a test class for pytest's unittest plugin, whatever its name:
@@ -421,12 +424,6 @@ def _class_bases(data: bytes) -> list[str]:
             for base in _header_bases(match.group(2))]
 
 
-# A column-0 class header with the decorators right above it (lines that go on from a
-# decorator start with a space or a closing bracket): where the class's statement starts.
-_DECORATED_CLASS = re.compile(
-    rb"^(?:@[^\n]*\n(?:[ \t)\]}][^\n]*\n)*)*class\s+(\w+)\s*(?:\(([^)]*)\))?", re.MULTILINE)
-
-
 class _QuickLook:
     """Tells, for a file pytest collects, that it can yield no finding without parsing it.
 
@@ -440,7 +437,7 @@ class _QuickLook:
     2. its base is written `unittest.TestCase` in a file that imports `unittest`;
     3. its bases lead to unittest.TestCase as the file's imports and class headers tell
        (`Resolver.testcases_by_headers`: Django's `class LoginTests(TestCase)`);
-    4. its own statement, from its decorators to the next column-0 class (`_DECORATED_CLASS`),
+    4. its own statement, from its decorators to the next column-0 class (`_CLASS_HEADER`),
        parsed alone, shows no test method, `__test__ = False`, or (for a name pytest collects)
        no constructor. A `class` line inside a string cuts that text inside the string, which
        then does not parse: the whole file is parsed instead.
@@ -460,7 +457,7 @@ class _QuickLook:
         None when it needs a real parse."""
         constructors = _CONSTRUCTOR_HINT.search(data) is not None
         imports_unittest: bool | None = None
-        classes = list(_DECORATED_CLASS.finditer(data))
+        classes = list(_CLASS_HEADER.finditer(data))
         bases: list[str] = []
         doubtful: dict[str, list[int]] = {}
         for index, match in enumerate(classes):
