@@ -85,6 +85,8 @@ protocol.wait_at_gate()
 _WAKE_FD = protocol.take_wake_fd()  # claimcheck's wake pipe, when it started this process
 
 _TestReport = pytest.TestReport  # a subclass (a subtest's report) takes the longer way
+_running_record, _RUNNING_BETWEEN = protocol.running_record, protocol.RUNNING_BETWEEN
+_RERUN_CATEGORY = protocol.RERUN_CATEGORY
 SECTION_LIMIT = 20_000  # characters kept of each captured-output section
 LONGREPR_LIMIT = 100_000  # characters kept of one traceback
 
@@ -156,7 +158,8 @@ def _marker_names_of(item: pytest.Item, cache: MarkerCache) -> list[str]:
         names = tuple(dict.fromkeys(mark.name for mark in parent.iter_markers())) \
             if parent is not None else ()
         cached = cache[id(parent)] = (parent, names, {})
-    own = tuple(mark.name for mark in item.own_markers)
+    own_markers = item.own_markers
+    own = tuple([mark.name for mark in own_markers]) if own_markers else ()
     combined = cached[2].get(own)
     if combined is None:
         combined = cached[2][own] = list(dict.fromkeys((*own, *cached[1])))
@@ -273,8 +276,12 @@ class _Writer:
         if _forks != self.forks:
             return
         running = self.running
-        record = (b"".join(map(protocol.running_record, running)) + protocol.RUNNING_BETWEEN
-                  if running else protocol.RUNNING_BETWEEN)
+        if len(running) == 1:  # a serial run: the test that starts now
+            record = _running_record(next(iter(running))) + _RUNNING_BETWEEN
+        elif running:
+            record = b"".join(map(_running_record, running)) + _RUNNING_BETWEEN
+        else:
+            record = _RUNNING_BETWEEN
         with self.lock:
             try:
                 if self.running_fd is None:
@@ -527,7 +534,7 @@ class _Writer:
             partial.add_subtest(report)
             return
         category = self._category(report)
-        if category == protocol.RERUN_CATEGORY or report.outcome == "rerun":
+        if category == _RERUN_CATEGORY or report.outcome == "rerun":
             partial.next_attempt(report)
             return
         partial.duration += report.duration
