@@ -6,6 +6,7 @@
     python bench/bench_engine.py --plugin-cost 8      # the plugin's own per-test cost only
     python bench/bench_engine.py --plugin-instructions --tests 1000   # the same, in instructions
     python bench/bench_engine.py --plugin-gc --tests 20000   # garbage collections in pytest
+    python bench/bench_engine.py --plugin-replay      # the hooks hot, and inside a run
 
 For each suite it runs (a) `python -m pytest -q` and (b) `claimcheck --report --format json
 --output FILE --project DIR` back to back, with the same environment, and prints ratios against
@@ -365,6 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plugin-instructions", action="store_true",
                         help="the plugin's fixed and per-test cost in instructions, under "
                              "valgrind's callgrind (steady where wall time is not)")
+    parser.add_argument("--plugin-replay", action="store_true",
+                        help="the plugin's per-test hooks replayed in a tight loop over a real "
+                             "run's reports, beside the same hooks timed inside a run")
     parser.add_argument("--plugin-gc", action="store_true",
                         help="garbage collections in pytest, bare and with the plugin, on a "
                              "generated suite of --tests tests (counts, steady under load)")
@@ -389,6 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench_plugin import plugin_instructions
 
         print("\n".join(plugin_instructions(work, env, tests=args.tests, python=args.python)))
+        return 0
+    if args.plugin_replay:
+        from bench_plugin import plugin_replay
+
+        print("\n".join(plugin_replay(work, env, tests=args.tests, python=args.python)))
         return 0
     if args.plugin_gc:
         from bench_plugin import plugin_collections

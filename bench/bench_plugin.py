@@ -25,6 +25,11 @@ each generation, and the time in full ones. Those counts do not depend on the ma
 either, and a full collection walks every object the process holds (at 20,000 tests over 0.3
 s at the end of the run): an object the plugin keeps alive that bare pytest lets go shows here
 as more full collections, where wall time only shows noise.
+
+    python bench/bench_engine.py --plugin-replay [--tests 3000]
+
+replays a real run's reports through the plugin's per-test hooks in a tight loop, beside the
+same hooks timed inside a run: the gap is what cold caches cost them between tests.
 """
 
 from __future__ import annotations
@@ -110,6 +115,86 @@ code = pytest.main(["-q", "-p", "no:randomly", "-p", "claimcheck_stream"])
 print("HOOKS " + json.dumps(spent))
 sys.exit(code)
 """
+
+
+# Runs the suite once in this process, keeping every test's reports and item, then replays
+# them through a fresh session writer in a tight loop (`rounds` times, into a temporary stream
+# folder): the hooks' time with their code and data hot, to set beside HOOK_TIMER's time inside
+# a real run, where they are cold after each test's own work. The terminal reporter's `stats`
+# are refilled as pytest files the reports (the writer reads each report's category there).
+HOOK_REPLAY = """
+import io, json, os, statistics, sys, tempfile, time, contextlib
+import claimcheck_writer, pytest
+rounds = int(sys.argv[1])
+tests, seen = [], {}
+class Keep:
+    def pytest_configure(self, config):
+        seen["config"] = config
+    def pytest_runtest_logstart(self, nodeid, location):
+        tests.append([nodeid, location, None, []])
+    def pytest_runtest_teardown(self, item):
+        tests[-1][2] = item
+    def pytest_runtest_logreport(self, report):
+        tests[-1][3].append(report)
+with contextlib.redirect_stdout(io.StringIO()):
+    code = pytest.main(["-q", "-p", "no:randomly"], plugins=[Keep()])
+config = seen["config"]
+def category(report):
+    status = config.hook.pytest_report_teststatus(report=report, config=config)
+    return status[0] if status else ""
+cats = [[category(report) for report in reports] for _, _, _, reports in tests]
+spent = {"logstart": [], "teardown": [], "setup": [], "call": [], "teardown report": []}
+clock = time.perf_counter
+for _ in range(rounds):
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as folder:
+        writer = claimcheck_writer._Writer(config, folder)
+        stats = writer.terminal_stats = {}
+        one = dict.fromkeys(spent, 0.0)
+        for (nodeid, location, item, reports), kinds in zip(tests, cats):
+            start = clock(); writer.pytest_runtest_logstart(nodeid, location)
+            one["logstart"] += clock() - start
+            for report, kind in zip(reports, kinds):
+                if report.when == "teardown":
+                    start = clock(); writer.pytest_runtest_teardown(item)
+                    one["teardown"] += clock() - start
+                stats.setdefault(kind, []).append(report)
+                start = clock(); writer.pytest_runtest_logreport(report)
+                one["teardown report" if report.when == "teardown" else report.when] += \
+                    clock() - start
+        writer.pytest_unconfigure(config)
+    os.environ.clear(); os.environ.update(saved)
+    for name, seconds in one.items():
+        spent[name].append(seconds / len(tests) * 1e6)
+print("REPLAY " + json.dumps({name: statistics.median(values) for name, values in spent.items()}))
+sys.exit(code)
+"""
+
+
+def plugin_replay(work: Path, env: dict[str, str], *, tests: int, rounds: int = 15,
+                  python: str = sys.executable) -> list[str]:
+    """The plugin's per-test hooks replayed hot over a real run's reports, and timed inside
+    that run (HOOK_TIMER): how much of their cost in a run is their code, how much the
+    caches they find cold."""
+    root = work / f"passing-{tests}"
+    write_passing_suite(root, tests)
+    plugin_env = {**env, "PYTHONPATH": str(PLUGIN_DIR)}
+    plugin_env.pop("PYTEST_ADDOPTS", None)
+    with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
+        done = subprocess.run([python, "-c", HOOK_REPLAY, str(rounds)], cwd=root,
+                              capture_output=True, text=True, check=False,
+                              env={**plugin_env, "CLAIMCHECK_STREAM_DIR": stream})
+    hot = tagged_json(done, "REPLAY", "hook replay")
+    cold = hook_time(root, plugin_env, python, tests, 5)
+    return [
+        f"{tests} passing tests, median us per test of {rounds} replays (hot) and of 5 runs "
+        "(inside the run):",
+        "  replayed: " + ", ".join(f"{name} {value:.2f}" for name, value in hot.items())
+        + f"; total {sum(hot.values()):.2f}",
+        "  in a run: " + ", ".join(f"{name.replace('pytest_runtest_', '')} {value:.2f}"
+                                   for name, value in cold.items())
+        + f"; total {sum(cold.values()):.2f}",
+    ]
 
 
 def tagged_json(done: subprocess.CompletedProcess[str], tag: str, what: str) -> dict:
