@@ -276,7 +276,7 @@ class _Writer:
         if _forks != self.forks:
             return
         running = self.running
-        if len(running) == 1:  # a serial run: the test that starts now
+        if len(running) == 1:  # one test runs (always, in a serial run)
             record = _running_record(next(iter(running))) + _RUNNING_BETWEEN
         elif running:
             record = b"".join(map(_running_record, running)) + _RUNNING_BETWEEN
