@@ -66,6 +66,14 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _plugin_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a pytest that loads the plugin by `-p claimcheck_stream`: its folder on
+    PYTHONPATH, and no PYTEST_ADDOPTS of the caller's."""
+    plugin_env = {**env, "PYTHONPATH": str(PLUGIN_DIR)}
+    plugin_env.pop("PYTEST_ADDOPTS", None)
+    return plugin_env
+
+
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one run; CPU (user + system of the child) is what a loaded
     machine disturbs least."""
@@ -178,8 +186,7 @@ def plugin_replay(work: Path, env: dict[str, str], *, tests: int, rounds: int = 
     caches they find cold."""
     root = work / f"passing-{tests}"
     write_passing_suite(root, tests)
-    plugin_env = {**env, "PYTHONPATH": str(PLUGIN_DIR)}
-    plugin_env.pop("PYTEST_ADDOPTS", None)
+    plugin_env = _plugin_env(env)
     with tempfile.TemporaryDirectory(prefix="claimcheck-bench-") as stream:
         done = subprocess.run([python, "-c", HOOK_REPLAY, str(rounds)], cwd=root,
                               capture_output=True, text=True, check=False,
@@ -225,8 +232,7 @@ def plugin_cost(work: Path, env: dict[str, str], *, tests: int, pairs: int,
     root = work / f"passing-{tests}"
     write_passing_suite(root, tests)
     base = [python, "-m", "pytest", "-q", "-p", "no:randomly"]
-    plugin_env = {**env, "PYTHONPATH": str(PLUGIN_DIR)}
-    plugin_env.pop("PYTEST_ADDOPTS", None)
+    plugin_env = _plugin_env(env)
     has_json_report = subprocess.run(
         [python, "-c", "import pytest_jsonreport"], capture_output=True,
         check=False).returncode == 0
