@@ -327,6 +327,14 @@ class Finding:
     gaps: tuple[str, ...] = ()
 
 
+def audit_error(audit: str, error: BaseException, phase: str | None = None) -> Finding:
+    """The finding that says an audit (`audit`, as the message's subject: "The static source
+    audit") broke on `error`, where the rest of the report is kept."""
+    return Finding(kind="audit-error", phase=phase, path=None, line=None,
+                   message=(f"{audit} failed ({type(error).__name__}: {error}); the rest of "
+                            "this report stands. Please report it."))
+
+
 @dataclass(frozen=True)
 class GapCell:
     passed: int = 0

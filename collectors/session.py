@@ -146,7 +146,7 @@ def collect_findings(
         uncollected_findings,
     )
     from claimcheck.collectors.judge import phase_findings
-    from claimcheck.collectors.models import Finding
+    from claimcheck.collectors.models import audit_error
     from claimcheck.collectors.source_audit import audit_findings
 
     findings: list[Finding] = []
@@ -169,12 +169,8 @@ def collect_findings(
         try:
             read = readings.read(paths, run.settings)
         except Exception as error:  # noqa: BLE001 - the rest of the evidence must be reported
-            findings.append(Finding(
-                kind="audit-error", phase=run.name, path=None, line=None,
-                message=(f"The audit of tests pytest never collects failed "
-                         f"({type(error).__name__}: {error}); the rest of this report stands. "
-                         "Please report it."),
-            ))
+            findings.append(audit_error("The audit of tests pytest never collects", error,
+                                        run.name))
             continue
         findings.extend(uncollected_findings(read, run.name, errored))
     if config.services:  # no HTTP or WebSocket client is loaded for a run without services

@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 from claimcheck.collectors.config import Config
 from claimcheck.collectors.deprecated_imports import deprecated_import_findings
 from claimcheck.collectors.gaps import gaps_for_path, test_gap_namer
-from claimcheck.collectors.models import UNASSIGNED_GAP, Finding, PhaseRun
+from claimcheck.collectors.models import UNASSIGNED_GAP, Finding, PhaseRun, audit_error
 from claimcheck.collectors.single_source import (
     duplicate_definitions,
     possible_duplicates,
@@ -41,11 +41,7 @@ def audit_findings(config: Config, runs: Sequence[PhaseRun],
         found, absorbed = _audit(index, config, runs)
         index.save()
     except Exception as error:  # noqa: BLE001 - the rest of the evidence must still be reported
-        return [*findings, Finding(
-            kind="audit-error", phase=None, path=None, line=None,
-            message=(f"The static source audit failed ({type(error).__name__}: {error}); "
-                     "the rest of this report stands. Please report it."),
-        )]
+        return [*findings, audit_error("The static source audit", error)]
     drop = set(absorbed)
     kept = [finding for finding in findings if finding not in drop]
     gap_names = _run_gap_names(config, runs)

@@ -143,6 +143,22 @@ def test_the_audit_tells_each_finding_its_gaps(make_project):
     assert single_source_violations(config) == [finding]
 
 
+def test_an_audit_that_breaks_keeps_the_findings_and_says_so(make_project, monkeypatch):
+    import claimcheck.collectors.source_audit as source_audit
+
+    def broken(root: Path) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(source_audit, "load_index", broken)
+    root = make_project(INCIDENT)
+    earlier = Finding(kind="import-error", phase="unit", path="t.py", line=None, message="x")
+    kept, error = audit_findings(_config(root), [], [earlier])
+    assert kept is earlier
+    assert (error.kind, error.phase, error.path) == ("audit-error", None, None)
+    assert error.message == ("The static source audit failed (RuntimeError: a bug); the rest "
+                             "of this report stands. Please report it.")
+
+
 def test_single_source_empty_turns_suggestions_off_and_absent_turns_them_on(make_project):
     overlap = "class Cache:\n    def get_item(self): ...\n    def put_item(self): ...\n"
     root = make_project({"a.py": overlap, "b.py": overlap})
