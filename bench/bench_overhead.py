@@ -70,23 +70,26 @@ GOAL_SPAWN_S = 0.1  # claimcheck's own start-up before pytest is spawned
 RUN_TIMEOUT_S = 1800
 
 # claimcheck's real entry point, as the console script calls it. An audit hook notes when the
-# phase's pytest is spawned (the `subprocess.Popen` event, raised before the fork) and how long
-# the fork and exec took (until `_execute_child` returns); at exit it writes those moments and
-# this process's own peak RSS. Nothing of claimcheck is patched.
+# phase's pytest is spawned (the `subprocess.Popen` or `os.posix_spawn` event, raised before the
+# spawn) and how long the spawn took (until `_execute_child` or `early_spawn._spawn_here`
+# returns); at exit it writes those moments and this process's own peak RSS. Nothing of
+# claimcheck is patched.
 WRAPPER = """\
 import sys, time  # json and resource at the end: claimcheck's own start-up is measured
 _out = sys.argv[1]
 _seen = {}
 def _returned(frame, event, arg):
-    if event == "return" and frame.f_code.co_name == "_execute_child":
+    if event == "return" and frame.f_code.co_name in ("_execute_child", "_spawn_here"):
         _seen["spawned"] = time.time()
         sys.setprofile(None)
 def _audit(event, args):
-    if event == "subprocess.Popen" and "spawn" not in _seen and any(
-            str(a) in ("claimcheck_stream", "claimcheck_prestart") for a in (args[1] or ())):
+    if event not in ("subprocess.Popen", "os.posix_spawn") or "spawn" in _seen:
+        return
+    env = (args[3] if event == "subprocess.Popen" else args[2]) or {}
+    if any(str(a) in ("claimcheck_stream", "claimcheck_prestart") for a in (args[1] or ())):
         _seen["spawn"] = time.time()
-        _seen["remembered"] = "CLAIMCHECK_GATE" in (args[3] or {})
-        _seen["prestarted"] = "CLAIMCHECK_PRESTART" in (args[3] or {})
+        _seen["remembered"] = "CLAIMCHECK_GATE" in env
+        _seen["prestarted"] = "CLAIMCHECK_PRESTART" in env
         import os
         if "BENCH_SPAWN_MARK" in os.environ:
             os.write(2, b"BENCH-SPAWN\\n")

@@ -13,7 +13,6 @@ This module is imported on that path, so its own imports are the standard librar
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 from claimcheck.collectors import remembered_start
@@ -21,10 +20,14 @@ from claimcheck.collectors._plugin import claimcheck_protocol as protocol
 
 TYPE_CHECKING = False  # typing itself is not imported on this path: it takes milliseconds
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
     from typing import Mapping, Sequence
 
     from claimcheck.collectors.config import Config, PhaseConfig
+    from claimcheck.collectors.early_spawn import EarlySpawned
+
+    PhaseProcess = subprocess.Popen[bytes] | EarlySpawned  # what `spawn` returns
 
 PLUGIN_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "_plugin")
 PLUGIN_NAME = protocol.PLUGIN_NAME
@@ -197,7 +200,7 @@ class StartedPhase:
     __slots__ = ("phase", "argv", "stream_dir", "process", "wake", "started_at", "clock")
 
     def __init__(self, phase: str, argv: list[str], stream_dir: str,
-                 process: subprocess.Popen[bytes], wake: int | None, started_at: float,
+                 process: PhaseProcess, wake: int | None, started_at: float,
                  clock: float) -> None:
         self.phase = phase
         self.argv = argv
@@ -239,15 +242,19 @@ def make_stream_dir() -> str:
 
 
 def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path | str,
-          pass_fds: Sequence[int] = (), *, wake: bool = False
-          ) -> tuple[subprocess.Popen[bytes], int | None]:
+          pass_fds: Sequence[int] = (), *, wake: bool = False, before_threads: bool = False
+          ) -> tuple[PhaseProcess, int | None]:
     """The phase's process: its own session (so its whole group can be ended), stdout and
     stderr on one pipe, no stdin; and with `wake`, the read end of its wake pipe.
 
     `wake` is for a `pytest` phase only, whose process is the session's: the plugin writes a
     byte to the pipe's write end (`CLAIMCHECK_WAKE`) when the session ends, so the runner reads
     the stream then, not at its next poll. (A command phase's pytest is a grandchild, which
-    does not inherit the pipe; the variable's inode tells it so.)"""
+    does not inherit the pipe; the variable's inode tells it so.)
+
+    `before_threads`: the caller runs before claimcheck starts any thread (`remembered_start`,
+    `start_ahead`), and the process is spawned without importing subprocess (`early_spawn`,
+    which leaves it to Popen should a thread exist after all)."""
     env = dict(environ)
     fds = tuple(pass_fds)
     read_end = write_end = None
@@ -256,10 +263,18 @@ def spawn(argv: Sequence[str], environ: Mapping[str, str], cwd: Path | str,
         env[protocol.ENV_WAKE] = protocol.wake_value(write_end)
         fds += (write_end,)
     try:
-        process = subprocess.Popen(list(argv), cwd=str(cwd), env=env,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True,
-                                   pass_fds=fds)
+        process: PhaseProcess | None = None
+        if before_threads:
+            from claimcheck.collectors.early_spawn import spawn_before_threads
+
+            process = spawn_before_threads(list(argv), env, str(cwd), fds)
+        if process is None:
+            import subprocess
+
+            process = subprocess.Popen(list(argv), cwd=str(cwd), env=env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                       pass_fds=fds)
     except BaseException:
         if read_end is not None:
             os.close(read_end)
@@ -305,7 +320,8 @@ def start_ahead(phase: PhaseConfig, config: Config) -> None:
     if _started is None:
         started_at, clock = time.time(), time.monotonic()
         try:
-            process, wake = spawn(argv, environ, config.root, wake=phase.pytest is not None)
+            process, wake = spawn(argv, environ, config.root, wake=phase.pytest is not None,
+                                  before_threads=True)
         except OSError:
             import shutil
 

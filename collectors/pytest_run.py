@@ -16,8 +16,10 @@ itself) is learned from the phase, which then says so with the `pip install` lin
 
 Every phase's process is one `subprocess.Popen` (`phase_command.spawn`), spawned here or, for
 the first phase of `--report` and of the command center, before the event loop existed
-(`phase_command.start_ahead`); either way its output is read on the loop and its exit reaped
-by a thread of its own (`_PhaseProcess`).
+(`phase_command.start_ahead`; or, remembered, before claimcheck imported anything, with
+`os.posix_spawn` and an object with Popen's `pid`, `returncode`, `wait` and `stdout`:
+`early_spawn`); either way its output is read on the loop and its exit reaped by a thread of
+its own (`_PhaseProcess`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from claimcheck.collectors.phase_command import (  # noqa: F401 - re-exported: t
 
 if TYPE_CHECKING:
     from claimcheck.collectors.models import PhaseEvent, PhaseRun
+    from claimcheck.collectors.phase_command import PhaseProcess
 
 # What runs before the phase's pytest is spawned is kept to the standard library and the
 # config: the record of a phase (models, phase_record, the judge), psutil and the stragglers'
@@ -445,11 +448,11 @@ class _Wake:
 
 
 class _PhaseProcess:
-    """The phase's process as the runner uses it (pid, returncode and wait): one
-    `subprocess.Popen`, whether spawned by the runner or by `phase_command.start_ahead` before
-    the event loop existed."""
+    """The phase's process as the runner uses it (pid, returncode and wait): what
+    `phase_command.spawn` returned, whether spawned by the runner or before the event loop
+    existed."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: PhaseProcess) -> None:
         self.process = process
         self.pid = process.pid
         self._exit: asyncio.Future[int] | None = None
@@ -481,7 +484,7 @@ class _PhaseProcess:
             pass  # the loop is closed: nobody waits any more
 
 
-async def _watch(process: subprocess.Popen[bytes], tail: _OutputTail) -> _PhaseProcess:
+async def _watch(process: PhaseProcess, tail: _OutputTail) -> _PhaseProcess:
     """The phase's process, its output pipe now read into `tail` on this event loop."""
     assert process.stdout is not None
     await asyncio.get_running_loop().connect_read_pipe(lambda: tail, process.stdout)

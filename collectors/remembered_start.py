@@ -285,7 +285,8 @@ def _spawn_held(phase: str, argv: list[str], cwd: str, *, prestarted: bool = Fal
     started_at, clock = time.time(), time.monotonic()
     try:
         process, wake = phase_command.spawn(spawned, held_environ, cwd, pass_fds=(read_end,),
-                                            wake=True)  # a held phase runs pytest
+                                            wake=True,  # a held phase runs pytest
+                                            before_threads=True)
     except (OSError, ValueError):
         import shutil
 

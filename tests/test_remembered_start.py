@@ -34,17 +34,20 @@ import json, sys
 out = sys.argv[1]
 seen = {"spawns": []}
 def audit(event, args):
-    if event != "subprocess.Popen":
+    if event == "subprocess.Popen":
+        argv, env = args[1], args[3]
+    elif event == "os.posix_spawn":
+        argv, env = args[1], args[2]
+    else:
         return
-    argv = [str(a) for a in (args[1] or ())]
+    argv, env = [str(a) for a in (argv or ())], env or {}
     if "claimcheck_stream" in argv or "claimcheck_prestart" in argv:
-        env = args[3] or {}
         seen["spawns"].append({"argv": argv, "held": "CLAIMCHECK_GATE" in env,
                                "prestarted": "CLAIMCHECK_PRESTART" in env,
                                "config_read": "claimcheck.collectors.config" in sys.modules,
                                "loaded": sorted(name for name in sys.modules
                                                 if name.startswith("claimcheck")
-                                                or name == "argparse")})
+                                                or name in ("argparse", "subprocess"))})
 sys.addaudithook(audit)
 sys.argv = [sys.argv[0], *sys.argv[2:]]
 def write():
@@ -123,10 +126,11 @@ class Runs:
         return self.loaded.read_text(encoding="utf-8").split()
 
 
-# All of claimcheck's that is loaded when a pytest is started before the config is read.
+# All of claimcheck's that is loaded when a pytest is started before the config is read (and
+# neither argparse nor subprocess).
 LOADED_AT_THE_SPAWN = [
     "claimcheck", "claimcheck.collectors", "claimcheck.collectors._plugin",
-    "claimcheck.collectors._plugin.claimcheck_protocol",
+    "claimcheck.collectors._plugin.claimcheck_protocol", "claimcheck.collectors.early_spawn",
     "claimcheck.collectors.phase_command", "claimcheck.collectors.remembered_start",
     "claimcheck.tui", "claimcheck.tui.entry"]
 

@@ -21,14 +21,14 @@ import pytest
 QUIET = "-p no:hypothesispytest -p no:textual-snapshot -p no:syrupy -p no:anyio -p no:asyncio"
 
 # claimcheck's console entry point, with an audit hook that records, at the moment the phase's
-# pytest is spawned (the `subprocess.Popen` event, before the fork), every module loaded so
-# far, and every command claimcheck itself starts (git).
+# pytest is spawned (the `subprocess.Popen` or `os.posix_spawn` event, before the spawn), every
+# module loaded so far, and every command claimcheck itself starts (git).
 WATCH = """\
 import sys
 out = sys.argv[1]
 seen = {"commands": []}
 def audit(event, args):
-    if event != "subprocess.Popen":
+    if event not in ("subprocess.Popen", "os.posix_spawn"):
         return
     argv = [str(a) for a in (args[1] or ())]
     seen["commands"].append(argv)

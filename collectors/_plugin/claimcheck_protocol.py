@@ -17,8 +17,10 @@ SIGKILL at a timeout) still says which test it died in, and loses none of the re
 from __future__ import annotations
 
 import os
-import re
-from typing import Any
+
+TYPE_CHECKING = False  # claimcheck imports this module before it has imported typing or re
+if TYPE_CHECKING:
+    from typing import Any
 
 # -- environment variables ------------------------------------------------------------------
 ENV_DIR = "CLAIMCHECK_STREAM_DIR"  # the stream folder; the plugin does nothing without it
@@ -113,13 +115,12 @@ def stream_folder_prefix(owner_pid: int) -> str:
     return f"{FOLDER_PREFIX}{owner_pid}-"
 
 
-_FOLDER = re.compile(re.escape(FOLDER_PREFIX) + r"(\d+)-")
-
-
 def folder_owner(name: str) -> int | None:
     """The owner pid in a stream folder's name, or None for a name that is not one."""
-    match = _FOLDER.match(name)
-    return int(match.group(1)) if match else None
+    if not name.startswith(FOLDER_PREFIX):
+        return None
+    digits, dash, _ = name[len(FOLDER_PREFIX):].partition("-")
+    return int(digits) if dash and digits.isascii() and digits.isdigit() else None
 
 
 def running_record(nodeid: str) -> bytes:
