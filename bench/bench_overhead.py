@@ -69,14 +69,16 @@ ROWS: dict[str, Row] = {row.name: row for row in (
 GOAL_SPAWN_S = 0.1  # claimcheck's own start-up before pytest is spawned
 RUN_TIMEOUT_S = 1800
 
-# claimcheck's real entry point, as the console script calls it. An audit hook notes when the
-# phase's pytest is spawned (the `subprocess.Popen` or `os.posix_spawn` event, raised before the
-# spawn) and how long the spawn took (until `_execute_child` or `early_spawn._spawn_here`
-# returns); at exit it writes those moments and this process's own peak RSS. Nothing of
-# claimcheck is patched.
+# claimcheck's installed console script itself (pip's writes `import re` before it imports
+# claimcheck, which claimcheck pays on every start; another installer's may not), run as its
+# file is. An audit hook notes when the phase's pytest is spawned (the `subprocess.Popen` or
+# `os.posix_spawn` event, raised before the spawn) and how long the spawn took (until
+# `_execute_child` or `early_spawn._spawn_here` returns); at exit (`exit_now` runs the atexit
+# functions) it writes those moments and this process's own peak RSS. Nothing of claimcheck
+# is patched.
 WRAPPER = """\
-import sys, time  # json and resource at the end: claimcheck's own start-up is measured
-_out = sys.argv[1]
+import atexit, sys, time  # json and resource at the end: claimcheck's own start-up is measured
+_out, _script = sys.argv[1], sys.argv[2]
 _seen = {}
 def _returned(frame, event, arg):
     if event == "return" and frame.f_code.co_name in ("_execute_child", "_spawn_here"):
@@ -94,13 +96,7 @@ def _audit(event, args):
         if "BENCH_SPAWN_MARK" in os.environ:
             os.write(2, b"BENCH-SPAWN\\n")
         sys.setprofile(_returned)
-sys.addaudithook(_audit)
-from claimcheck.collectors.remembered_start import start_remembered  # as tui/entry.py runs
-start_remembered(sys.argv[2:])
-from claimcheck.tui.cli import exit_now, main
-try:
-    code = main(sys.argv[2:])
-finally:
+def _facts():
     import json, resource
     _self = resource.getrusage(resource.RUSAGE_SELF)
     _seen["rss_kb"] = _self.ru_maxrss
@@ -108,8 +104,22 @@ finally:
     _seen["exit"] = time.time()
     with open(_out, "w") as handle:
         json.dump(_seen, handle)
-exit_now(code)  # as the console script ends
+sys.addaudithook(_audit)
+atexit.register(_facts)  # the first registered runs last
+sys.argv = [_script, *sys.argv[3:]]
+with open(_script, "rb") as _file:
+    _code = compile(_file.read(), _script, "exec")
+exec(_code, {"__name__": "__main__", "__file__": _script})
 """
+
+
+def console_script() -> str:
+    """The `claimcheck` command installed beside this interpreter."""
+    found = shutil.which("claimcheck", path=os.path.dirname(sys.executable))
+    if found is None:
+        raise SystemExit(f"no `claimcheck` command beside {sys.executable}: install claimcheck "
+                         "into this environment (pip install .)")
+    return found
 
 BYTECODE_ON = ".pyc caching ON (warm __pycache__), as users have it"
 BYTECODE_OFF = ("PYTHONDONTWRITEBYTECODE=1, the suite's __pycache__ removed before every run "
@@ -248,8 +258,9 @@ def cc_run(root: Path, config: Path, env: dict[str, str], scratch: Path,
     for path in (times, facts, report):
         path.unlink(missing_ok=True)
     log = scratch / "cc.log"
-    argv = [sys.executable, *python_flags, "-c", WRAPPER, str(facts), "--report", "--output",
-            str(report), "--project", str(root), "--config", str(config)]
+    argv = [sys.executable, *python_flags, "-c", WRAPPER, str(facts), console_script(),
+            "--report", "--output", str(report), "--project", str(root), "--config",
+            str(config)]
     run = run_process(argv, cwd=root,
                       env={**env, "BENCH_LAST_TEST_FILE": str(times), **(extra_env or {})},
                       log=log)
