@@ -61,8 +61,10 @@ def spawn_before_threads(argv: Sequence[str], environ: Mapping[str, str], cwd: s
     (no posix_spawn, or a libc that cannot start a session, or this process's own stdout or
     stderr closed, so the pipe would take their place) or should not be (this process has
     started a thread, and the spawn changes its folder for a moment): Popen's turn."""
+    # `_thread._count()`: the threads this process started that still run (threading's own
+    # count, without importing threading). One of them might meet the changed folder.
     if not hasattr(os, "POSIX_SPAWN_DUP2") or _thread._count():
-        return None  # or a thread of this process might meet the changed folder
+        return None
     here = os.getcwd()
     if cwd != here:
         os.chdir(cwd)  # a missing folder: FileNotFoundError, as Popen's
