@@ -69,9 +69,9 @@ ROWS: dict[str, Row] = {row.name: row for row in (
 GOAL_SPAWN_S = 0.1  # claimcheck's own start-up before pytest is spawned
 RUN_TIMEOUT_S = 1800
 
-# claimcheck's installed console script itself (pip's writes `import re` before it imports
-# claimcheck, which claimcheck pays on every start; another installer's may not), run as its
-# file is. An audit hook notes when the phase's pytest is spawned (the `subprocess.Popen` or
+# claimcheck's installed console script itself (pip 23.2's imports `re` before it imports
+# claimcheck, which every start through it pays; pip 26.3's does not), run as its file is. An
+# audit hook notes when the phase's pytest is spawned (the `subprocess.Popen` or
 # `os.posix_spawn` event, raised before the spawn) and how long the spawn took (until
 # `_execute_child` or `early_spawn._spawn_here` returns); at exit (`exit_now` runs the atexit
 # functions) it writes those moments and this process's own peak RSS. Nothing of claimcheck
