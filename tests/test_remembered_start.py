@@ -171,6 +171,28 @@ def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_sam
     assert runs.loads() == ["a", "a"]
 
 
+@pytest.mark.parametrize("closed", [">&-", "<&- >&- 2>&-"])
+def test_a_claimcheck_started_with_standard_streams_closed_counts_the_same(
+        tmp_path: Path, closed: str) -> None:
+    """`claimcheck --report --output F >&-`: a pipe made while descriptor 1 was closed took its
+    number, and the held pytest's gate, passed on as fd 1, became that pytest's stdout: the
+    phase read as crashed, 0 tests. A first run, then a remembered one, count the tests."""
+    runs = Runs(fixture_project(tmp_path / "proj"), tmp_path)
+    output = tmp_path / "report.json"
+    for _ in ("first run", "remembered"):
+        output.unlink(missing_ok=True)
+        done = subprocess.run(
+            ["sh", "-c", f'exec "$@" {closed}', "sh", sys.executable, "-m", "claimcheck",
+             "--report", "--no-history", "--format", "json", "--output", str(output)],
+            cwd=runs.root, env=runs.env(), timeout=300)
+        assert done.returncode == 0
+        report = json.loads(output.read_text(encoding="utf-8"))
+        assert (report["verdict"], [(phase["name"], phase["counts"]["passed"])
+                                    for phase in report["phases"]]) == ("green", [("first", 2)])
+    assert len(list(runs.cache.iterdir())) == 1  # the second run was the remembered start
+    assert runs.loads() == ["a", "a"]
+
+
 def test_a_changed_config_ends_the_held_pytest_before_it_loads_any_of_the_project(
         tmp_path: Path) -> None:
     root = fixture_project(tmp_path / "proj")
