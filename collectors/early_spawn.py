@@ -65,7 +65,10 @@ def spawn_before_threads(argv: Sequence[str], environ: Mapping[str, str], cwd: s
     # count, without importing threading). One of them might meet the changed folder.
     if not hasattr(os, "POSIX_SPAWN_DUP2") or _thread._count():
         return None
-    here = os.getcwd()
+    try:
+        here = os.getcwd()
+    except OSError:
+        return None  # this process's own folder is gone, which Popen does not mind
     if cwd != here:
         os.chdir(cwd)  # a missing folder: FileNotFoundError, as Popen's
     try:

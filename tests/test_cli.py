@@ -114,6 +114,18 @@ def test_bad_flag_is_a_usage_error_exit_4(tmp_path: Path) -> None:
     assert "invalid choice: 'yaml'" in result.stderr
 
 
+def test_a_current_folder_that_is_gone_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        ["sh", "-c", 'cd "$1" && rmdir "$1" && exec "$2" -c "$3" --report', "sh", str(gone),
+         sys.executable, "from claimcheck.tui.entry import run; run()"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4
+    assert result.stderr == ("claimcheck: the current folder cannot be read (No such file or "
+                             "directory): change to one that exists\n")
+
+
 def test_bad_config_exits_4_with_one_message_and_no_traceback(make_project) -> None:
     root = make_project({"pyproject.toml": '[[tool.claimcheck.phases]]\nname = "u"\n'})
     result = claimcheck(root, "--report")

@@ -11,6 +11,12 @@ import sys
 def run() -> None:
     """Start what this invocation remembers, then parse and dispatch as always."""
     open_standard_streams()
+    try:
+        os.getcwd()
+    except OSError as error:  # everything claimcheck does starts from the current folder
+        print(f"claimcheck: the current folder cannot be read ({error.strerror}): change to "
+              "one that exists", file=sys.stderr)
+        raise SystemExit(4) from None  # ExitCode.USAGE, without importing it
     from claimcheck.collectors.remembered_start import start_remembered
 
     start_remembered(sys.argv[1:])
