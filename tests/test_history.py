@@ -241,6 +241,36 @@ def test_history_folder_gitignore_is_not_written_into_a_chosen_folder(tmp_path: 
     assert os.path.exists(chosen / "team.db")
 
 
+def test_every_read_of_results_goes_through_an_index_by_run(tmp_path: Path) -> None:
+    """Results have no index by test alone (a scattered insert per result into it cost storing
+    a run more than the rest together): every statement that reads or deletes results, as a
+    run stores and judges itself and the history is read, finds them by run."""
+    config = config_at(tmp_path)
+    statements: list[str] = []
+    with HistoryStore(default_history_path(tmp_path)) as store:
+        store.conn.set_trace_callback(statements.append)
+        for number in range(3):
+            record(store, config, report(config, phase("unit", {
+                "t.py::a": "failed" if number == 1 else "passed", "t.py::b": "passed",
+            }), started_at=T0 + number))
+        ids = [run.ref.run_id for run in store.recent_runs()]
+        store.failing_ids(ids, "unit")
+        store.outcomes_of(ids, "unit", ["t.py::a", "t.py::b"])
+        store.last_full_tests("main", "unit")
+        store.conn.set_trace_callback(None)
+        reads = [sql for sql in statements if " results " in f"{sql} "
+                 and not sql.lstrip().upper().startswith("INSERT")]
+        assert any(sql.lstrip().upper().startswith("DELETE") for sql in reads)
+        assert len(reads) >= 4, reads
+        for sql in reads:
+            plan = [row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            scans = [step for step in plan if step.startswith(("SCAN results", "SCAN x"))]
+            assert not scans, (sql, plan)
+        indexes = {name for (name,) in store.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'results'")}
+    assert "results_node" not in indexes and "results_run" in indexes
+
+
 @pytest.mark.parametrize("runs", [1, 160, 400])
 def test_failing_ids_are_read_from_the_failing_results_index_however_many_runs(
         tmp_path: Path, runs: int) -> None:
