@@ -4,11 +4,11 @@ before anything else is imported; `phase_command.start_ahead`, once the config i
 
 `subprocess` imports locale, re, enum, signal, threading and selectors: about 11 ms on this
 kind of machine, half of claimcheck's start-up before a remembered pytest is spawned, and
-pytest waits for them. What is spawned here is what `phase_command.spawn` asks of Popen (its own session,
-stdin on /dev/null, stdout and stderr on one pipe, no file descriptor but `pass_fds` and the
-three standard ones, SIGPIPE and SIGXFSZ back to their defaults, the executable looked up on the
-child's PATH, in its folder), and `EarlySpawned` is the part of Popen the runner uses (`pid`,
-`returncode`, `wait`, `stdout`).
+pytest waits for them. What is spawned here is what `phase_command.spawn` asks of Popen (its
+own session, stdin on /dev/null, stdout and stderr on one pipe, no file descriptor but
+`pass_fds` and the three standard ones, SIGPIPE and SIGXFSZ back to their defaults, the
+executable looked up on the child's PATH, in its folder), and `EarlySpawned` is the part of
+Popen the runner uses (`pid`, `returncode`, `wait`, `stdout`).
 
 posix_spawn cannot change the child's folder, so claimcheck's own changes around it, which only
 a process without other threads may do; where a thread exists, or the spawn cannot be done as

@@ -14,12 +14,12 @@ arrives; its process may still be tearing down and becomes a straggler
 Nothing runs in series before the first phase: what the phase's interpreter lacks (pytest
 itself) is learned from the phase, which then says so with the `pip install` line to run.
 
-Every phase's process is one `subprocess.Popen` (`phase_command.spawn`), spawned here or, for
-the first phase of `--report` and of the command center, before the event loop existed
-(`phase_command.start_ahead`; or, remembered, before claimcheck imported anything, with
-`os.posix_spawn` and an object with Popen's `pid`, `returncode`, `wait` and `stdout`:
-`early_spawn`); either way its output is read on the loop and its exit reaped by a thread of
-its own (`_PhaseProcess`).
+Every phase's process comes from `phase_command.spawn`, spawned here or, for the first phase of
+`--report` and of the command center, before the event loop existed (`phase_command.start_ahead`,
+or `remembered_start` before claimcheck imported anything). Those first ones are spawned with
+`os.posix_spawn` while claimcheck has no thread yet (`early_spawn`, whose object has Popen's
+`pid`, `returncode`, `wait` and `stdout`), the rest with `subprocess.Popen`; either way its
+output is read on the loop and its exit reaped by a thread of its own (`_PhaseProcess`).
 """
 
 from __future__ import annotations

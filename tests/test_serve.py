@@ -74,12 +74,16 @@ def _serve(tmp_path: Path, *args: str, argv_for=None):
         deadline = time.monotonic() + STARTUP_LIMIT_S
         while True:
             assert process.poll() is None, _log_text(log)
-            match = re.search(r"/\?token=([A-Za-z0-9_-]+)", _log_text(log))
+            text = _log_text(log)
+            match = re.search(r"/\?token=([A-Za-z0-9_-]+)", text)
             process.token = match.group(1) if match else ""  # type: ignore[attr-defined]
+            # claimcheck's own server prints its banner once it listens, and may answer a
+            # moment before the banner is in the log: wait for both.
+            banner = argv_for is not None or "open http://" in text
             try:
                 status = httpx.get(f"http://127.0.0.1:{port}/?token={process.token}",
                                    timeout=2).status_code
-                if status == 200:
+                if status == 200 and banner:
                     break
             except httpx.TransportError:
                 pass
