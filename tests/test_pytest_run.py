@@ -751,6 +751,107 @@ def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes
     assert seen_lines.count("parse") == 4, seen_lines
 
 
+STATEMENTS = """\
+import os
+
+
+@decorated
+@twice(
+    over_lines=True,
+)
+def f(x):
+    try:
+        y = (x +
+             1)
+    except ValueError:
+        pass
+    else:
+        y = 2
+    finally:
+        z = 3  # a comment
+
+    for i in range(3):
+        pass
+    else:
+        j = 4
+    while x:
+        break
+    else:
+        k = 5
+    if x:
+        a = 1
+    elif y:
+        a = 2
+    else:
+        a = 3
+    match x:
+        case 1:
+            return 1
+        case _:
+            return 2
+
+
+class C:
+    @property
+    def p(self):
+        async def inner():
+            async with x:
+                await y
+        return inner
+
+    value = [
+        1,
+        2,
+    ]
+"""
+
+STATEMENT_CHECK = """
+import ast, json, sys
+from _pytest._code import source
+import claimcheck_trees as trees
+
+text = sys.stdin.read()
+pytests = source.get_statement_startend2
+first = min(trees.statement_lines(ast.parse(text)))
+lines = range(-1, text.count("\\n") + 3)
+tree = ast.parse(text)
+put_back = trees.share_statement_lines()
+answers = source.get_statement_startend2 is trees.statement_start_end
+ours = {n: list(trees.statement_start_end(n, tree)) for n in lines}
+walked_once = hasattr(tree, trees.STATEMENT_LINES)
+theirs = {n: list(pytests(n, ast.parse(text))) for n in lines}
+if put_back is not None:
+    put_back()
+print(json.dumps({"shared": put_back is not None and answers, "walked_once": walked_once,
+                  "own_memo": hasattr(source, "_statement_linenos"),
+                  "put_back": source.get_statement_startend2 is pytests, "first": first,
+                  "differ": {n: [ours[n], theirs[n]] for n in lines if ours[n] != theirs[n]}}))
+"""
+
+
+@pytest.mark.parametrize("env_name", ENGINE_ENVS)
+def test_statement_lines_found_once_answer_as_that_pytests_own_walk(
+        env_name: str, engine_envs: dict[str, Any]):
+    """Before pytest 9.2 each traceback entry walked its module's whole tree to find where its
+    statement starts and ends; the plugin has such a pytest walk a tree once
+    (`claimcheck_trees.share_statement_lines`), and every answer is that pytest's own, for every
+    line of a module with decorators, try/else/finally, loop else blocks, match and async code.
+    pytest 9.2 remembers the lines itself and is left alone."""
+    env = engine_env_or_skip(engine_envs, env_name)
+    done = subprocess.run([env.python, "-c", STATEMENT_CHECK], input=STATEMENTS, text=True,
+                          env={**clean_env(), "PYTHONPATH": str(PLUGIN_DIR)},
+                          capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["put_back"], "pytest's function was not put back"
+    assert seen["shared"] is not seen["own_memo"], seen
+    assert seen["walked_once"]
+    if seen["shared"]:
+        assert seen["differ"] == {}, seen["differ"]
+    else:  # pytest 9.2 answers (0, None) before the first statement, older ones did not
+        assert seen["differ"] and all(int(n) < seen["first"] for n in seen["differ"]), seen
+
+
 def test_plugin_stays_silent_without_its_environment_variable(make_project, tmp_path):
     root = make_project({"pytest.ini": PYTEST_INI, "tests/test_p.py": "def test_a(): pass\n"})
     env = clean_env()
