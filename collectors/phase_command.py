@@ -46,6 +46,7 @@ _VERBOSITY_LONG = ("--verbose", "--quiet", "--verbosity", "--no-summary")
 # `-o console_output_style` comes later and wins.
 QUIET_ARGS = ("-q", "--no-summary", "-o", "console_output_style=classic")
 _TMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")  # tempfile's, in its order
+STATEMENTS_FOLDER = "statements"  # in the folder of remembered starts
 
 
 class EnvironmentProblem(Exception):
@@ -161,10 +162,17 @@ def build_command(
 def phase_environ(base: Mapping[str, str], phase_env: Mapping[str, str],
                   stream_dir: str) -> dict[str, str]:
     """`base` with the phase's own `env` on top and claimcheck's variables last: the stream
-    folder, the plugin on PYTHONPATH, this claimcheck as the phase's owner."""
+    folder, the plugin on PYTHONPATH, this claimcheck as the phase's owner, and the folder
+    where the plugin keeps test modules' statement lines between runs (beside the remembered
+    starts; none when those are switched off)."""
     environ = dict(base)
     environ.update(phase_env)
     environ[ENV_DIR] = stream_dir
+    starts = remembered_start.cache_folder(environ)
+    if starts is None:
+        environ.pop(protocol.ENV_STATEMENTS, None)
+    else:
+        environ[protocol.ENV_STATEMENTS] = os.path.join(starts, STATEMENTS_FOLDER)
     previous = environ.get("PYTHONPATH", "")
     environ["PYTHONPATH"] = PLUGIN_DIR + (os.pathsep + previous if previous else "")
     environ.pop(ENV_ADDOPTS_BEFORE, None)

@@ -174,3 +174,16 @@ def test_a_stream_folder_is_made_where_tempfile_makes_it_and_clears_dead_ones(
         assert elsewhere.parent == Path(tempfile.gettempdir()) and elsewhere.is_dir()
     finally:
         elsewhere.rmdir()
+
+
+@pytest.mark.parametrize(("start_cache", "statements"), [
+    ("/cache/starts", "/cache/starts/statements"),
+    ("off", None),  # remembering switched off: nothing kept between runs
+    ("", "/home/dev/.cache/claimcheck/starts/statements"),
+])
+def test_a_phase_keeps_its_statement_lines_beside_the_remembered_starts(
+        start_cache: str, statements: str | None) -> None:
+    base = {"XDG_CACHE_HOME": "/home/dev/.cache", "CLAIMCHECK_START_CACHE": start_cache,
+            "CLAIMCHECK_STATEMENTS": "/from/an/outer/run"}
+    environ = phase_command.phase_environ(base, {}, "/tmp/stream")
+    assert environ.get("CLAIMCHECK_STATEMENTS") == statements

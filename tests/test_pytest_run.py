@@ -715,10 +715,10 @@ SHARING_SEEN = """
 @pytest.mark.parametrize("env_name", ENGINE_ENVS)
 def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes(
         env_name: str, mode: str, engine_envs: dict[str, Any], make_project, tmp_path):
-    """The plugin has pytest keep a module's tree from its second failure on
-    (claimcheck_trees), under xdist in the workers that format them; each traceback is still
-    pytest's own text, also after the module was edited mid-run (the tree kept for test_b would
-    give the later failures other statement ranges)."""
+    """The plugin has pytest parse a module once for all its failures, keeping its statement
+    lines (claimcheck_trees), under xdist in the workers that format them; each traceback is
+    still pytest's own text, also after the module was edited mid-run (the lines kept for
+    test_b would give the later failures other statement ranges)."""
     env = engine_env_or_skip(engine_envs, env_name, mode)
     args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
                                         else []), "tests"]
@@ -746,9 +746,86 @@ def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes
     assert "# edited" in failed["test_c"]  # the edited source, as bare pytest reads it
     seen_lines = seen.read_text().split()
     assert set(seen_lines) - {"parse"} == {"True"}, "pytest's formatter was not shared"
-    # Five failures, four parses: test_a's and test_b's, then test_c's and test_d's (the file
-    # was edited); test_e's traceback used the tree kept for test_d's.
-    assert seen_lines.count("parse") == 4, seen_lines
+    # Five failures, two parses: test_a's, then test_c's (the file was edited before it);
+    # the others used the lines kept from them.
+    assert seen_lines.count("parse") == 2, seen_lines
+
+
+THREE_FAILURES = """
+    import pathlib  # what SHARING_SEEN counts parses of
+
+
+    def test_a():
+        assert 1 == 2
+
+    def test_b():
+        x = [1,
+             2]
+        assert x == [
+            1, 3]
+
+    @staticmethod
+    def helper():
+        pass
+
+    def test_c():
+        assert {1} == {2}
+"""
+
+
+@pytest.mark.parametrize("mode", ["serial", "xdist"])
+@pytest.mark.parametrize("env_name", ENGINE_ENVS)
+def test_statement_lines_kept_between_runs_spare_the_next_run_its_parse(
+        env_name: str, mode: str, engine_envs: dict[str, Any], make_project, tmp_path):
+    """With a folder named in CLAIMCHECK_STATEMENTS, a module's statement lines outlive the
+    run: the next run of the unchanged module formats its failures without parsing it, the
+    tracebacks still bare pytest's text; an edited module is parsed again."""
+    env = engine_env_or_skip(engine_envs, env_name, mode)
+    args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
+                                        else []), "tests"]
+    files = {"pytest.ini": PYTEST_INI, "tests/test_m.py": THREE_FAILURES}
+    root = make_project({**files, "conftest.py": SHARING_SEEN}, "with_plugin")
+    statements = tmp_path / "statements"
+
+    def bare_output(project: Path) -> str:
+        bare = subprocess.run([env.python, "-m", "pytest", *args], cwd=project, env=clean_env(),
+                              capture_output=True, text=True, check=False)
+        return re.sub(r"\[gw\d+\] .*\n", "", bare.stdout)
+
+    def run() -> tuple[int, dict[str, str]]:
+        stream = tmp_path / f"stream-{len(list(tmp_path.glob('stream-*')))}"
+        stream.mkdir()
+        seen = tmp_path / "sharing-seen"
+        seen.unlink(missing_ok=True)
+        plugin_env = {**clean_env(), "CLAIMCHECK_STREAM_DIR": str(stream),
+                      "CLAIMCHECK_STATEMENTS": str(statements),
+                      "PYTHONPATH": str(PLUGIN_DIR), "SHARING_SEEN": str(seen)}
+        done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", *args],
+                              cwd=root, env=plugin_env, capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 1, done.stdout + done.stderr
+        (events_file,) = stream.glob("*.jsonl")
+        failed = {e["nodeid"]: re.sub(r"^\[gw\d+\] .*\n", "", e["longrepr"]).strip()
+                  for e in read_events(events_file)
+                  if e["event"] == "test" and e["outcome"] == "failed"}
+        return seen.read_text().split().count("parse"), failed
+
+    bare = bare_output(make_project(files, "bare"))
+    parses, first = run()
+    assert parses == 1 and len(first) == 3, (parses, first)
+    assert all(text in bare for text in first.values()), (first, bare)
+    (kept,) = statements.iterdir()  # one file for the project and this Python
+    assert kept.stat().st_mode & 0o077 == 0
+    parses, second = run()
+    assert (parses, second) == (0, first)  # nothing parsed, the same text
+    module = root / "tests" / "test_m.py"
+    edited = "x = 1\n\n" + module.read_text()  # every statement two lines down
+    module.write_text(edited)
+    parses, third = run()
+    bare = bare_output(make_project({**files, "tests/test_m.py": edited}, "bare_edited"))
+    assert parses == 1, parses
+    assert all(text in bare for text in third.values()), (third, bare)
+    assert third != first
 
 
 STATEMENTS = """\
@@ -815,14 +892,17 @@ pytests = source.get_statement_startend2
 first = min(trees.statement_lines(ast.parse(text)))
 lines = range(-1, text.count("\\n") + 3)
 tree = ast.parse(text)
-put_back = trees.share_statement_lines()
+put_back = trees.share_source_trees()
 answers = source.get_statement_startend2 is trees.statement_start_end
 ours = {n: list(trees.statement_start_end(n, tree)) for n in lines}
 walked_once = hasattr(tree, trees.STATEMENT_LINES)
+stub = trees.statement_stub(trees.statement_lines(ast.parse(text)))
+from_stub = {n: list(source.get_statement_startend2(n, stub)) for n in lines}
 theirs = {n: list(pytests(n, ast.parse(text))) for n in lines}
 if put_back is not None:
     put_back()
 print(json.dumps({"shared": put_back is not None and answers, "walked_once": walked_once,
+                  "stub_answers": put_back is not None and from_stub == theirs,
                   "own_memo": hasattr(source, "_statement_linenos"),
                   "put_back": source.get_statement_startend2 is pytests, "first": first,
                   "differ": {n: [ours[n], theirs[n]] for n in lines if ours[n] != theirs[n]}}))
@@ -834,9 +914,10 @@ def test_statement_lines_found_once_answer_as_that_pytests_own_walk(
         env_name: str, engine_envs: dict[str, Any]):
     """Before pytest 9.2 each traceback entry walked its module's whole tree to find where its
     statement starts and ends; the plugin has such a pytest walk a tree once
-    (`claimcheck_trees.share_statement_lines`), and every answer is that pytest's own, for every
-    line of a module with decorators, try/else/finally, loop else blocks, match and async code.
-    pytest 9.2 remembers the lines itself and is left alone."""
+    (`claimcheck_trees.share_source_trees`), and every answer is that pytest's own, for every
+    line of a module with decorators, try/else/finally, loop else blocks, match and async code,
+    also from a stand-in tree that carries only the lines. pytest 9.2 remembers the lines itself
+    and keeps its own function."""
     env = engine_env_or_skip(engine_envs, env_name)
     done = subprocess.run([env.python, "-c", STATEMENT_CHECK], input=STATEMENTS, text=True,
                           env={**clean_env(), "PYTHONPATH": str(PLUGIN_DIR)},
@@ -846,6 +927,7 @@ def test_statement_lines_found_once_answer_as_that_pytests_own_walk(
     assert seen["put_back"], "pytest's function was not put back"
     assert seen["shared"] is not seen["own_memo"], seen
     assert seen["walked_once"]
+    assert seen["stub_answers"], "pytest does not answer from a stand-in tree's lines"
     if seen["shared"]:
         assert seen["differ"] == {}, seen["differ"]
     else:  # pytest 9.2 answers (0, None) before the first statement, older ones did not

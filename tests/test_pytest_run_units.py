@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import sys
-import weakref
 from pathlib import Path
 
 import pytest
@@ -288,94 +287,101 @@ def test_the_wake_pipe_is_taken_only_when_it_is_the_very_pipe_named():
             os.close(fd)
 
 
-class _Tree:
-    """Stands for a parsed module: what is kept, and whether anything still holds it."""
-
-
-def test_source_trees_keep_a_tree_from_its_files_second_parse_while_the_file_is_unchanged(
+def test_statement_lines_are_kept_from_a_files_first_parse_while_the_file_is_unchanged(
         tmp_path):
-    from claimcheck.collectors._plugin.claimcheck_trees import SourceTrees
+    import ast
 
-    trees = SourceTrees(kept=2, parsed_once_kept=2)
+    from claimcheck.collectors._plugin.claimcheck_trees import StatementLines, statement_lines
+
+    lines = StatementLines(kept=2)
     a, b, c = (tmp_path / f"{name}.py" for name in "abc")
     for path in (a, b, c):
         path.write_text("x = 1\n")
-    first = _Tree()
-    held = weakref.ref(first)
-    trees.parsed(a, first)
-    del first
-    assert held() is None, "a file parsed for one failure keeps its tree alive"
-    assert trees.tree(a) is None
-    trees.parsed(a, "tree of a")  # parsed again, unchanged: a module failing more than once
-    assert trees.tree(a) == "tree of a"
-    a.write_text("x = 12\n")  # edited: parsed again, and once is not twice
-    assert trees.tree(a) is None
-    trees.parsed(a, "edited a")
-    assert trees.tree(a) is None
-    trees.parsed(a, "edited a")
-    assert trees.tree(a) == "edited a"
+    assert lines.tree(a) is None
+    lines.parsed(a, ast.parse("x = 1\n\ny = 2\n"))
+    stub = lines.tree(a)
+    assert stub is not None and stub.body == [] and statement_lines(stub) == [0, 2]
+    a.write_text("x = 12\n")  # edited: its lines are dropped
+    assert lines.tree(a) is None
     for path in (b, c):
-        trees.parsed(path, path.stem)
-        trees.parsed(path, path.stem)
-    assert (trees.tree(a), trees.tree(b), trees.tree(c)) == (None, "b", "c")  # the newest 2
-    for _ in range(2):
-        trees.parsed("<string>", "no file behind it")
-    assert trees.tree("<string>") is None
+        lines.parsed(path, ast.parse("x = 1\n"))
+    assert (lines.tree(a), lines.tree(b) is None, lines.tree(c) is None) == (None, False, False)
+    lines.parsed(a, ast.parse("x = 12\n"))  # the newest 2 are kept: b goes
+    assert lines.tree(b) is None and lines.tree(a) is not None
+    lines.parsed("<string>", ast.parse("x = 1\n"))
+    assert lines.tree("<string>") is None  # no file behind it
 
 
-def test_files_parsed_once_are_remembered_only_the_newest_few(tmp_path):
-    from claimcheck.collectors._plugin.claimcheck_trees import SourceTrees
+def test_statement_lines_outlive_the_session_in_their_file_and_a_foreign_file_is_ignored(
+        tmp_path):
+    import ast
+    import json
 
-    trees = SourceTrees(kept=4, parsed_once_kept=2)
-    a, b, c = (tmp_path / f"{name}.py" for name in "abc")
-    for path in (a, b, c):
-        path.write_text("x = 1\n")
-        trees.parsed(path, path.stem)
-    trees.parsed(c, "c")  # the newest 2 files parsed once are remembered: c is...
-    trees.parsed(a, "a")  # ...and a, the oldest, was forgotten
-    assert (trees.tree(a), trees.tree(c)) == (None, "c")
+    from claimcheck.collectors._plugin.claimcheck_trees import StatementLines, store_path
+
+    module = tmp_path / "test_m.py"
+    module.write_text("x = 1\ny = 2\n")
+    store = store_path(str(tmp_path / "statements"), str(tmp_path))
+    first = StatementLines(store)
+    assert first.tree(module) is None
+    first.parsed(module, ast.parse(module.read_text()))
+    first.save()
+    assert (Path(store).stat().st_mode & 0o777) == 0o600
+    again = StatementLines(store)
+    assert again.tree(module) is not None  # no parse in the next run
+    saved = Path(store).stat().st_mtime_ns
+    again.save()  # nothing parsed in this session: nothing written
+    assert Path(store).stat().st_mtime_ns == saved
+    for foreign in ("not json", json.dumps({"format": 99, "files": {}}),
+                    json.dumps({"format": 1, "files": {str(module): [1, 2, ["x"]]}}),
+                    json.dumps([1, 2])):
+        Path(store).write_text(foreign)
+        assert StatementLines(store).tree(module) is None, foreign
 
 
 def test_a_formatter_keeps_what_it_parsed_for_its_failure_then_asks_the_session(tmp_path):
-    from claimcheck.collectors._plugin.claimcheck_trees import FormatterTrees, SourceTrees
+    import ast
+
+    from claimcheck.collectors._plugin.claimcheck_trees import FormatterTrees, StatementLines
 
     module = tmp_path / "test_m.py"
     module.write_text("x = 1\n")
-    shared = SourceTrees()
+    shared = StatementLines()
     first = FormatterTrees(shared)
     assert first.get(module) is None
-    first[module] = "tree"  # pytest parsed it for this failure
-    assert first.get(module) == "tree"  # the failure's next entry in the same file
-    assert FormatterTrees(shared).get(module, "none") == "none"  # parsed for one failure only
-    second = FormatterTrees(shared)
-    second[module] = "tree"
-    assert FormatterTrees(shared).get(module) == "tree"
+    tree = ast.parse("x = 1\n")
+    first[module] = tree  # pytest parsed it for this failure
+    assert first.get(module) is tree  # the failure's next entry in the same file
+    assert FormatterTrees(shared).get(module).body == []  # the next failure: lines only
 
 
-def test_every_traceback_formatter_shares_one_set_of_trees_until_put_back():
+def test_every_traceback_formatter_shares_one_set_of_lines_until_put_back():
+    from _pytest._code import source
+
     from claimcheck.collectors._plugin.claimcheck_trees import (
         FormatterTrees,
-        SourceTrees,
+        StatementLines,
         formatter_class,
         share_source_trees,
     )
 
     formatter = formatter_class()
     assert formatter is not None, "pytest's traceback formatter has a name claimcheck_trees lacks"
-    original = formatter.__init__
+    original, function = formatter.__init__, source.get_statement_startend2
     put_back = share_source_trees()
     try:
         assert put_back is not None
         first, second = formatter(), formatter()
         assert isinstance(first.astcache, FormatterTrees)
         assert first.astcache is not second.astcache  # one failure's own trees each...
-        assert isinstance(first.astcache.shared, SourceTrees)
+        assert isinstance(first.astcache.shared, StatementLines)
         assert first.astcache.shared is second.astcache.shared  # ...and the session's
         assert share_source_trees() is None  # a nested session: the outer one puts it back
     finally:
         if put_back is not None:
             put_back()
     assert formatter.__init__ is original
+    assert source.get_statement_startend2 is function
     assert type(formatter().astcache) is dict
 
 

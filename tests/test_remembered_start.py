@@ -107,6 +107,10 @@ class Runs:
         self.tmpdir.mkdir()
         self.count = 0
 
+    def entries(self) -> list[Path]:
+        """The remembered starts (the folder also holds the plugin's `statements` folder)."""
+        return [path for path in self.cache.iterdir() if path.is_file()]
+
     def env(self) -> dict[str, str]:
         return clean_env(CLAIMCHECK_START_CACHE=str(self.cache), LOADED_LOG=str(self.loaded),
                          PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", TMPDIR=str(self.tmpdir))
@@ -154,7 +158,7 @@ def test_a_second_run_starts_pytest_before_reading_its_config_and_judges_the_sam
     first, spawns = runs.run()
     assert first.returncode == 0, first.stderr
     assert kinds(spawns) == ["first run"]  # one pytest, started before the config was read
-    assert len(list(runs.cache.iterdir())) == 1  # remembered
+    assert len(runs.entries()) == 1  # remembered
     assert not spawns[0]["config_read"]
     assert spawns[0]["loaded"] == LOADED_AT_THE_SPAWN
 
@@ -189,7 +193,7 @@ def test_a_claimcheck_started_with_standard_streams_closed_counts_the_same(
         report = json.loads(output.read_text(encoding="utf-8"))
         assert (report["verdict"], [(phase["name"], phase["counts"]["passed"])
                                     for phase in report["phases"]]) == ("green", [("first", 2)])
-    assert len(list(runs.cache.iterdir())) == 1  # the second run was the remembered start
+    assert len(runs.entries()) == 1  # the second run was the remembered start
     assert runs.loads() == ["a", "a"]
 
 
@@ -223,7 +227,7 @@ def test_other_arguments_are_another_invocation(tmp_path: Path) -> None:
     only_second, spawns = runs.run("--phase", "second")
     assert kinds(spawns) == ["first run"]  # nothing remembered for these arguments
     assert counts(only_second) == ("red", [("second", 0, 1)])
-    assert len(list(runs.cache.iterdir())) == 2
+    assert len(runs.entries()) == 2
     _, spawns = runs.run("--phase", "second")
     assert kinds(spawns) == ["remembered"]
 
@@ -242,7 +246,7 @@ def test_every_command_line_finds_what_it_remembered(tmp_path: Path, args: tuple
         again, spawns = runs.run(*args)
         assert again.returncode == 0, again.stderr
         assert kinds(spawns) == ["remembered"]
-    assert len(list(runs.cache.iterdir())) == 1
+    assert len(runs.entries()) == 1
 
 
 def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path: Path) -> None:
@@ -255,7 +259,7 @@ def test_a_run_that_never_confirms_ends_the_held_pytest_and_forgets_it(tmp_path:
     assert "pyproject.toml" in broken.stderr
     assert kinds(spawns) == ["remembered"]
     assert runs.loads() == ["a"]
-    assert list(runs.cache.iterdir()) == []  # forgotten
+    assert runs.entries() == []  # forgotten
     assert os.listdir(runs.tmpdir) == []  # the held pytest's stream folder went with it
 
 
@@ -273,7 +277,7 @@ def test_an_interpreter_gone_since_ends_the_held_pytest_and_forgets_it(tmp_path:
     assert "no-such-python" in done.stdout + done.stderr
     assert kinds(spawns) == ["remembered"]
     assert runs.loads() == ["a"]
-    assert list(runs.cache.iterdir()) == []
+    assert runs.entries() == []
 
 
 @pytest.mark.parametrize("extra, args", [
@@ -291,7 +295,7 @@ def test_what_would_write_a_secret_down_is_not_remembered(tmp_path: Path, extra:
     finally:
         del os.environ["CC_TEST_TOKEN"]
     assert done.returncode == 0, done.stderr
-    assert not runs.cache.exists() or list(runs.cache.iterdir()) == []
+    assert not runs.cache.exists() or runs.entries() == []
 
 
 def test_switched_off_nothing_is_remembered(tmp_path: Path, monkeypatch) -> None:

@@ -28,6 +28,7 @@ ENV_ADDOPTS_BEFORE = "CLAIMCHECK_ADDOPTS_BEFORE"  # PYTEST_ADDOPTS before claimc
 ENV_OWNER = "CLAIMCHECK_OWNER_PID"  # the claimcheck that runs the phase: its death ends it
 ENV_GATE = "CLAIMCHECK_GATE"  # a pipe's read end: wait here until claimcheck confirms the phase
 ENV_PRESTART = "CLAIMCHECK_PRESTART"  # a pipe's read end: a first run's argv (claimcheck_prestart)
+ENV_STATEMENTS = "CLAIMCHECK_STATEMENTS"  # a folder keeping test modules' statement lines
 ENV_WAKE = "CLAIMCHECK_WAKE"  # "<fd>:<inode>": a pipe's write end, a byte there when a session ends
 PLUGIN_NAME = "claimcheck_stream"  # `-p claimcheck_stream`
 WORKER_FLAG = "claimcheck_stream"  # set in an xdist worker's workerinput

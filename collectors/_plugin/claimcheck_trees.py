@@ -1,34 +1,36 @@
-"""Two parses of a test module for all of its failures, where pytest parses it for each.
+"""A test module's statement lines, found once and remembered between runs, where pytest parses
+the whole module for each failure.
 
 pytest formats a failure's traceback when it makes the report (`repr_failure`, bare or not,
-whatever `--tb` the terminal later uses). To show each entry's statement it parses the entry's
-whole source file (`getstatementrange_ast`), and it keeps the tree in `astcache`, a dict that
-lives in one formatter (`FormattedExcinfo` in pytest 8, `ExceptionInfoFormatter` in pytest 9),
-that is one failure: the next failure in the same module parses the module again. On the
-bench's red suite (10,000 tests of which 500 fail, 40 modules of 290 lines) that was about 3 s
-of a 15 s run under pytest 8.0.
+whatever `--tb` the terminal later uses), an xfail's too. To show each entry's statement it
+parses the entry's whole source file (`getstatementrange_ast`) and asks the tree where the
+statement around the entry's line starts and ends (`get_statement_startend2`): the only thing
+it reads from the tree is the sorted list of lines where statements start. It keeps the tree in
+`astcache`, a dict that lives in one formatter (`FormattedExcinfo` in pytest 8,
+`ExceptionInfoFormatter` in pytest 9), that is one failure: the next failure in the same module
+parses it again. And pytest before 9.2 walks the whole tree again for every answer (pytest 9.2
+keeps the list on the tree). On the bench's suites (modules of 290 lines) a parse takes about 4
+ms and a walk 1.5 ms: bare pytest spends 110 to 160 ms on the 15 xfails of 3,000 passing tests
+(6 to 8% of the run), and seconds on a red suite.
 
 While claimcheck's plugin is configured, every formatter's `astcache` also asks the session's
-`SourceTrees`, which keeps a file's tree from the second failure that parses it on: a module
-failing many times is parsed twice, not once per failure. A file parsed for one failure only is
-remembered by its stamp, its tree left to die with its formatter as under bare pytest: a green
-suite's few xfails (formatted like failures) would otherwise keep thousands of AST nodes per
-module alive, which every full garbage collection of the test process walks and which make
-those collections come sooner (20,000 tests under pytest 9.2: 12 full collections instead of
-bare pytest's 11, about 0.3 s). A tree is used only while its file's size and modification time
-are what they were when it was parsed (pytest's source lines come through `linecache`, which
-checks the same two), and only the last `KEPT` files' trees are kept. The reports' text is the
-same; the session's end (a config cleanup) puts pytest's class back. Where pytest's class does
-not look as expected (no `astcache` field), nothing is changed.
+`StatementLines`, which keeps each file's statement lines (a list of ints, nothing the garbage
+collector walks) from its first parse on and hands pytest a stand-in tree that carries only
+them (`statement_stub`); pytest reads nothing else from a tree, in every release from 7.0 to
+9.2, and the plugin checks once per session that its pytest answers from the stand-in (where it
+does not, nothing is changed). Lines are used only while their file's modification time and
+size are what they were when it was parsed (pytest's source lines come through `linecache`,
+which checks the same two). When claimcheck names a folder for them (`CLAIMCHECK_STATEMENTS`,
+beside its remembered starts) the lines are also kept there between runs, one small JSON file
+per project folder and Python, written at the session's end only when a file was parsed: the
+next run of an unchanged module parses nothing to format its failures. The reports' text is
+the same; the session's end (a config cleanup) puts pytest's class and function back.
 
-A tree kept is then asked, once per traceback entry, where the entry's statement starts and
-ends (`get_statement_startend2`). pytest before 9.2 walks the whole tree for each answer (2,400
-nodes, about 1.5 ms, for each of the bench's modules; two answers per failure), where pytest
-9.2 remembers the tree's sorted statement lines on the tree. While the plugin is configured,
-`share_statement_lines` gives an older pytest the same memory, as pytest 9.2 keeps it (on the
-node, so it lives and dies with the tree), and answers as that pytest's own code does, whose
-walk and answer are the same in every release from 7.0 to 9.1. The bench's red suite under
-pytest 8.0: claimcheck 8.66 s before, 7.65 s after (medians of 5 runs in turn; bare pytest 12.1 s).
+For a pytest before 9.2, `share_source_trees` also has `get_statement_startend2` find a
+tree's lines once (`statement_start_end`), keeping them on the tree as pytest 9.2 does, and
+answer as that pytest's own code does (its walk and its answer are the same in every release
+from 7.0 to 9.1). The bench's red suite under pytest 8.0 with that alone: claimcheck 8.66 s
+before, 7.65 s after (medians of 5 runs in turn; bare pytest 12.1 s).
 
 Standard library and pytest only, like every module of the plugin.
 """
@@ -37,78 +39,183 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from bisect import bisect_right
 from typing import Any, Callable
 
-KEPT = 16  # files whose trees are kept (failures come module by module)
-PARSED_ONCE_KEPT = 64  # files parsed for one failure so far, remembered by their stamp only
+KEPT = 2_000  # files whose statement lines are kept, in the session and between runs
 FORMATTERS = ("ExceptionInfoFormatter", "FormattedExcinfo")  # pytest 9's name, pytest 8's
+STATEMENT_LINES = "_claimcheck_statement_lines"  # the attribute a tree keeps its lines in
+PYTEST_LINES = "_pytest_statement_linenos"  # pytest 9.2's own attribute for them
+STORE_FORMAT = 1  # the kept file's format; another is not read
 
 
 def _stamp(path: Any) -> tuple[int, int] | None:
     try:
         status = os.stat(path)
     except (OSError, TypeError, ValueError):
-        return None  # not a file (`<string>`): its tree is not kept
+        return None  # not a file (`<string>`): its lines are not kept
     return status.st_mtime_ns, status.st_size
 
 
-def _keep_newest(store: dict[Any, Any], key: Any, value: Any, kept: int) -> None:
-    """Set `store[key]` as its newest entry and drop the oldest beyond `kept`."""
-    store.pop(key, None)
-    store[key] = value
-    for oldest in list(store)[:len(store) - kept]:  # a copy: safe beside a thread
-        store.pop(oldest, None)
+# ----------------------------------------------------------------------------------------
+# A tree's statement lines
 
 
-class SourceTrees:
-    """The session's trees: a file's tree is kept from the second failure that parses it.
+def statement_lines(node: ast.AST) -> list[int]:
+    """The sorted 0-based lines where the statements under `node` start, as pytest's
+    `get_statement_startend2` collects them (decorators count as their definition's start,
+    and a `finally` or `else` block as a statement of its own), walked once per tree."""
+    for name in (STATEMENT_LINES, PYTEST_LINES):
+        lines = getattr(node, name, None)
+        if isinstance(lines, list):
+            return lines
+    lines = []
+    for child in ast.walk(node):
+        if isinstance(child, (ast.stmt, ast.ExceptHandler)):
+            if isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines.extend(decorator.lineno - 1 for decorator in child.decorator_list)
+            lines.append(child.lineno - 1)
+            for name in ("finalbody", "orelse"):
+                block = getattr(child, name, None)
+                if block:
+                    lines.append(block[0].lineno - 1 - 1)
+    lines.sort()
+    try:
+        setattr(node, STATEMENT_LINES, lines)
+    except AttributeError:  # a node that takes no attributes: walked again next time
+        pass
+    return lines
 
-    The first parse of a file is remembered by its stamp only, and its tree lives as long as
-    pytest keeps it (in that failure's formatter): a suite whose modules fail once each, such
-    as a green suite's xfails, keeps no tree alive beyond its failure, as under bare pytest
-    (kept trees are thousands of objects each that every full garbage collection of the test
-    process would walk, and make such collections come sooner). A file parsed again while it
-    is unchanged is a module failing more than once: its tree is kept for the failures after.
-    """
 
-    def __init__(self, kept: int = KEPT, parsed_once_kept: int = PARSED_ONCE_KEPT) -> None:
+def statement_stub(lines: list[int]) -> ast.Module:
+    """A tree with no statements that carries `lines`, where pytest (or
+    `statement_start_end`) looks for a tree's statement lines before walking it."""
+    stub = ast.Module(body=[], type_ignores=[])
+    setattr(stub, STATEMENT_LINES, lines)
+    setattr(stub, PYTEST_LINES, lines)
+    return stub
+
+
+def statement_start_end(lineno: int, node: ast.AST) -> tuple[int, int | None]:
+    """pytest's `get_statement_startend2` before 9.2, answer for answer: the statement lines
+    around `lineno` (a line before the first statement gets the last one, as there)."""
+    lines = statement_lines(node)
+    index = bisect_right(lines, lineno)
+    start = lines[index - 1]
+    end = lines[index] if index < len(lines) else None
+    return start, end
+
+
+def _answers_from_stubs(source: Any) -> bool:
+    """Whether this pytest answers from a stand-in tree's lines (and so reads them, not the
+    tree's statements); pytest 9.2 and the shared function do."""
+    try:
+        return source.get_statement_startend2(3, statement_stub([0, 5, 9])) == (0, 5)
+    except Exception:  # noqa: BLE001 - another pytest, another shape: leave it alone
+        return False
+
+
+# ----------------------------------------------------------------------------------------
+# The session's lines, and the file that keeps them between runs
+
+
+def store_path(folder: str, rootdir: str) -> str:
+    """The file keeping a project's statement lines for this Python: one per project folder
+    (a checksum of its path) and interpreter kind (`cpython-311`)."""
+    import hashlib
+
+    digest = hashlib.sha256(rootdir.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return os.path.join(folder, f"{digest}-{sys.implementation.cache_tag}.json")
+
+
+class StatementLines:
+    """Each file's statement lines from its first parse on, while the file is unchanged; read
+    from `store` (a file kept between runs) at the first failure, written back at `save` when
+    a file was parsed."""
+
+    def __init__(self, store: str | None = None, kept: int = KEPT) -> None:
+        self.store = store
         self.kept = kept
-        self.parsed_once_kept = parsed_once_kept
-        self.trees: dict[Any, tuple[tuple[int, int], Any]] = {}
-        self.parsed_once: dict[Any, tuple[int, int]] = {}
+        self.lines: dict[str, tuple[tuple[int, int], list[int]]] = {}
+        self.loaded = store is None
+        self.parsed_any = False
 
-    def tree(self, path: Any) -> Any:
-        """The kept tree of `path`, if the file is as it was when parsed; else None."""
-        kept = self.trees.get(path)
+    def tree(self, path: Any) -> ast.Module | None:
+        """A stand-in tree with `path`'s lines, if the file is as it was when parsed."""
+        if not self.loaded:
+            self._load()
+        key = str(path)
+        kept = self.lines.get(key)
         if kept is None:
             return None
-        stamp, tree = kept
-        if _stamp(path) != stamp:
-            self.trees.pop(path, None)  # the file changed since it was parsed
+        if _stamp(path) != kept[0]:
+            self.lines.pop(key, None)  # the file changed since it was parsed
             return None
-        return tree
+        return statement_stub(kept[1])
 
     def parsed(self, path: Any, tree: Any) -> None:
-        """pytest parsed `path` for a failure: keep its tree if it did so before."""
+        """pytest has a tree of `path` (parsed, or the stand-in handed back): keep its lines."""
         stamp = _stamp(path)
         if stamp is None:
             return
-        if self.parsed_once.pop(path, None) == stamp:
-            _keep_newest(self.trees, path, (stamp, tree), self.kept)
-        else:
-            _keep_newest(self.parsed_once, path, stamp, self.parsed_once_kept)
+        key = str(path)
+        kept = self.lines.get(key)
+        if kept is not None and kept[0] == stamp:
+            return
+        lines = statement_lines(tree)
+        self.lines.pop(key, None)
+        self.lines[key] = (stamp, lines)
+        for oldest in list(self.lines)[:len(self.lines) - self.kept]:  # a copy: safe beside a thread
+            self.lines.pop(oldest, None)
+        self.parsed_any = True
 
-    def clear(self) -> None:
-        self.trees.clear()
-        self.parsed_once.clear()
+    def _load(self) -> None:
+        self.loaded = True
+        try:
+            with open(self.store, encoding="utf-8") as handle:  # type: ignore[arg-type]
+                import json
+
+                kept = json.load(handle)
+            files = kept["files"] if kept.get("format") == STORE_FORMAT else {}
+            for key, (mtime_ns, size, lines) in files.items():
+                if (isinstance(key, str) and type(mtime_ns) is int and type(size) is int
+                        and isinstance(lines, list)
+                        and all(type(line) is int for line in lines)):
+                    self.lines.setdefault(key, ((mtime_ns, size), lines))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # none yet, or not one this plugin wrote: the lines are found as pytest does
+
+    def save(self) -> None:
+        """Write the kept lines to `store` (atomically, readable by this user only) when a
+        file was parsed in this session; never an error for the test run."""
+        if self.store is None or not self.parsed_any:
+            return
+        import json
+
+        files = {key: [stamp[0], stamp[1], lines]
+                 for key, (stamp, lines) in list(self.lines.items())[-self.kept:]}
+        temporary = f"{self.store}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.store), mode=0o700, exist_ok=True)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump({"format": STORE_FORMAT, "files": files}, handle,
+                          separators=(",", ":"))
+            os.replace(temporary, self.store)
+        except (OSError, ValueError):
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        self.parsed_any = False
 
 
 class FormatterTrees(dict):
     """One formatter's `astcache` (pytest calls `get` and sets items, nothing else): the trees
-    it parsed itself, as pytest keeps them for one failure, then the session's."""
+    it parsed itself, as pytest keeps them for one failure, then the session's lines."""
 
-    def __init__(self, shared: SourceTrees) -> None:
+    def __init__(self, shared: StatementLines) -> None:
         super().__init__()
         self.shared = shared
 
@@ -136,9 +243,15 @@ def formatter_class() -> Any:
     return None
 
 
-def share_source_trees() -> Callable[[], None] | None:
-    """Give every traceback formatter made from now on the session's `SourceTrees`; returns
-    what puts pytest's class back, or None where nothing was changed."""
+def share_source_trees(store: str | None = None) -> Callable[[], None] | None:
+    """Give every traceback formatter made from now on the session's `StatementLines` (kept
+    in `store` between runs, when given), and an older pytest's `get_statement_startend2`
+    its lines found once; returns what puts pytest's class and function back and writes the
+    lines, or None where nothing was changed."""
+    try:
+        from _pytest._code import source
+    except ImportError:
+        return None
     formatter = formatter_class()
     fields = getattr(formatter, "__dataclass_fields__", {})
     params = getattr(formatter, "__dataclass_params__", None)
@@ -146,79 +259,27 @@ def share_source_trees() -> Callable[[], None] | None:
         return None
     if getattr(formatter.__init__, "claimcheck_shares", False):
         return None  # already shared (a nested session); the outer one puts it back
+    function = getattr(source, "get_statement_startend2", None)
+    if function is None:
+        return None
+    if not hasattr(source, "_statement_linenos"):  # before pytest 9.2: walked per answer
+        source.get_statement_startend2 = statement_start_end
+    if not _answers_from_stubs(source):
+        source.get_statement_startend2 = function
+        return None
     original = formatter.__init__
-    trees = SourceTrees()
+    lines = StatementLines(store)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        self.astcache = FormatterTrees(trees)
+        self.astcache = FormatterTrees(lines)
 
     __init__.claimcheck_shares = True  # type: ignore[attr-defined]
     formatter.__init__ = __init__
 
     def put_back() -> None:
         formatter.__init__ = original
-        trees.clear()
-
-    return put_back
-
-
-# ----------------------------------------------------------------------------------------
-# A tree's statement lines, found once (pytest 9.2 does so itself)
-
-STATEMENT_LINES = "_claimcheck_statement_lines"  # the attribute a tree keeps them in
-
-
-def statement_lines(node: ast.AST) -> list[int]:
-    """The sorted 0-based lines where the statements under `node` start, as pytest's
-    `get_statement_startend2` collects them (decorators count as their definition's start,
-    and a `finally` or `else` block as a statement of its own), walked once per tree."""
-    lines: list[int] | None = getattr(node, STATEMENT_LINES, None)
-    if lines is not None:
-        return lines
-    lines = []
-    for child in ast.walk(node):
-        if isinstance(child, (ast.stmt, ast.ExceptHandler)):
-            if isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines.extend(decorator.lineno - 1 for decorator in child.decorator_list)
-            lines.append(child.lineno - 1)
-            for name in ("finalbody", "orelse"):
-                block = getattr(child, name, None)
-                if block:
-                    lines.append(block[0].lineno - 1 - 1)
-    lines.sort()
-    try:
-        setattr(node, STATEMENT_LINES, lines)
-    except AttributeError:  # a node that takes no attributes: walked again next time
-        pass
-    return lines
-
-
-def statement_start_end(lineno: int, node: ast.AST) -> tuple[int, int | None]:
-    """pytest's `get_statement_startend2` before 9.2, answer for answer: the statement lines
-    around `lineno` (a line before the first statement gets the last one, as there)."""
-    lines = statement_lines(node)
-    index = bisect_right(lines, lineno)
-    start = lines[index - 1]
-    end = lines[index] if index < len(lines) else None
-    return start, end
-
-
-def share_statement_lines() -> Callable[[], None] | None:
-    """Have an older pytest find a tree's statement lines once (`statement_start_end`);
-    returns what puts pytest's function back, or None where nothing was changed (pytest 9.2
-    and later remember them itself, or the function is not where it was)."""
-    try:
-        from _pytest._code import source
-    except ImportError:
-        return None
-    original = getattr(source, "get_statement_startend2", None)
-    if (original is None or hasattr(source, "_statement_linenos")
-            or original is statement_start_end):
-        return None  # remembered by pytest, not found, or already shared (a nested session)
-    source.get_statement_startend2 = statement_start_end
-
-    def put_back() -> None:
-        source.get_statement_startend2 = original
+        source.get_statement_startend2 = function
+        lines.save()
 
     return put_back

@@ -43,7 +43,7 @@ try:
     from .claimcheck_owner import remove_stream_folder, watch_owner_once
     from .claimcheck_protocol import Key as K
     from .claimcheck_ship import loads_plugin_itself, restore_pytest_plugins, ship_to_worker
-    from .claimcheck_trees import share_source_trees, share_statement_lines
+    from .claimcheck_trees import share_source_trees, store_path
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
     from claimcheck_append import AppendFile  # type: ignore[no-redef]
@@ -77,10 +77,7 @@ except ImportError:  # loaded as a top-level module, this folder on sys.path
         restore_pytest_plugins,
         ship_to_worker,
     )
-    from claimcheck_trees import (  # type: ignore[no-redef]
-        share_source_trees,
-        share_statement_lines,
-    )
+    from claimcheck_trees import share_source_trees, store_path  # type: ignore[no-redef]
 
 # A phase started from a remembered command waits here, before pytest loads the project's
 # conftest files and plugins, until claimcheck has confirmed the command (or ends here).
@@ -130,12 +127,14 @@ def pytest_configure(config: Any) -> None:
 
 
 def _share_source_trees(config: Any) -> None:
-    """A module's tree kept for its failures' tracebacks from the second on, and its statement
-    lines found once, until this session's end (`claimcheck_trees`)."""
-    for share in (share_source_trees, share_statement_lines):
-        put_back = share()
-        if put_back is not None:
-            config.add_cleanup(put_back)
+    """A module's statement lines found once for its failures' tracebacks, and kept between
+    runs where claimcheck names a folder for them, until this session's end
+    (`claimcheck_trees`)."""
+    folder = os.environ.get(protocol.ENV_STATEMENTS)
+    store = store_path(folder, str(config.rootpath)) if folder else None
+    put_back = share_source_trees(store)
+    if put_back is not None:
+        config.add_cleanup(put_back)
 
 
 def _restore_addopts() -> None:
