@@ -5,8 +5,9 @@ PYTHONPATH), possibly under another interpreter and another virtualenv than clai
 imports nothing from claimcheck but its siblings (`claimcheck_writer`: the hooks;
 `claimcheck_protocol`: names both sides share; `claimcheck_fold`: pure helpers;
 `claimcheck_owner`: the owner watch; `claimcheck_append`: the stream file, appended to through
-a memory mapping; `claimcheck_trees`: a test module's tree kept for its
-failures' tracebacks from the second on), and only the standard library plus pytest itself.
+a memory mapping; `claimcheck_trees`: a test module's statement lines kept for its
+failures' tracebacks, within the run and between runs), and only the standard library plus
+pytest itself.
 
 It does nothing unless `CLAIMCHECK_STREAM_DIR` is set. Then every pytest session (a wrapper
 script may start several, in one process or in many) writes `<dir>/<pid>-<n>.jsonl`, one JSON
@@ -55,6 +56,10 @@ through `workeroutput`.
 When `CLAIMCHECK_WAKE` names a pipe this process inherited (claimcheck started it as a `pytest`
 phase), the session's end is also one byte there, so claimcheck reads the stream at once instead
 of at its next poll: a small run's report no longer waits up to 50 ms for it.
+
+When `CLAIMCHECK_STATEMENTS` names a folder, the statement lines of the modules whose failures
+(and xfails) pytest formatted are kept there between runs, one small file per project folder and
+Python (`claimcheck_trees`): the next run of an unchanged module parses nothing to format them.
 
 When `CLAIMCHECK_OWNER_PID` is set, a daemon thread ends the phase's process group once that
 claimcheck has died, after removing the stream folder (no raw messages left in the temporary
