@@ -332,8 +332,11 @@ def test_statement_lines_outlive_the_session_in_their_file_and_a_foreign_file_is
     saved = Path(store).stat().st_mtime_ns
     again.save()  # nothing parsed in this session: nothing written
     assert Path(store).stat().st_mtime_ns == saved
+    status = module.stat()
+    stamp = [status.st_mtime_ns, status.st_size]  # the file as it is: only the lines are wrong
     for foreign in ("not json", json.dumps({"format": 99, "files": {}}),
                     json.dumps({"format": 1, "files": {str(module): [1, 2, ["x"]]}}),
+                    json.dumps({"format": 1, "files": {str(module): [*stamp, [3, 1]]}}),
                     json.dumps([1, 2])):
         Path(store).write_text(foreign)
         assert StatementLines(store).tree(module) is None, foreign

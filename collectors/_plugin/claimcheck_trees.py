@@ -166,7 +166,7 @@ class StatementLines:
         lines = statement_lines(tree)
         self.lines.pop(key, None)
         self.lines[key] = (stamp, lines)
-        for oldest in list(self.lines)[:len(self.lines) - self.kept]:  # a copy: safe beside a thread
+        for oldest in list(self.lines)[:len(self.lines) - self.kept]:  # a copy, beside a thread
             self.lines.pop(oldest, None)
         self.parsed_any = True
 
@@ -180,8 +180,8 @@ class StatementLines:
             files = kept["files"] if kept.get("format") == STORE_FORMAT else {}
             for key, (mtime_ns, size, lines) in files.items():
                 if (isinstance(key, str) and type(mtime_ns) is int and type(size) is int
-                        and isinstance(lines, list)
-                        and all(type(line) is int for line in lines)):
+                        and isinstance(lines, list) and lines
+                        and all(type(line) is int for line in lines) and lines == sorted(lines)):
                     self.lines.setdefault(key, ((mtime_ns, size), lines))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             pass  # none yet, or not one this plugin wrote: the lines are found as pytest does
