@@ -144,12 +144,12 @@ class Plan:
 
 
 def plan_suite(tests: int, fail_ratio: float, *, per_file: int = 250, import_errors: int = 2,
-               seed: int = 0) -> Plan:
+               seed: int = 0, xfail_ratio: float = XFAIL_RATIO) -> Plan:
     """Choose exactly round(tests * fail_ratio) failures, spread at random over the suite."""
     rng = random.Random(seed)
     failures = round(tests * fail_ratio)
     skips = round(tests * SKIP_RATIO)
-    xfails = round(tests * XFAIL_RATIO)
+    xfails = round(tests * xfail_ratio)
     if failures + skips + xfails > tests:
         raise ValueError("fail ratio too high: failures, skips and xfails exceed the test count")
     chosen = rng.sample(range(tests), failures + skips + xfails)
