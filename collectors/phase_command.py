@@ -172,7 +172,9 @@ def phase_environ(base: Mapping[str, str], phase_env: Mapping[str, str],
     if starts is None:
         environ.pop(protocol.ENV_STATEMENTS, None)
     else:
-        environ[protocol.ENV_STATEMENTS] = os.path.join(starts, STATEMENTS_FOLDER)
+        # absolute: the phase's pytest runs in another folder than this claimcheck
+        environ[protocol.ENV_STATEMENTS] = os.path.abspath(os.path.join(starts,
+                                                                        STATEMENTS_FOLDER))
     previous = environ.get("PYTHONPATH", "")
     environ["PYTHONPATH"] = PLUGIN_DIR + (os.pathsep + previous if previous else "")
     environ.pop(ENV_ADDOPTS_BEFORE, None)

@@ -180,6 +180,7 @@ def test_a_stream_folder_is_made_where_tempfile_makes_it_and_clears_dead_ones(
     ("/cache/starts", "/cache/starts/statements"),
     ("off", None),  # remembering switched off: nothing kept between runs
     ("", "/home/dev/.cache/claimcheck/starts/statements"),
+    ("relative/starts", os.path.join(os.getcwd(), "relative", "starts", "statements")),
 ])
 def test_a_phase_keeps_its_statement_lines_beside_the_remembered_starts(
         start_cache: str, statements: str | None) -> None:
