@@ -711,6 +711,42 @@ SHARING_SEEN = """
 """
 
 
+WORKER_LINE = re.compile(r"\[gw\d+\] .*\n")  # under xdist: which worker ran the test
+
+
+def traceback_args(mode: str) -> list[str]:
+    return ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
+                                        else []), "tests"]
+
+
+def bare_output(python: str, args: list[str], project: Path) -> str:
+    """Bare pytest's terminal output on `project`, without the lines naming xdist workers."""
+    bare = subprocess.run([python, "-m", "pytest", *args], cwd=project, env=clean_env(),
+                          capture_output=True, text=True, check=False)
+    return WORKER_LINE.sub("", bare.stdout)
+
+
+def failures_with_plugin(python: str, args: list[str], project: Path, work: Path,
+                         **env: str) -> tuple[list[str], dict[str, str]]:
+    """Run pytest with the plugin on `project` (whose conftest is SHARING_SEEN): what the
+    conftest saw, and each failed test's traceback from the stream (its worker line cut)."""
+    stream = work / f"stream-{len(list(work.glob('stream-*')))}"
+    stream.mkdir()
+    seen = work / "sharing-seen"
+    seen.unlink(missing_ok=True)
+    plugin_env = {**clean_env(), "CLAIMCHECK_STREAM_DIR": str(stream),
+                  "PYTHONPATH": str(PLUGIN_DIR), "SHARING_SEEN": str(seen), **env}
+    done = subprocess.run([python, "-m", "pytest", "-p", "claimcheck_stream", "-q", *args],
+                          cwd=project, env=plugin_env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (events_file,) = stream.glob("*.jsonl")
+    failed = {e["nodeid"]: re.sub(f"^{WORKER_LINE.pattern}", "", e["longrepr"]).strip()
+              for e in read_events(events_file)
+              if e["event"] == "test" and e["outcome"] == "failed"}
+    return seen.read_text().split(), failed
+
+
 @pytest.mark.parametrize("mode", ["serial", "xdist"])
 @pytest.mark.parametrize("env_name", ENGINE_ENVS)
 def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes(
@@ -720,31 +756,17 @@ def test_tracebacks_read_as_bare_pytest_prints_them_even_when_the_module_changes
     still pytest's own text, also after the module was edited mid-run (the lines kept for
     test_b would give the later failures other statement ranges)."""
     env = engine_env_or_skip(engine_envs, env_name, mode)
-    args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
-                                        else []), "tests"]
+    args = traceback_args(mode)
     files = {"pytest.ini": PYTEST_INI, "tests/test_m.py": EDITED_MID_RUN}
-    stream = tmp_path / "stream"
-    stream.mkdir()
-    seen = tmp_path / "sharing-seen"
-    plugin_env = {**clean_env(), "CLAIMCHECK_STREAM_DIR": str(stream),
-                  "PYTHONPATH": str(PLUGIN_DIR), "SHARING_SEEN": str(seen)}
-    done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", "-q", *args],
-                          cwd=make_project({**files, "conftest.py": SHARING_SEEN}, "with_plugin"),
-                          env=plugin_env,
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 1, done.stdout + done.stderr
-    bare = subprocess.run([env.python, "-m", "pytest", *args], cwd=make_project(files, "bare"),
-                          env=clean_env(), capture_output=True, text=True, check=False)
-    (events_file,) = stream.glob("*.jsonl")
-    failed = {e["nodeid"].split("::")[1]: e["longrepr"] for e in read_events(events_file)
-              if e["event"] == "test" and e["outcome"] == "failed"}
-    assert sorted(failed) == ["test_a", "test_b", "test_c", "test_d", "test_e"]
-    for name, longrepr in failed.items():
-        # Under xdist a traceback starts with the worker that ran it, which may differ.
-        text = re.sub(r"^\[gw\d+\] .*\n", "", longrepr).strip()
-        assert text in re.sub(r"\[gw\d+\] .*\n", "", bare.stdout), (name, longrepr, bare.stdout)
-    assert "# edited" in failed["test_c"]  # the edited source, as bare pytest reads it
-    seen_lines = seen.read_text().split()
+    seen_lines, failed = failures_with_plugin(
+        env.python, args, make_project({**files, "conftest.py": SHARING_SEEN}, "with_plugin"),
+        tmp_path)
+    bare = bare_output(env.python, args, make_project(files, "bare"))
+    assert sorted(nodeid.split("::")[1] for nodeid in failed) == [
+        "test_a", "test_b", "test_c", "test_d", "test_e"]
+    for nodeid, text in failed.items():
+        assert text in bare, (nodeid, text, bare)
+    assert "# edited" in failed["tests/test_m.py::test_c"]  # the edited source, as bare reads it
     assert set(seen_lines) - {"parse"} == {"True"}, "pytest's formatter was not shared"
     # Five failures, two parses: test_a's, then test_c's (the file was edited before it);
     # the others used the lines kept from them.
@@ -781,36 +803,17 @@ def test_statement_lines_kept_between_runs_spare_the_next_run_its_parse(
     run: the next run of the unchanged module formats its failures without parsing it, the
     tracebacks still bare pytest's text; an edited module is parsed again."""
     env = engine_env_or_skip(engine_envs, env_name, mode)
-    args = ["-p", "no:cacheprovider", *(["-n", "2", "--dist", "loadfile"] if mode == "xdist"
-                                        else []), "tests"]
+    args = traceback_args(mode)
     files = {"pytest.ini": PYTEST_INI, "tests/test_m.py": THREE_FAILURES}
     root = make_project({**files, "conftest.py": SHARING_SEEN}, "with_plugin")
     statements = tmp_path / "statements"
 
-    def bare_output(project: Path) -> str:
-        bare = subprocess.run([env.python, "-m", "pytest", *args], cwd=project, env=clean_env(),
-                              capture_output=True, text=True, check=False)
-        return re.sub(r"\[gw\d+\] .*\n", "", bare.stdout)
-
     def run() -> tuple[int, dict[str, str]]:
-        stream = tmp_path / f"stream-{len(list(tmp_path.glob('stream-*')))}"
-        stream.mkdir()
-        seen = tmp_path / "sharing-seen"
-        seen.unlink(missing_ok=True)
-        plugin_env = {**clean_env(), "CLAIMCHECK_STREAM_DIR": str(stream),
-                      "CLAIMCHECK_STATEMENTS": str(statements),
-                      "PYTHONPATH": str(PLUGIN_DIR), "SHARING_SEEN": str(seen)}
-        done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", *args],
-                              cwd=root, env=plugin_env, capture_output=True, text=True,
-                              check=False)
-        assert done.returncode == 1, done.stdout + done.stderr
-        (events_file,) = stream.glob("*.jsonl")
-        failed = {e["nodeid"]: re.sub(r"^\[gw\d+\] .*\n", "", e["longrepr"]).strip()
-                  for e in read_events(events_file)
-                  if e["event"] == "test" and e["outcome"] == "failed"}
-        return seen.read_text().split().count("parse"), failed
+        seen_lines, failed = failures_with_plugin(env.python, args, root, tmp_path,
+                                                  CLAIMCHECK_STATEMENTS=str(statements))
+        return seen_lines.count("parse"), failed
 
-    bare = bare_output(make_project(files, "bare"))
+    bare = bare_output(env.python, args, make_project(files, "bare"))
     parses, first = run()
     assert parses == 1 and len(first) == 3, (parses, first)
     assert all(text in bare for text in first.values()), (first, bare)
@@ -822,7 +825,8 @@ def test_statement_lines_kept_between_runs_spare_the_next_run_its_parse(
     edited = "x = 1\n\n" + module.read_text()  # every statement two lines down
     module.write_text(edited)
     parses, third = run()
-    bare = bare_output(make_project({**files, "tests/test_m.py": edited}, "bare_edited"))
+    bare = bare_output(env.python, args,
+                       make_project({**files, "tests/test_m.py": edited}, "bare_edited"))
     assert parses == 1, parses
     assert all(text in bare for text in third.values()), (third, bare)
     assert third != first
