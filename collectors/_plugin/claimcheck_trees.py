@@ -171,11 +171,11 @@ class StatementLines:
         self.parsed_any = True
 
     def _load(self) -> None:
+        import json
+
         self.loaded = True
         try:
             with open(self.store, encoding="utf-8") as handle:  # type: ignore[arg-type]
-                import json
-
                 kept = json.load(handle)
             files = kept["files"] if kept.get("format") == STORE_FORMAT else {}
             for key, (mtime_ns, size, lines) in files.items():
