@@ -132,6 +132,8 @@ def check_mixed(run: PhaseRun, env: Any, mode: str) -> None:
     by_id = {test.nodeid: test for test in run.tests}
     assert by_id[M + "test_fail"].message == "assert 1 == 2"
     assert by_id[M + "test_skip"].message == "not today"
+    # a failure pytest tells in a line of text, not a traceback (xdist's says where it ran)
+    assert by_id[M + "test_xpass_strict"].message == "[XPASS(strict)] must fail"
     both = by_id[M + "test_fail_then_teardown_error"]
     assert both.when == "teardown" and both.message == "RuntimeError: teardown broke"
     assert both.longrepr is not None and "the real failure" in both.longrepr

@@ -334,11 +334,16 @@ def strict_markers(config: Any) -> bool:
 # ----------------------------------------------------------------------------------------
 
 
+# The line pytest-xdist puts first in the text of a report from a worker ("[gw1] linux --
+# Python 3.11.7 /usr/bin/python"): where it ran, never what happened.
+_WORKER_LINE = re.compile(r"\[gw\d+\] .* -- Python ")
+
+
 def _first_line(text: str | None) -> str | None:
     if not text:
         return None
     for line in text.splitlines():
-        if line.strip():
+        if line.strip() and not _WORKER_LINE.match(line):
             return line
     return None
 
