@@ -11,7 +11,10 @@ mapped (`oracle_outcome`): an independent record of the same run.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ import pytest
 from claimcheck.collectors.config import Config, PhaseConfig
 from claimcheck.collectors.judge import phase_findings
 from claimcheck.collectors.models import PhaseRun, SubtestCounts
-from claimcheck.collectors.pytest_run import run_phase
+from claimcheck.collectors.pytest_run import PLUGIN_DIR, run_phase
 
 from tests.conftest import (
     ENGINE_ENVS,
@@ -532,6 +535,116 @@ async def test_fixture(name: str, env_name: str, mode: str, engine_envs: dict[st
         recorded = {nodeid: outcome for nodeid, outcome in oracle(report).items()
                     if nodeid not in blind}
         assert seen == recorded, context
+
+
+# ----------------------------------------------------------------------------------------
+# The plugin folds the reports of a plainly passing test in a few steps (most reports of a
+# run) and every other report in `_fold`: the two must agree on every report.
+
+FOLD_WATCH = """
+    import json, os
+    import pytest
+
+    SUMS = {}
+
+    def pytest_report_teststatus(report, config):
+        # a plugin's own category for a setup that passed: it decides that test
+        if report.when == "setup" and report.passed and "audited" in report.keywords:
+            return "audited", "A", "AUDITED"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(report):
+        if type(report) is pytest.TestReport:  # not a subtest's
+            SUMS[report.nodeid] = SUMS.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(session):
+        if not hasattr(session.config, "workerinput"):
+            with open(os.environ["FOLD_DURATIONS"], "w") as handle:
+                json.dump(SUMS, handle)
+"""
+FOLD_EXTRAS = """
+    import pytest
+
+    @pytest.fixture
+    def skipping():
+        pytest.skip("skipped in setup")
+
+    @pytest.fixture
+    def broken_teardown():
+        yield
+        raise RuntimeError("teardown broke")
+
+    def test_skips_in_setup(skipping):
+        pass
+
+    def test_teardown_error(broken_teardown):
+        print("some output")
+
+    @pytest.mark.audited
+    def test_audited_setup():
+        pass
+"""
+GENERAL_FOLD_ONLY = """
+    import claimcheck_writer
+
+    def _every_report_to_fold(self, report):
+        self._fold(report.nodeid, report, self.partial.get(report.nodeid))
+
+    fast = claimcheck_writer._Writer.pytest_runtest_logreport
+    _every_report_to_fold.__dict__.update(fast.__dict__)  # its hookimpl options
+    claimcheck_writer._Writer.pytest_runtest_logreport = _every_report_to_fold
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("env_name", ENGINE_ENVS)
+def test_plainly_passing_reports_fold_as_every_other_report_does(
+        env_name: str, mode: str, engine_envs: dict[str, Any], tmp_path: Path) -> None:
+    """The mixed outcomes, subtests, reruns and a plugin's own category for a setup: each
+    test's line the same with the few steps for plainly passing reports and with `_fold`
+    alone (a plugin that sends every report there), and each line's duration exactly the sum
+    of its reports' (a conftest adds them)."""
+    env = engine_env_or_skip(engine_envs, env_name, mode)
+    files = {**MIXED, "conftest.py": FOLD_WATCH, "tests/test_extras.py": FOLD_EXTRAS,
+             "pytest.ini": f"[pytest]\naddopts = {UNUSED}\nmarkers =\n    audited: apart\n"}
+    args = ["-p", "no:cacheprovider", "--continue-on-collection-errors",
+            *(["-n", "2"] if mode == "xdist" else []), "tests"]
+    if env.has("subtests"):
+        files.update(SUBTESTS)
+    if env.has("pytest-rerunfailures"):
+        files.update(reruns_files(str(tmp_path)))
+        args += ["--reruns", "2"]
+    root = write_project(tmp_path / "proj", files)
+    write_project(tmp_path / "general", {"claimcheck_general_fold.py": GENERAL_FOLD_ONLY})
+
+    def lines(run: str, *extra: str) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+        shutil.rmtree(tmp_path / "attempts", ignore_errors=True)  # the flaky test's
+        stream = tmp_path / run
+        stream.mkdir()
+        plugin_env = clean_env(CLAIMCHECK_STREAM_DIR=str(stream),
+                               FOLD_DURATIONS=str(stream / "durations.json"),
+                               PYTHONPATH=f"{PLUGIN_DIR}{os.pathsep}{tmp_path / 'general'}")
+        done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", *extra,
+                               *args], cwd=root, env=plugin_env, capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 1, done.stdout + done.stderr
+        (events,) = stream.glob("*.jsonl")
+        tests = {event["nodeid"]: event for event in map(json.loads, events.open())
+                 if event["event"] == "test"}
+        for event in tests.values():  # which worker ran it, and where a fixture's object was
+            if "longrepr" in event:
+                event["longrepr"] = re.sub(r"\[gw\d+\] .*\n| at 0x[0-9a-f]+", "",
+                                           event["longrepr"])
+        return tests, json.loads((stream / "durations.json").read_text())
+
+    fast, fast_sums = lines("fast")
+    general, general_sums = lines("all-folded", "-p", "claimcheck_general_fold")
+    assert {nodeid: event.pop("duration") for nodeid, event in fast.items()} == fast_sums
+    assert {nodeid: event.pop("duration") for nodeid, event in general.items()} == general_sums
+    assert fast == general
+    assert len(fast) == (len(MIXED_OUTCOMES) + 1 + 3 + 4 * env.has("subtests")
+                         + 3 * env.has("pytest-rerunfailures"))  # + test_deselect_me
+    assert fast["tests/test_extras.py::test_audited_setup"]["when"] == "setup"
 
 
 def test_the_oracle_maps_every_label_it_meets() -> None:

@@ -29,25 +29,24 @@ _MACHINERY = tuple(
 
 
 class Partial:
-    """A test whose reports are still arriving."""
+    """A test whose reports are still arriving.
 
-    __slots__ = ("duration", "decider", "rank", "outcome", "earlier_failure", "reruns",
-                 "rerun_report", "between_attempts", "subtests", "subtest_failures")
+    Its fields start as the class's own values, so making one (one per test) sets nothing;
+    `subtest_failures` gets a list of its own when its first report arrives."""
 
-    def __init__(self) -> None:
-        self.duration = 0.0
-        self.decider: Any = None
-        self.rank = -1
-        self.outcome = "passed"
-        # A failed call that a teardown error then outranked: its traceback is kept, because
-        # the assertion is usually what the person needs to see first.
-        self.earlier_failure: Any = None
-        self.reruns = 0
-        self.rerun_report: Any = None  # the last failed attempt (pytest-rerunfailures)
-        # After a rerun report, the rest of that attempt (its teardown) until the next setup.
-        self.between_attempts = False
-        self.subtests: list[int] | None = None  # [passed, failed, skipped]
-        self.subtest_failures: list[Any] = []
+    duration = 0.0
+    decider: Any = None
+    rank = -1
+    outcome = "passed"
+    # A failed call that a teardown error then outranked: its traceback is kept, because the
+    # assertion is usually what the person needs to see first.
+    earlier_failure: Any = None
+    reruns = 0
+    rerun_report: Any = None  # the last failed attempt (pytest-rerunfailures)
+    # After a rerun report, the rest of that attempt (its teardown) until the next setup.
+    between_attempts = False
+    subtests: list[int] | None = None  # [passed, failed, skipped]
+    subtest_failures: list[Any] | tuple[()] = ()
 
     def next_attempt(self, report: Any) -> None:
         """pytest-rerunfailures will run the test again: this attempt only counts as a rerun."""
@@ -56,14 +55,16 @@ class Partial:
         self.between_attempts = True
         self.duration += report.duration
         self.decider, self.rank, self.outcome, self.earlier_failure = None, -1, "passed", None
-        self.subtests, self.subtest_failures = None, []
+        self.subtests, self.subtest_failures = None, ()
 
     def add_subtest(self, report: Any) -> None:
         if self.subtests is None:
             self.subtests = [0, 0, 0]
         if report.failed:
             self.subtests[1] += 1
-            if len(self.subtest_failures) < SUBTEST_FAILURES_KEPT:
+            if not self.subtest_failures:
+                self.subtest_failures = [report]
+            elif len(self.subtest_failures) < SUBTEST_FAILURES_KEPT:
                 self.subtest_failures.append(report)
         elif report.skipped:
             self.subtests[2] += 1

@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import threading
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -148,6 +149,7 @@ def _restore_addopts() -> None:
 
 
 MarkerCache = dict  # id(parent node) -> (parent node, its marker names, their lists)
+_mark_name = attrgetter("name")  # not a comprehension: that is a function made at each call
 
 
 def _marker_names_of(item: pytest.Item, cache: MarkerCache) -> list[str]:
@@ -162,7 +164,7 @@ def _marker_names_of(item: pytest.Item, cache: MarkerCache) -> list[str]:
             if parent is not None else ()
         cached = cache[id(parent)] = (parent, names, {})
     own_markers = item.own_markers
-    own = tuple([mark.name for mark in own_markers]) if own_markers else ()
+    own = tuple(map(_mark_name, own_markers)) if own_markers else ()
     combined = cached[2].get(own)
     if combined is None:
         combined = cached[2][own] = list(dict.fromkeys((*own, *cached[1])))
@@ -529,8 +531,46 @@ class _Writer:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Fold the report into its test's outcome; the test's last report writes its line.
+
+        Most reports of a run are a setup, call or teardown that passed, which pytest's
+        terminal reporter has just filed where pytest's own words put it ("" for a setup or
+        teardown, "passed" for a call), of a test with nothing unusual so far (no rerun, no
+        failure): those are folded here, in a few steps, exactly as `_fold` would fold them;
+        `_fold` takes every other report."""
         nodeid = report.nodeid
         partial = self.partial.get(nodeid)
+        stats = self.terminal_stats
+        if type(report) is _TestReport and report.outcome == "passed" and stats is not None:
+            when = report.when
+            if when == "call":
+                filed = stats.get("passed")
+                if partial is not None and partial.rank == 0 and filed and filed[-1] is report:
+                    # A passed setup decided the test so far (rank 0): the call outranks it.
+                    partial.duration += report.duration
+                    partial.rank, partial.decider, partial.outcome = 1, report, "passed"
+                    return
+            else:
+                filed = stats.get("")
+                if filed and filed[-1] is report:
+                    if when == "setup" and partial is None:
+                        partial = self.partial[nodeid] = Partial()
+                        partial.duration += report.duration
+                        partial.rank, partial.decider = 0, report
+                        return
+                    # Rank -1: no setup since the test began or since a rerun report, whose
+                    # attempt's teardown `_fold` leaves out.
+                    if when == "teardown" and partial is not None and partial.rank >= 0:
+                        partial.duration += report.duration
+                        del self.partial[nodeid]
+                        self.running.pop(nodeid, None)
+                        self._finish(nodeid, report, partial)
+                        return
+        self._fold(nodeid, report, partial)
+
+    def _fold(self, nodeid: str, report: Any, partial: Partial | None) -> None:
+        """Any report: its outcome in pytest's own category, ranked against the test's others
+        (a failed setup or teardown outranks all), reruns and subtests counted."""
         if partial is None:
             partial = self.partial[nodeid] = Partial()
         if type(report) is not _TestReport and is_subtest(report):
