@@ -585,9 +585,12 @@ FOLD_EXTRAS = """
         pass
 """
 GENERAL_FOLD_ONLY = """
+    import os
     import claimcheck_writer
 
     def _every_report_to_fold(self, report):
+        with open(os.environ["FOLDED_HERE"], "a") as folded:
+            folded.write(report.nodeid + "\\n")
         self._fold(report.nodeid, report, self.partial.get(report.nodeid))
 
     fast = claimcheck_writer._Writer.pytest_runtest_logreport
@@ -623,13 +626,15 @@ def test_plainly_passing_reports_fold_as_every_other_report_does(
         stream.mkdir()
         plugin_env = clean_env(CLAIMCHECK_STREAM_DIR=str(stream),
                                FOLD_DURATIONS=str(stream / "durations.json"),
+                               FOLDED_HERE=str(tmp_path / "folded"),
                                PYTHONPATH=f"{PLUGIN_DIR}{os.pathsep}{tmp_path / 'general'}")
         done = subprocess.run([env.python, "-m", "pytest", "-p", "claimcheck_stream", *extra,
                                *args], cwd=root, env=plugin_env, capture_output=True,
                               text=True, check=False)
         assert done.returncode == 1, done.stdout + done.stderr
         (events,) = stream.glob("*.jsonl")
-        tests = {event["nodeid"]: event for event in map(json.loads, events.open())
+        tests = {event["nodeid"]: event
+                 for event in map(json.loads, events.read_text().splitlines())
                  if event["event"] == "test"}
         for event in tests.values():  # which worker ran it, and where a fixture's object was
             if "longrepr" in event:
@@ -642,6 +647,8 @@ def test_plainly_passing_reports_fold_as_every_other_report_does(
     assert {nodeid: event.pop("duration") for nodeid, event in fast.items()} == fast_sums
     assert {nodeid: event.pop("duration") for nodeid, event in general.items()} == general_sums
     assert fast == general
+    # ... and the second run's reports all went to `_fold`
+    assert set((tmp_path / "folded").read_text().splitlines()) == set(general)
     assert len(fast) == (len(MIXED_OUTCOMES) + 1 + 3 + 4 * env.has("subtests")
                          + 3 * env.has("pytest-rerunfailures"))  # + test_deselect_me
     assert fast["tests/test_extras.py::test_audited_setup"]["when"] == "setup"
