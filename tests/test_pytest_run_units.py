@@ -342,9 +342,11 @@ def test_statement_lines_outlive_the_session_in_their_file_and_a_foreign_file_is
         assert StatementLines(store).tree(module) is None, foreign
 
 
-def test_a_formatter_keeps_what_it_parsed_for_its_failure_then_asks_the_session(tmp_path):
+def test_a_formatter_keeps_what_it_parsed_for_its_failure_then_asks_the_session(
+        tmp_path, monkeypatch):
     import ast
 
+    from claimcheck.collectors._plugin import claimcheck_trees
     from claimcheck.collectors._plugin.claimcheck_trees import FormatterTrees, StatementLines
 
     module = tmp_path / "test_m.py"
@@ -355,7 +357,14 @@ def test_a_formatter_keeps_what_it_parsed_for_its_failure_then_asks_the_session(
     tree = ast.parse("x = 1\n")
     first[module] = tree  # pytest parsed it for this failure
     assert first.get(module) is tree  # the failure's next entry in the same file
-    assert FormatterTrees(shared).get(module).body == []  # the next failure: lines only
+    second = FormatterTrees(shared)
+    stub = second.get(module)
+    assert stub.body == []  # the next failure: lines only
+    stamps = []
+    monkeypatch.setattr(claimcheck_trees, "_stamp", lambda path: stamps.append(path))
+    second[module] = stub  # pytest keeps the tree it used: nothing to look up again
+    first[module] = tree
+    assert stamps == [] and second.get(module) is stub
 
 
 def test_every_traceback_formatter_shares_one_set_of_lines_until_put_back():

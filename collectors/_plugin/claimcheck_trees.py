@@ -223,9 +223,15 @@ class FormatterTrees(dict):
         tree = dict.get(self, key)
         if tree is None:
             tree = self.shared.tree(key)
+            if tree is not None:
+                dict.__setitem__(self, key, tree)  # the session's: pytest hands it back
         return default if tree is None else tree
 
     def __setitem__(self, key: Any, tree: Any) -> None:
+        """pytest keeps the tree it used for an entry: one it parsed goes to the session's
+        lines too, one this formatter gave it (`get`) is already there."""
+        if dict.get(self, key) is tree:
+            return
         dict.__setitem__(self, key, tree)
         self.shared.parsed(key, tree)
 
