@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -224,6 +223,8 @@ def _interpreter(value: str, root: Path, reader: Reader) -> str:
         if (root / value).is_dir():
             raise ConfigError(f"{where}: {value!r} is a folder; expected a Python interpreter "
                               "(e.g. .venv/bin/python)")
+        import shutil  # only here: with bz2 and lzma, ~2 ms of every start-up
+
         found = shutil.which(value, path=reader.environ.get("PATH"))
         if found is None:
             raise ConfigError(f"{where}: interpreter {value!r} is not on PATH; expected a Python "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -25,6 +24,8 @@ def write_atomic(path: Path, text: str) -> None:
         return
     if path.is_symlink():
         path = Path(os.path.realpath(path))
+    import tempfile  # here: tempfile (with random and shutil) is ~4 ms of every start-up
+
     folder = path.parent if str(path.parent) else Path(".")
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -62,6 +63,8 @@ def destination_problem(path: Path) -> str | None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         return f"folder {str(folder)!r} does not exist"
+    import tempfile
+
     try:
         fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
     except OSError as exc:

@@ -77,8 +77,16 @@ def test_the_parser_of_a_command_line_knows_every_command_it_names() -> None:
     from claimcheck.tui.cli import COMMANDS, build_parser
 
     full = build_parser()
-    assert build_parser([]).format_help() == full.format_help()
-    assert build_parser(["--report"]).format_help() == full.format_help()
+    for argv in (["-h"], ["--report", "--help"], ["--report", "unit"]):
+        assert build_parser(argv).format_help() == full.format_help()
+    # options only: no command can be named, so none is built; the options parse as the
+    # full parser parses them
+    for argv in ([], ["--report"], ["--report", "--phase=unit", "--format=json"]):
+        lean = build_parser(argv)
+        assert not any(action.dest == "command" for action in lean._actions)
+        assert vars(lean.parse_args(argv)) == {
+            name: value for name, value in vars(full.parse_args(argv)).items()
+            if name != "command"}
     for command in COMMANDS:
         argv = ["--project", ".", command.name]
         named = _subparser(build_parser(argv), command.name)
@@ -90,6 +98,19 @@ def test_the_parser_of_a_command_line_knows_every_command_it_names() -> None:
     # a command the line does not name has no arguments of its own: only -h
     lean = _subparser(build_parser([COMMANDS[0].name]), COMMANDS[-1].name)
     assert [action.dest for action in lean._actions] == ["help"]
+
+
+def test_an_options_only_command_line_with_a_mistake_shows_the_whole_usage(capsys) -> None:
+    """The parser built without commands (`--report --format=bogus`) still tells, in its usage
+    line, that there are commands."""
+    from claimcheck.tui.cli import parse
+
+    with pytest.raises(SystemExit) as exited:
+        parse(["--report", "--format=bogus"])
+    assert exited.value.code == 4
+    err = capsys.readouterr().err
+    assert "COMMAND ..." in err and "invalid choice: 'bogus'" in err
+    assert parse(["--report", "--phase=unit"])[0] == "run"
 
 
 def _subparser(parser, name: str):
@@ -306,3 +327,20 @@ def test_the_quick_exit_fails_a_green_run_whose_output_was_lost() -> None:
     finally:
         os.close(writer)
     assert done.returncode == 120
+
+
+def test_every_option_has_its_default_and_no_two_options_share_a_list() -> None:
+    """`Options` is a plain class (no dataclasses before the spawn): each option must still
+    have a default, and a list default must be each Options' own, as `field(default_factory=
+    list)` made it."""
+    from claimcheck.tui.options import Options
+
+    one, other = Options(), Options()
+    for name in Options.__annotations__:
+        value = getattr(one, name)  # no default: AttributeError
+        if isinstance(value, (list, dict, set)):
+            assert value is not getattr(other, name), name
+    assert Options(report=True, phases=["unit"]) == Options(phases=["unit"], report=True)
+    assert Options(report=True) != Options()
+    with pytest.raises(TypeError, match="'bogus'"):
+        Options(bogus=True)

@@ -7,7 +7,6 @@ import asyncio
 import os
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -127,7 +126,7 @@ def test_a_run_with_other_arguments_ends_the_process_started_ahead_and_starts_it
 
 def test_an_interpreter_that_is_no_program_starts_nothing_ahead(make_project) -> None:
     root = make_project(QUICK)
-    config = replace(load_config(root), python=str(root / "no-such-python"))
+    config = load_config(root)._replace(python=str(root / "no-such-python"))
     before = set(os.listdir(tempfile.gettempdir()))
     phase_command.start_ahead(config.phases[0], config)
     assert phase_command._started is None

@@ -598,6 +598,30 @@ def test_check_interpreter_accepts_this_one(tmp_path):
     check_interpreter(config_for(tmp_path))
 
 
+def test_check_interpreter_finds_a_program_where_shutil_which_does(tmp_path, monkeypatch):
+    """A path is looked at without shutil (it is imported before the first pytest is spawned);
+    what it accepts and refuses must stay what `shutil.which` does, bare names included."""
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    runnable = tmp_path / "bin" / "mypython"
+    runnable.parent.mkdir()
+    runnable.write_text("#!/bin/sh\n")
+    runnable.chmod(0o755)
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("PATH", str(runnable.parent))
+    for python in (str(plain), str(runnable), str(tmp_path / "folder"), str(tmp_path / "gone"),
+                   "mypython", "nopython", "bin/mypython"):
+        monkeypatch.chdir(tmp_path)
+        config = Config(root=tmp_path, source=None, python=python, phases=(), gaps=())
+        try:
+            check_interpreter(config)
+            accepted = True
+        except EnvironmentProblem:
+            accepted = False
+        assert accepted == (shutil.which(python) is not None), python
+    assert shutil.which(str(runnable)) and not shutil.which(str(plain))  # both kinds were seen
+
+
 # ----------------------------------------------------------------------------------------
 # The plugin on its own
 

@@ -101,7 +101,7 @@ async def test_injected_run_fills_every_panel(scenario) -> None:
 async def test_the_verdict_comes_from_the_assembled_report(scenario) -> None:
     runner = scenario.FakeRunner({"unit": scenario.UNIT_RESULTS[:8]})
     config = scenario.make_config()
-    config = Config(**{**config.__dict__, "phases": config.phases[:1]})
+    config = config._replace(phases=config.phases[:1])
     app = scenario.new_app(config, runner=runner)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
@@ -380,7 +380,7 @@ async def test_no_matrix_cell_stays_running_after_a_partial_rerun(scenario, keys
     """`f` and `R` rerun part of the plan; once it ends, no cell may still say `…`."""
     result, failing = scenario.result, scenario.failing
     config = scenario.make_config()
-    config = Config(**{**config.__dict__, "phases": config.phases[:2], "services": ()})
+    config = config._replace(phases=config.phases[:2], services=())
     runner = scenario.FakeRunner({
         "unit": [failing("tests/unit/test_auth.py::test_a"),
                  result("tests/unit/test_router.py::test_b")],
@@ -468,7 +468,7 @@ async def test_probes_rearm_after_completion_and_s_never_overlaps(scenario) -> N
         return [s for s in scenario.samples() if s.name == services[0].name]
 
     config = scenario.make_config()
-    config = Config(**{**config.__dict__, "services": config.services[:1], "phases": ()})
+    config = config._replace(services=config.services[:1], phases=())
     app = scenario.new_app(config, probe=probe)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TextIO
 
@@ -246,6 +245,8 @@ async def _run_and_report(config: Config, options: Options, progress: Progress |
         if options.services_only:
             # Nothing was meant to run: a matrix of "no evidence" rows (and its legend) would
             # only say so at length, in every format.
+            from dataclasses import replace  # loaded by now (models); not before the spawn
+
             report = replace(report, gaps=())
         code = write_outputs(report, config, options)
         from claimcheck.collectors.stragglers import wait_for_stragglers

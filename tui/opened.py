@@ -9,7 +9,6 @@ the keys that would run something (`r`, `f`, `R`, `s`) say why they do nothing.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,7 +51,7 @@ def opened_config(config: Config, report: RunReport) -> Config:
     bare one otherwise (a JUnit file's `tests` phase). Services are never probed again."""
     phases = tuple(_phase(config, run.name) for run in report.phases)
     services = tuple(_service(config, sample) for sample in report.services)
-    return replace(config, phases=phases, services=services)
+    return config._replace(phases=phases, services=services)
 
 
 def _phase(config: Config, name: str) -> PhaseConfig:
@@ -68,7 +67,7 @@ def _service(config: Config, sample: ServiceSample) -> ServiceConfig:
     except KeyError:
         known = ServiceConfig(name=sample.name, url=sample.url, kind=sample.kind,
                               display_url=sample.url, critical=sample.critical)
-    return replace(known, interval_s=PROBE_INTERVAL_S, stream=False)
+    return known._replace(interval_s=PROBE_INTERVAL_S, stream=False)
 
 
 def opened_git(report: RunReport) -> GitInfo | None:

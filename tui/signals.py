@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import threading
 import time
@@ -132,7 +131,11 @@ _REMOVED_EVEN_ON_FORCED_EXIT: list[Path] = []  # os._exit skips `finally` and at
 @contextmanager
 def removed_even_on_forced_exit(folder: Path) -> Iterator[Path]:
     """`folder` (a temporary copy) is removed when the block ends, and also when the watchdog
-    ends the process by force (a closed terminal: `tmux kill-session`, a dropped SSH link)."""
+    ends the process by force (a closed terminal: `tmux kill-session`, a dropped SSH link).
+    (shutil is imported here, so that the forced exit imports nothing: `--report` loads this
+    module before the first pytest is spawned.)"""
+    import shutil  # noqa: F401 - for `_exit_now`
+
     _REMOVED_EVEN_ON_FORCED_EXIT.append(folder)
     try:
         yield folder
@@ -145,6 +148,8 @@ def _exit_now() -> None:
     """The last resort of a signalled quit that did not finish: nothing left running, no
     temporary copy left behind, exit 2."""
     kill_what_we_started(timeout=1.0)
+    import shutil  # loaded already when there is a folder to remove
+
     for folder in tuple(_REMOVED_EVEN_ON_FORCED_EXIT):
         shutil.rmtree(folder, ignore_errors=True)
     from claimcheck.collectors.verdict import ExitCode

@@ -15,17 +15,16 @@ parsing the command line stays cheap.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 if TYPE_CHECKING:
     from claimcheck.collectors.models import RunReport
     from claimcheck.collectors.report.common import Redact
 
 
-@dataclass(frozen=True)
-class Writer:
-    """One report format: its name on the command line and where its render function lives."""
+class Writer(NamedTuple):
+    """One report format: its name on the command line and where its render function lives.
+    (A named tuple: the registry is read before the first phase's pytest is spawned.)"""
 
     name: str
     description: str
