@@ -344,3 +344,19 @@ def test_every_option_has_its_default_and_no_two_options_share_a_list() -> None:
     assert Options(report=True) != Options()
     with pytest.raises(TypeError, match="'bogus'"):
         Options(bogus=True)
+
+
+@pytest.mark.parametrize("columns", ["57", "", "0", "wide"])
+def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch, columns: str) -> None:
+    """`help_width` reads the width once for every formatter, by shutil's rule, which argparse's
+    own formatters use (COLUMNS, then the terminal on stdout, then 80)."""
+    import shutil
+
+    from claimcheck.tui.cli import help_width
+
+    monkeypatch.setenv("COLUMNS", columns)
+    help_width.cache_clear()
+    try:
+        assert help_width() == shutil.get_terminal_size().columns - 2
+    finally:
+        help_width.cache_clear()
