@@ -33,6 +33,7 @@ WATCH = """\
 import json, sys
 out = sys.argv[1]
 seen = {"spawns": []}
+HEAVY = ("dataclasses", "inspect", "tempfile", "shutil")  # ~11 ms the config path does without
 def audit(event, args):
     if event == "subprocess.Popen":
         argv, env = args[1], args[3]
@@ -47,7 +48,8 @@ def audit(event, args):
                                "config_read": "claimcheck.collectors.config" in sys.modules,
                                "loaded": sorted(name for name in sys.modules
                                                 if name.startswith("claimcheck")
-                                                or name in ("argparse", "subprocess"))})
+                                                or name in ("argparse", "subprocess")
+                                                or name in HEAVY)})
 sys.addaudithook(audit)
 sys.argv = [sys.argv[0], *sys.argv[2:]]
 def write():
@@ -304,6 +306,9 @@ def test_switched_off_nothing_is_remembered(tmp_path: Path, monkeypatch) -> None
     runs.run()
     _, spawns = runs.run()
     assert kinds(spawns) == ["from the config"]  # nor a first run's pytest started ahead
+    # pytest waited for the config: what that path imports, it imports without these
+    assert spawns[0]["config_read"] and "argparse" in spawns[0]["loaded"]
+    assert not {"dataclasses", "inspect", "tempfile", "shutil"} & set(spawns[0]["loaded"])
     monkeypatch.delenv(remembered_start.ENV_CACHE, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert remembered_start.cache_folder() == str(tmp_path / "xdg" / "claimcheck" / "starts")
