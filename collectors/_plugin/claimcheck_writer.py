@@ -562,8 +562,6 @@ class _Writer:
                     # attempt's teardown `_fold` leaves out.
                     if when == "teardown" and partial is not None and partial.rank >= 0:
                         partial.duration += report.duration
-                        del self.partial[nodeid]
-                        self.running.pop(nodeid, None)
                         self._finish(nodeid, report, partial)
                         return
         self._fold(nodeid, report, partial)
@@ -594,17 +592,18 @@ class _Writer:
             partial.rank, partial.decider = rank, report
             partial.outcome = outcome or "passed"
         if report.when == "teardown" or report.when not in ("setup", "call"):
-            # The test's last report: it no longer runs. No write to `.running` (its line
-            # goes to the stream now, so `.running` naming it until the next test starts
-            # misleads no reader), and no `pytest_runtest_logfinish` hook, one call per test
-            # less.
-            del self.partial[nodeid]
-            self.running.pop(nodeid, None)
             self._finish(nodeid, report, partial)
 
     def _finish(self, nodeid: str, last: Any, partial: Partial) -> None:
-        """Write the test's one line: most tests passed and say nothing more, and their line
-        is formatted without building the event (`passing_line`)."""
+        """The test's last report came: it no longer runs, and its one line is written. Most
+        tests passed and say nothing more, and their line is formatted without building the
+        event (`passing_line`).
+
+        No write to `.running` (the line goes to the stream now, so `.running` naming the test
+        until the next one starts misleads no reader), and no `pytest_runtest_logfinish` hook,
+        one call per test less."""
+        del self.partial[nodeid]
+        self.running.pop(nodeid, None)
         decider = partial.decider
         markers = self._markers_of(nodeid, last)
         if (partial.outcome == "passed" and decider is not None and decider.when == "call"
