@@ -57,11 +57,13 @@ class Row:
     xdist: bool
     goal: float  # claimcheck wall / bare wall, at most
     xfails: bool = True  # the generated suite's xfails (one in 200 tests), or none
+    cc_env: tuple[tuple[str, str], ...] = ()  # claimcheck's side only
 
     @property
     def suite(self) -> str:
-        """The generated suite's name: a row and its `-n 2` twin run the same suite."""
-        return self.name.removesuffix("-n2")
+        """The generated suite's name: a row and its `-n 2` twin (or its `-full` one) run the
+        same suite."""
+        return self.name.removesuffix("-n2").removesuffix("-full")
 
 
 ROWS: dict[str, Row] = {row.name: row for row in (
@@ -71,6 +73,10 @@ ROWS: dict[str, Row] = {row.name: row for row in (
     # pytest formats an xfail's traceback like a failure's, which claimcheck's plugin makes
     # cheaper than bare pytest does (claimcheck_trees): without xfails, only claimcheck's cost
     Row("3k-plain", "3,000 passing, no xfail", 3_000, 0, False, 1.05, xfails=False),
+    # The same without the fast exit (claimcheck_exit): pytest's process ends as bare
+    # pytest's does, CPython's collections at exit and all; claimcheck's own cost alone.
+    Row("3k-plain-full", "  ... CPython's exit (FAST_EXIT=off)", 3_000, 0, False, 1.05,
+        xfails=False, cc_env=(("CLAIMCHECK_FAST_EXIT", "off"),)),
     Row("20k", "20,000 passing", 20_000, 0, False, 1.05),
     Row("20k-n2", "20,000 passing, -n 2", 20_000, 0, True, 1.05),
     Row("red", "10,000 tests, 500 failing", 10_000, 500, False, 0.70),
@@ -569,7 +575,8 @@ def bench_row(row: Row, name: str, python: str, version: str, *, root: Path,
     # measured ones start from, as a developer's previous run does. A first run starts from
     # an empty folder every time.
     cache = scratch / ("starts" if starts == "remembered" else "starts-first-run")
-    cc_env = {**env, "CLAIMCHECK_START_CACHE": "off" if starts == "off" else str(cache)}
+    cc_env = {**env, **dict(row.cc_env),
+              "CLAIMCHECK_START_CACHE": "off" if starts == "off" else str(cache)}
 
     def claimcheck_side() -> Run:
         if starts == "first run":

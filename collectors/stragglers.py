@@ -2,8 +2,9 @@
 
 A `pytest` phase is over, as far as evidence goes, when its session's `session_finish` line
 arrives. Its process may need seconds more to tear down (pytest 8.4 runs `gc.collect()` five
-times at unconfigure, then the interpreter frees the whole heap), so the runner builds the
-PhaseRun at once and hands the process here, to be reaped in the background. Whoever runs
+times at unconfigure, then the interpreter frees the heap, without its last collections:
+`_plugin/claimcheck_exit.py`), so the runner builds the PhaseRun at once and hands the process
+here, to be reaped in the background. Whoever runs
 phases awaits `wait_for_stragglers()` (or `kill_stragglers()`) before it exits, so no pytest
 outlives claimcheck.
 """

@@ -19,8 +19,8 @@ import os
 from typing import Any, Mapping
 
 # The plugin and every sibling it imports (claimcheck_select is loaded by its own -p).
-SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_append", "claimcheck_fold",
-                   "claimcheck_owner", "claimcheck_ship", "claimcheck_trees",
+SHIPPED_MODULES = ("claimcheck_protocol", "claimcheck_append", "claimcheck_exit",
+                   "claimcheck_fold", "claimcheck_owner", "claimcheck_ship", "claimcheck_trees",
                    "claimcheck_writer", "claimcheck_stream")
 PLUGIN_NAME = "claimcheck_stream"
 ENV_PLUGINS_BEFORE = "CLAIMCHECK_PYTEST_PLUGINS_BEFORE"

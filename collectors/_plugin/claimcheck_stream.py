@@ -4,7 +4,8 @@ This file is loaded *inside the project's pytest* (`-p claimcheck_stream`, with 
 PYTHONPATH), possibly under another interpreter and another virtualenv than claimcheck's. So it
 imports nothing from claimcheck but its siblings (`claimcheck_writer`: the hooks;
 `claimcheck_protocol`: names both sides share; `claimcheck_fold`: pure helpers;
-`claimcheck_owner`: the owner watch; `claimcheck_append`: the stream file, appended to through
+`claimcheck_owner`: the owner watch; `claimcheck_exit`: the process's end without CPython's
+last garbage collections; `claimcheck_append`: the stream file, appended to through
 a memory mapping; `claimcheck_trees`: a test module's statement lines kept for its
 failures' tracebacks, within the run and between runs), and only the standard library plus
 pytest itself.

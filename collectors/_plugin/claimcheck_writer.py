@@ -20,6 +20,7 @@ import pytest
 
 try:
     from . import claimcheck_protocol as protocol
+    from . import claimcheck_exit
     from .claimcheck_append import AppendFile
     from .claimcheck_fold import (
         RANK,
@@ -47,6 +48,7 @@ try:
     from .claimcheck_trees import share_source_trees, store_path
 except ImportError:  # loaded as a top-level module, this folder on sys.path
     import claimcheck_protocol as protocol  # type: ignore[no-redef]
+    import claimcheck_exit  # type: ignore[no-redef]
     from claimcheck_append import AppendFile  # type: ignore[no-redef]
     from claimcheck_fold import (  # type: ignore[no-redef]
         RANK,
@@ -118,6 +120,7 @@ def pytest_configure(config: Any) -> None:
         if workerinput.get(protocol.WORKER_FLAG):
             _share_source_trees(config)  # the worker formats its failures
             config.pluginmanager.register(_WorkerSide(config), "claimcheck_stream_worker")
+            claimcheck_exit.arm()
         return
     directory = os.environ.get(protocol.ENV_DIR)
     if not directory:
@@ -125,6 +128,7 @@ def pytest_configure(config: Any) -> None:
     watch_owner_once(os.environ.get(protocol.ENV_OWNER, ""), directory)
     _share_source_trees(config)
     config.pluginmanager.register(_Writer(config, directory), "claimcheck_stream_writer")
+    claimcheck_exit.arm()  # its heap left to the kernel at exit, not to CPython's collections
 
 
 def _share_source_trees(config: Any) -> None:
