@@ -55,18 +55,15 @@ def _leave_heap_to_kernel() -> None:
     gc.freeze()
 
 
-def flush_open_files() -> int:
+def flush_open_files() -> None:
     """Flush every file object still open for writing (the standard streams too, as CPython
-    does at exit); a file that cannot be flushed is left as it is. How many were flushed."""
-    flushed = 0
+    does at exit); a file that cannot be flushed is left as it is."""
     for stream in filter(_IOBase.__instancecheck__, gc.get_objects()):
         try:
             if not stream.closed and stream.writable():
                 stream.flush()
-                flushed += 1
         except Exception:  # noqa: BLE001 - a broken file must not change how the process ends
             pass
-    return flushed
 
 
 atexit.register(_leave_heap_to_kernel)
