@@ -60,6 +60,15 @@ class Lines(NamedTuple):
     frames: list[Text]
 
 
+QUIET_OUTCOMES = ("skipped", "xfailed", "xpassed")  # the pass summary's order after "passed"
+
+
+def _quiet_order(outcome: str) -> tuple[int, str]:
+    """skipped, xfailed, xpassed, then any other word a plugin's report may carry."""
+    return (QUIET_OUTCOMES.index(outcome) if outcome in QUIET_OUTCOMES
+            else len(QUIET_OUTCOMES), outcome)
+
+
 class EventLog:
     """Turns batches of evidence into lines; keeps only what the pass summaries need."""
 
@@ -69,7 +78,9 @@ class EventLog:
         self.redact = redact
         self.palette = palette
         self._passes: Counter[str] = Counter()  # passes not yet summarised, per phase
-        self._skips: Counter[str] = Counter()
+        # skips, xfails and xpasses not yet summarised, per (phase, outcome): each is counted
+        # under its own word, as the phase strip's columns count it, never as a pass
+        self._quiet: Counter[tuple[str, str]] = Counter()
         self._batches_unsummarised = 0
         self._summaries = 0
         self._service_status: dict[str, str] = {}
@@ -101,10 +112,10 @@ class EventLog:
                 result = event.result
                 if result.outcome in FAILED_OUTCOMES:
                     failures.append(result)
-                elif result.outcome == "skipped":
-                    self._skips[event.phase] += 1
-                else:
+                elif result.outcome == "passed":
                     self._passes[event.phase] += 1
+                else:
+                    self._quiet[event.phase, result.outcome] += 1
                 continue
             if isinstance(event, StreamEvent):
                 frames.append(event)
@@ -189,20 +200,22 @@ class EventLog:
 
     def pass_summaries(self) -> list[Text]:
         """Passes are noise one by one: one summary line per phase every few seconds."""
-        if not (self._passes or self._skips):
+        if not (self._passes or self._quiet):
             return []
         lines: list[Text] = []
-        for phase in sorted(set(self._passes) | set(self._skips)):
+        for phase in sorted(set(self._passes) | {phase for phase, _ in self._quiet}):
             live = self.evidence.phase(phase)
             line = Text.assemble(("✔ ", self.palette("good")), data_text(phase, "bold"),
                                  (f" +{self._passes[phase]:,} passed", self.palette("good")))
-            if self._skips[phase]:
-                line.append(f", {self._skips[phase]:,} skipped", self.palette("muted"))
+            outcomes = {outcome for (of, outcome) in self._quiet if of == phase}
+            for outcome in sorted(outcomes, key=_quiet_order):
+                line.append(f", {self._quiet[phase, outcome]:,} {outcome}",
+                            self.palette("muted"))
             line.append(f"  ({len(live.results):,}/{max(live.collected, len(live.results)):,})",
                         self.palette("muted"))
             lines.append(line)
         self._passes.clear()
-        self._skips.clear()
+        self._quiet.clear()
         self._batches_unsummarised = 0
         self._summaries += 1
         return lines
